@@ -1,0 +1,17 @@
+"""hdrnn: handwritten-digit recognition with a NumPy multilayer perceptron.
+
+A scikit-learn compatible :class:`DigitMLPClassifier` whose forward pass,
+backpropagation and optimizers are plain NumPy (see :mod:`hdrnn.nn`).
+"""
+
+from hdrnn.estimator import DigitMLPClassifier
+from hdrnn.exceptions import DataScaleWarning, TrainingDivergedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataScaleWarning",
+    "DigitMLPClassifier",
+    "TrainingDivergedError",
+    "__version__",
+]

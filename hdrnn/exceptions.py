@@ -1,0 +1,40 @@
+"""Exceptions and warnings raised by hdrnn."""
+
+
+class TrainingDivergedError(ValueError):
+    """Training stopped because the loss stopped being a finite number.
+
+    The estimator keeps the weights of the last epoch that completed with a
+    finite loss, so it stays usable.
+
+    Parameters
+    ----------
+    message : str
+        What happened and how to fix it.
+    epoch : int
+        One-based number of the epoch (or L-BFGS iteration) that diverged.
+    batch : int or None
+        One-based number of the mini-batch where the loss became non-finite.
+    learning_rate : float or None
+        The step size in use at that point.
+
+    Examples
+    --------
+    >>> from hdrnn.exceptions import TrainingDivergedError
+    >>> issubclass(TrainingDivergedError, ValueError)
+    True
+    """
+
+    def __init__(self, message, epoch, batch=None, learning_rate=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch = batch
+        self.learning_rate = learning_rate
+
+
+class DataScaleWarning(UserWarning):
+    """The input values are far larger than a neural network trains well on.
+
+    Raw pixel values (0-255) are the usual cause: divide by 255 or use a
+    scaler such as ``sklearn.preprocessing.MinMaxScaler``.
+    """

@@ -1,0 +1,38 @@
+"""The NumPy core of hdrnn: a multilayer perceptron as functions over plain arrays.
+
+This package imports nothing but NumPy and the standard library, so the
+mathematics can be read, tested and reused without scikit-learn. The
+estimator in :mod:`hdrnn.estimator` is a thin layer over it.
+"""
+
+from hdrnn.nn.activations import ACTIVATIONS, Activation
+from hdrnn.nn.losses import OUTPUT_LOSSES, log_sigmoid, log_softmax
+from hdrnn.nn.network import (
+    Architecture,
+    Workspace,
+    init_params,
+    loss_and_grads,
+    predict_logits,
+    unflatten,
+)
+from hdrnn.nn.optimizers import SGD, Adam
+from hdrnn.nn.training import EpochResult, PlateauTracker, run_epoch
+
+__all__ = [
+    "ACTIVATIONS",
+    "OUTPUT_LOSSES",
+    "Activation",
+    "Adam",
+    "Architecture",
+    "EpochResult",
+    "SGD",
+    "PlateauTracker",
+    "Workspace",
+    "init_params",
+    "log_sigmoid",
+    "log_softmax",
+    "loss_and_grads",
+    "predict_logits",
+    "run_epoch",
+    "unflatten",
+]
