@@ -338,10 +338,6 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=dtype, ensure_non_negative=True
             )
-            if not sample_weight.any():
-                raise ValueError(
-                    "sample_weight sums to zero: give at least one sample a positive weight."
-                )
         _warn_if_unscaled(X)
 
         output = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -355,10 +351,13 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         # coefs_ and intercepts_ are views of params: training updates them in place.
         self.coefs_, self.intercepts_ = unflatten(arch, params)
 
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(arch, params, X, Y, sample_weight)
-        else:
-            self._fit_stochastic(arch, params, X, Y, sample_weight, rng, incremental)
+        # Overflow and NaN are detected batch by batch and reported as a
+        # TrainingDivergedError; NumPy's own RuntimeWarnings would only be noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(arch, params, X, Y, sample_weight)
+            else:
+                self._fit_stochastic(arch, params, X, Y, sample_weight, rng, incremental)
         if dtype != self._input_dtype:
             self.coefs_, self.intercepts_ = unflatten(arch, params.astype(self._input_dtype))
         return self
@@ -481,6 +480,8 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         if not incremental or self._optimizer is None:
             self._optimizer = self._make_optimizer(arch.n_params, params.dtype)
+        else:
+            _make_state_writeable(self._optimizer)
         optimizer = self._optimizer
         train_rows, val_rows = self._split_validation(Y, rng)
         if val_rows is not None:
@@ -561,6 +562,31 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
                 )
         if val_rows is not None:
             params[...] = best_params
+        if not incremental:
+            self._warn_if_no_better_than_chance(arch, params, X, Y, train_rows)
+
+    def _warn_if_no_better_than_chance(self, arch, params, X, Y, train_rows):
+        """Warn when training ended where a constant guess would have (e.g. dead ReLUs)."""
+        prior = Y[train_rows].mean(axis=0)
+        if arch.output == "softmax":
+            guess_loss = -float(np.sum(prior * np.log(np.clip(prior, 1e-12, None))))
+        else:
+            guess_loss = -float(np.sum(_binary_entropy_terms(prior)))
+        if self.loss_ < 0.95 * guess_loss:
+            return
+        detail = ""
+        if self.activation == "relu":
+            sample = X[train_rows[:2000]]
+            detail = (
+                f" {_dead_unit_fraction(arch, params, sample):.0%} of hidden units never activate."
+            )
+        warnings.warn(
+            f"Training ended no better than chance: loss {self.loss_:.4g} against "
+            f"{guess_loss:.4g} for always guessing the class frequencies.{detail} "
+            f"Lower learning_rate_init (now {self.learning_rate_init:g}) or scale X.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
     def _raise_diverged(self, X, result, learning_rate, chance_loss):
         epoch = self.n_iter_ + 1
@@ -582,9 +608,14 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             what = "the training loss became non-finite"
+        kept = (
+            f"The weights of the last good epoch ({self.n_iter_}) were kept."
+            if self.n_iter_
+            else "The weights from before this epoch were kept."
+        )
         raise TrainingDivergedError(
             f"Training diverged at {where} with learning_rate={learning_rate:g}: "
-            f"{what}. The weights of the last good epoch ({self.n_iter_}) were kept. "
+            f"{what}. {kept} "
             f"Lower learning_rate_init (e.g. to {self.learning_rate_init / 10:g}) or scale X "
             "to values of order 1.",
             epoch=epoch,
@@ -732,11 +763,35 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def _make_state_writeable(optimizer):
+    """Copy optimizer state that is read-only, e.g. memory-mapped by ``joblib.load``."""
+    for name, value in vars(optimizer).items():
+        if isinstance(value, np.ndarray) and not value.flags.writeable:
+            setattr(optimizer, name, value.copy())
+
+
 def _chance_loss(arch):
     """Loss of a network that predicts uniform probabilities."""
     if arch.output == "softmax":
         return math.log(arch.layer_units[-1])
     return arch.layer_units[-1] * math.log(2.0)
+
+
+def _binary_entropy_terms(p):
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return p * np.log(p) + (1 - p) * np.log(1 - p)
+
+
+def _dead_unit_fraction(arch, params, X):
+    """Share of hidden units that output zero for every row of ``X``."""
+    coefs, intercepts = unflatten(arch, params)
+    A = X.toarray() if hasattr(X, "toarray") else X
+    dead = total = 0
+    for W, b in zip(coefs[:-1], intercepts[:-1]):
+        A = np.maximum(A @ W + b, 0)
+        dead += int(np.sum(~(A > 0).any(axis=0)))
+        total += W.shape[1]
+    return dead / total
 
 
 def _abs_max(X):
