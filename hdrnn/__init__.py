@@ -4,14 +4,26 @@ A scikit-learn compatible :class:`DigitMLPClassifier` whose forward pass,
 backpropagation and optimizers are plain NumPy (see :mod:`hdrnn.nn`).
 """
 
+from hdrnn.datasets import load_mnist, read_idx
 from hdrnn.estimator import DigitMLPClassifier
-from hdrnn.exceptions import DataScaleWarning, TrainingDivergedError
+from hdrnn.exceptions import (
+    DataScaleWarning,
+    DatasetIntegrityError,
+    DatasetUnavailableError,
+    IDXFormatError,
+    TrainingDivergedError,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DataScaleWarning",
+    "DatasetIntegrityError",
+    "DatasetUnavailableError",
     "DigitMLPClassifier",
+    "IDXFormatError",
     "TrainingDivergedError",
     "__version__",
+    "load_mnist",
+    "read_idx",
 ]

@@ -38,3 +38,20 @@ class DataScaleWarning(UserWarning):
     Raw pixel values (0-255) are the usual cause: divide by 255 or use a
     scaler such as ``sklearn.preprocessing.MinMaxScaler``.
     """
+
+
+class DatasetUnavailableError(OSError):
+    """MNIST could not be found locally nor downloaded.
+
+    The message lists the places searched and the two fixes: point
+    ``HDRNN_MNIST_DIR`` at a folder of MNIST IDX files, or use
+    ``sklearn.datasets.load_digits`` for an offline demo.
+    """
+
+
+class DatasetIntegrityError(ValueError):
+    """A cached or downloaded dataset failed its checksum or shape checks."""
+
+
+class IDXFormatError(ValueError):
+    """An IDX file is malformed: wrong magic number, truncated, padded or inconsistent."""

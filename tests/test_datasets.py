@@ -1,0 +1,462 @@
+"""The MNIST data layer: IDX files, the OpenML path (mocked, never the network), the cache."""
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import socket
+from pathlib import Path
+from urllib.error import URLError
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hdrnn.datasets as datasets
+from hdrnn import (
+    DatasetIntegrityError,
+    DatasetUnavailableError,
+    IDXFormatError,
+    load_mnist,
+    read_idx,
+)
+
+N_TRAIN, N_TEST = 8, 4
+
+
+# ------------------------------------------------------------ tiny MNIST
+
+
+def _tiny_mnist(seed=0):
+    rng = np.random.RandomState(seed)
+    images = rng.randint(0, 256, size=(N_TRAIN + N_TEST, 28, 28)).astype(np.uint8)
+    images[0] = 0
+    images[0, 5:20, 10:14] = 255  # a "1" with full-intensity pixels
+    labels = (np.arange(N_TRAIN + N_TEST) % 10).astype(np.uint8)
+    return images, labels
+
+
+def _idx_bytes(array):
+    code = {np.dtype("u1"): 8, np.dtype(">i4"): 0x0C}[array.dtype]
+    header = bytes([0, 0, code, array.ndim])
+    header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.tobytes()
+
+
+def _write_idx_folder(folder, images, labels, gz=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = {
+        "train-images-idx3-ubyte": images[:N_TRAIN],
+        "train-labels-idx1-ubyte": labels[:N_TRAIN],
+        "t10k-images-idx3-ubyte": images[N_TRAIN:],
+        "t10k-labels-idx1-ubyte": labels[N_TRAIN:],
+    }
+    for stem, array in parts.items():
+        data = _idx_bytes(array)
+        if gz:
+            (folder / (stem + ".gz")).write_bytes(gzip.compress(data))
+        else:
+            (folder / stem).write_bytes(data)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def tiny_sizes(monkeypatch):
+    """Let the loader accept a 12-image MNIST; keep the real folder out of the way."""
+    monkeypatch.setattr(datasets, "N_TRAIN", N_TRAIN)
+    monkeypatch.setattr(datasets, "N_TEST", N_TEST)
+    monkeypatch.delenv("HDRNN_MNIST_DIR", raising=False)
+
+
+# ------------------------------------------------------------------ IDX
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_read_idx_round_trips_images_and_labels(tmp_path, gz):
+    images, labels = _tiny_mnist()
+    _write_idx_folder(tmp_path, images, labels, gz=gz)
+    suffix = ".gz" if gz else ""
+    np.testing.assert_array_equal(
+        read_idx(tmp_path / f"train-images-idx3-ubyte{suffix}"), images[:N_TRAIN]
+    )
+    np.testing.assert_array_equal(
+        read_idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}"), labels[N_TRAIN:]
+    )
+
+
+def test_read_idx_reads_big_endian_integers(tmp_path):
+    values = np.array([1, -2, 70000], dtype=">i4")
+    (tmp_path / "ints").write_bytes(_idx_bytes(values))
+    result = read_idx(tmp_path / "ints")
+    assert result.dtype.isnative
+    np.testing.assert_array_equal(result, [1, -2, 70000])
+
+
+def test_bad_magic_number_is_named(tmp_path):
+    path = tmp_path / "picture.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(IDXFormatError, match=r"picture\.png is not an IDX file.*89504e47"):
+        read_idx(path)
+
+
+def test_truncated_file_names_expected_and_actual_bytes(tmp_path):
+    images, _ = _tiny_mnist()
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(_idx_bytes(images)[:-10])
+    expected = 16 + images.size
+    with pytest.raises(IDXFormatError, match=rf"truncated.*{expected:,}.*{expected - 10:,}"):
+        read_idx(path)
+
+
+def test_padded_file_is_rejected(tmp_path):
+    path = tmp_path / "labels"
+    path.write_bytes(_idx_bytes(np.arange(5, dtype=np.uint8)) + b"\0\0")
+    with pytest.raises(IDXFormatError, match=r"padded with trailing bytes.*13 bytes.*15"):
+        read_idx(path)
+
+
+def test_truncated_gzip_stream_is_an_idx_error(tmp_path):
+    path = tmp_path / "labels.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(np.arange(50, dtype=np.uint8)))[:-12])
+    with pytest.raises(IDXFormatError, match="Cannot read IDX file"):
+        read_idx(path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(max_size=64))
+def test_arbitrary_bytes_give_an_array_or_an_idx_error(tmp_path_factory, raw):
+    path = tmp_path_factory.mktemp("fuzz") / "file"
+    path.write_bytes(raw)
+    try:
+        array = read_idx(path)
+    except IDXFormatError:
+        return
+    assert isinstance(array, np.ndarray)
+
+
+def test_label_ten_is_rejected(tmp_path):
+    images, labels = _tiny_mnist()
+    labels[3] = 10
+    _write_idx_folder(tmp_path, images, labels)
+    with pytest.raises(IDXFormatError, match=r"label 10 at position 3.*digits 0-9"):
+        load_mnist(source=tmp_path)
+
+
+def test_image_label_count_mismatch_is_rejected(tmp_path):
+    images, labels = _tiny_mnist()
+    _write_idx_folder(tmp_path, images, labels)
+    short = _idx_bytes(labels[: N_TRAIN - 1])
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(short))
+    with pytest.raises(IDXFormatError, match="8 train images but 7 train labels"):
+        load_mnist(source=tmp_path)
+
+
+def test_missing_idx_file_is_named(tmp_path):
+    images, labels = _tiny_mnist()
+    _write_idx_folder(tmp_path, images, labels)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DatasetUnavailableError, match="no MNIST file t10k-images-idx3-ubyte"):
+        load_mnist(source=tmp_path)
+
+
+# ------------------------------------------------------- load_mnist (IDX)
+
+
+def test_load_mnist_from_an_idx_folder(tmp_path):
+    images, labels = _tiny_mnist()
+    _write_idx_folder(tmp_path, images, labels)
+    mnist = load_mnist(source=tmp_path)
+    assert mnist.data.shape == (N_TRAIN + N_TEST, 784) and mnist.data.dtype == np.float32
+    assert mnist.images.shape == (N_TRAIN + N_TEST, 28, 28)
+    assert mnist.data.min() == 0.0 and mnist.data.max() == 1.0
+    np.testing.assert_array_equal(mnist.target, labels.astype(np.int64))
+    assert mnist.target.dtype == np.int64
+    assert mnist.feature_names[0] == "pixel1" and "MNIST" in mnist.DESCR
+
+    X_train, X_test, _, y_test = load_mnist(source=tmp_path, return_X_y=True)
+    assert X_train.shape == (N_TRAIN, 784) and X_test.shape == (N_TEST, 784)
+    np.testing.assert_array_equal(y_test, labels[N_TRAIN:])
+    raw = load_mnist(source=tmp_path, as_uint8=True)
+    np.testing.assert_array_equal(raw.data, images.reshape(-1, 784))
+
+
+def test_environment_variable_points_at_the_idx_folder(tmp_path, monkeypatch):
+    images, labels = _tiny_mnist()
+    _write_idx_folder(tmp_path / "mnist", images, labels, gz=False)
+    monkeypatch.setenv("HDRNN_MNIST_DIR", str(tmp_path / "mnist"))
+    mnist = load_mnist(data_home=tmp_path / "home")
+    assert mnist.source.startswith("HDRNN_MNIST_DIR=")
+    assert not (tmp_path / "home" / "hdrnn").exists()  # IDX files need no cache
+
+
+# ------------------------------------------------------ OpenML, mocked
+
+
+def _openml_fixture(images, labels):
+    """Responses of OpenML's API for data id 554, keyed by URL path."""
+    n = len(images)
+    lines = ["@RELATION mnist_784", ""]
+    lines += [f"@ATTRIBUTE pixel{i} NUMERIC" for i in range(1, 785)]
+    lines += ["@ATTRIBUTE class {0,1,2,3,4,5,6,7,8,9}", "", "@DATA"]
+    for image, label in zip(images.reshape(n, -1), labels):
+        lines.append(",".join(map(str, image)) + f",{label}")
+    arff = ("\n".join(lines) + "\n").encode()
+    features = [
+        {
+            "index": str(i - 1),
+            "name": f"pixel{i}",
+            "data_type": "numeric",
+            "is_target": "false",
+            "is_ignore": "false",
+            "is_row_identifier": "false",
+            "number_of_missing_values": "0",
+        }
+        for i in range(1, 785)
+    ]
+    features.append(
+        {
+            "index": "784",
+            "name": "class",
+            "data_type": "nominal",
+            "nominal_value": [str(d) for d in range(10)],
+            "is_target": "true",
+            "is_ignore": "false",
+            "is_row_identifier": "false",
+            "number_of_missing_values": "0",
+        }
+    )
+    description = {
+        "data_set_description": {
+            "id": "554",
+            "name": "mnist_784",
+            "version": "1",
+            "format": "ARFF",
+            "file_id": "52667",
+            "default_target_attribute": "class",
+            "status": "active",
+            "url": "https://api.openml.org/data/v1/download/52667/mnist_784.arff",
+            "md5_checksum": hashlib.md5(arff).hexdigest(),
+            "description": "A tiny stand-in for MNIST.",
+        }
+    }
+    qualities = {"data_qualities": {"quality": [{"name": "NumberOfInstances", "value": f"{n}.0"}]}}
+    return {
+        "/api/v1/json/data/554": json.dumps(description).encode(),
+        "/api/v1/json/data/features/554": json.dumps(
+            {"data_features": {"feature": features}}
+        ).encode(),
+        "/api/v1/json/data/qualities/554": json.dumps(qualities).encode(),
+        "/data/v1/download/52667/mnist_784.arff": arff,
+    }
+
+
+class _Response(io.BytesIO):
+    """What urlopen returns: a gzip-encoded body with headers."""
+
+    def __init__(self, url, body):
+        super().__init__(gzip.compress(body))
+        self.url = url
+
+    def info(self):
+        return {"Content-Encoding": "gzip"}
+
+
+class FakeOpenML:
+    """Serves the fixture in place of urllib's urlopen, and records what was asked."""
+
+    def __init__(self, responses):
+        self.responses = responses
+        self.paths = []
+        self.timeouts = []
+
+    def __call__(self, request, *args, **kwargs):
+        url = getattr(request, "full_url", request)
+        path = urlparse(url).path
+        self.paths.append(path)
+        self.timeouts.append(kwargs.get("timeout", socket.getdefaulttimeout()))
+        if path not in self.responses:
+            raise AssertionError(f"unexpected OpenML request {url}")
+        return _Response(url, self.responses[path])
+
+
+@pytest.fixture
+def openml(monkeypatch):
+    images, labels = _tiny_mnist()
+    fake = FakeOpenML(_openml_fixture(images, labels))
+    monkeypatch.setattr("sklearn.datasets._openml.urlopen", fake)
+    return fake
+
+
+def _offline(monkeypatch):
+    def refuse(request, *args, **kwargs):
+        raise URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr("sklearn.datasets._openml.urlopen", refuse)
+    monkeypatch.setattr("sklearn.datasets._openml.time.sleep", lambda seconds: None)
+
+
+def test_first_load_goes_through_openml_and_writes_the_cache(tmp_path, openml):
+    mnist = load_mnist(data_home=tmp_path)
+    images, labels = _tiny_mnist()
+    np.testing.assert_array_equal(mnist.target, labels)
+    np.testing.assert_array_equal(load_mnist(data_home=tmp_path, as_uint8=True).images, images)
+    cache = tmp_path / "hdrnn" / "mnist_784.npz"
+    digest = (tmp_path / "hdrnn" / "mnist_784.npz.sha256").read_text().split()[0]
+    assert digest == hashlib.sha256(cache.read_bytes()).hexdigest()
+    assert "/data/v1/download/52667/mnist_784.arff" in openml.paths
+    assert set(openml.timeouts) == {datasets.NETWORK_TIMEOUT_SECONDS}
+    assert socket.getdefaulttimeout() is None  # restored afterwards
+
+
+def test_openml_and_idx_files_give_the_same_arrays(tmp_path, openml):
+    images, labels = _tiny_mnist()
+    _write_idx_folder(tmp_path / "idx", images, labels)
+    from_openml = load_mnist(data_home=tmp_path, return_X_y=True)
+    from_idx = load_mnist(source=tmp_path / "idx", return_X_y=True)
+    for a, b in zip(from_openml, from_idx):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+
+
+def test_second_load_makes_no_http_call(tmp_path, openml, monkeypatch):
+    first = load_mnist(data_home=tmp_path)
+
+    def no_network(*args, **kwargs):
+        pytest.fail("the cached load asked the network")
+
+    monkeypatch.setattr("sklearn.datasets._openml.urlopen", no_network)
+    second = load_mnist(data_home=tmp_path)
+    np.testing.assert_array_equal(first.data, second.data)
+    assert second.source.endswith("mnist_784.npz")
+
+
+def test_scikit_learn_data_environment_variable_sets_the_cache_home(tmp_path, openml, monkeypatch):
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sk"))
+    load_mnist()
+    assert (tmp_path / "sk" / "hdrnn" / "mnist_784.npz").exists()
+
+
+def test_corrupted_cache_is_moved_aside_and_rebuilt(tmp_path, openml):
+    load_mnist(data_home=tmp_path)
+    cache = tmp_path / "hdrnn" / "mnist_784.npz"
+    data = bytearray(cache.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    cache.write_bytes(bytes(data))
+    with pytest.warns(RuntimeWarning, match="corrupted.*moved to"):
+        mnist = load_mnist(data_home=tmp_path)
+    np.testing.assert_array_equal(mnist.target, _tiny_mnist()[1])
+    assert len(list((tmp_path / "hdrnn").glob("mnist_784.npz.corrupt-*"))) == 1
+    assert (
+        openml.paths.count("/data/v1/download/52667/mnist_784.arff") == 1
+    )  # ARFF cached by sklearn
+
+
+def test_a_rebuilt_cache_that_is_bad_again_raises(tmp_path, openml, monkeypatch):
+    load_mnist(data_home=tmp_path)
+    cache = tmp_path / "hdrnn" / "mnist_784.npz"
+    cache.write_bytes(b"garbage")
+
+    def write_garbage(cache_path, images, labels):
+        cache_path.write_bytes(b"still garbage")
+
+    monkeypatch.setattr(datasets, "_write_cache", write_garbage)
+    with pytest.warns(RuntimeWarning, match="corrupted"):
+        with pytest.raises(
+            DatasetIntegrityError, match=r"sha256 [0-9a-f]{64}, expected [0-9a-f]{64}"
+        ):
+            load_mnist(data_home=tmp_path)
+
+
+def test_interrupted_cache_write_leaves_no_cache_and_no_temp_file(tmp_path, openml, monkeypatch):
+    real_savez = np.savez_compressed
+    calls = []
+
+    def interrupted_once(file, **arrays):
+        calls.append(1)
+        if len(calls) == 1:
+            file.write(b"half a file")
+            raise KeyboardInterrupt
+        real_savez(file, **arrays)
+
+    monkeypatch.setattr(datasets.np, "savez_compressed", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        load_mnist(data_home=tmp_path)
+    assert sorted(p.name for p in (tmp_path / "hdrnn").iterdir()) == []
+    assert load_mnist(data_home=tmp_path).data.shape == (N_TRAIN + N_TEST, 784)
+    assert sorted(p.name for p in (tmp_path / "hdrnn").iterdir()) == [
+        "mnist_784.npz",
+        "mnist_784.npz.sha256",
+    ]
+
+
+def test_offline_without_cache_says_what_to_do(tmp_path, monkeypatch):
+    _offline(monkeypatch)
+    with pytest.raises(DatasetUnavailableError) as info:
+        load_mnist(data_home=tmp_path)
+    message = str(info.value)
+    assert "HDRNN_MNIST_DIR" in message and "load_digits" in message
+    assert str(tmp_path / "hdrnn" / "mnist_784.npz") in message
+    assert isinstance(info.value.__cause__, URLError)
+    assert not (tmp_path / "hdrnn" / "mnist_784.npz").exists()
+
+
+def test_download_if_missing_false_never_asks_the_network(tmp_path, monkeypatch):
+    monkeypatch.setattr("sklearn.datasets._openml.urlopen", lambda *a, **k: pytest.fail("network"))
+    with pytest.raises(DatasetUnavailableError, match="download_if_missing=False"):
+        load_mnist(data_home=tmp_path, download_if_missing=False)
+
+
+@pytest.mark.parametrize("pandas_installed", [True, False])
+def test_openml_parser_works_with_and_without_pandas(
+    tmp_path, openml, monkeypatch, pandas_installed
+):
+    real_find_spec = datasets.importlib.util.find_spec
+
+    def find_spec(name, *args):
+        if name == "pandas" and not pandas_installed:
+            return None
+        return real_find_spec(name, *args)
+
+    monkeypatch.setattr(datasets.importlib.util, "find_spec", find_spec)
+    import sklearn.datasets
+
+    fetch_openml, parsers = sklearn.datasets.fetch_openml, []
+
+    def spy(*args, **kwargs):
+        parsers.append(kwargs["parser"])
+        return fetch_openml(*args, **kwargs)
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", spy)
+    mnist = load_mnist(source="openml", data_home=tmp_path)
+    # pandas is used when installed, except where scikit-learn's pandas parser
+    # trips over pandas >= 3.1 (scikit-learn #34892): then liac-arff, at once.
+    if not pandas_installed:
+        assert parsers == ["liac-arff"]
+    elif datasets._pandas_parser_is_broken():
+        assert parsers == ["liac-arff"]
+    else:
+        assert parsers == ["pandas"]
+    np.testing.assert_array_equal(mnist.target, _tiny_mnist()[1])
+    assert openml.paths.count("/data/v1/download/52667/mnist_784.arff") == 1
+
+
+# ------------------------------------------------------ real MNIST files
+
+
+REAL_MNIST = os.environ.get("HDRNN_MNIST_DIR")
+
+
+@pytest.mark.skipif(not REAL_MNIST, reason="HDRNN_MNIST_DIR is not set")
+def test_real_mnist_files(monkeypatch):
+    monkeypatch.setattr(datasets, "N_TRAIN", 60_000)
+    monkeypatch.setattr(datasets, "N_TEST", 10_000)
+    X_train, X_test, y_train, y_test = load_mnist(source=Path(REAL_MNIST), return_X_y=True)
+    assert X_train.shape == (60_000, 784) and X_test.shape == (10_000, 784)
+    assert X_train.dtype == np.float32 and 0 <= X_train.min() and X_train.max() == 1
+    counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    np.testing.assert_array_equal(np.bincount(y_train), counts)
+    assert np.bincount(y_test).sum() == 10_000 and len(np.unique(y_test)) == 10
+    assert float(X_train.mean()) == pytest.approx(0.1307, abs=1e-4)
