@@ -122,13 +122,11 @@ def read_idx(path):
 
 
 def _find_idx_file(folder, stem):
-    for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
     # Some copies use a dot instead of a dash before "idx".
-    for name in (stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
+    for base in (stem, stem.replace("-idx", ".idx")):
+        for name in (base, base + ".gz"):
+            if (folder / name).is_file():
+                return folder / name
     raise DatasetUnavailableError(
         f"{folder} has no MNIST file {stem} (or {stem}.gz). It needs the four files "
         + ", ".join(IDX_FILES.values())

@@ -45,7 +45,7 @@ from hdrnn.nn import (
     run_epoch,
     unflatten,
 )
-from hdrnn.nn.network import flatten
+from hdrnn.nn.network import flatten, forward
 
 # Inputs larger than this in absolute value almost always mean unscaled data
 # (raw 0-255 pixels); the default initialisation assumes values of order 1.
@@ -785,13 +785,12 @@ def _binary_entropy_terms(p):
 def _dead_unit_fraction(arch, params, X):
     """Share of hidden units that output zero for every row of ``X``."""
     coefs, intercepts = unflatten(arch, params)
-    A = X.toarray() if hasattr(X, "toarray") else X
-    dead = total = 0
-    for W, b in zip(coefs[:-1], intercepts[:-1]):
-        A = np.maximum(A @ W + b, 0)
-        dead += int(np.sum(~(A > 0).any(axis=0)))
-        total += W.shape[1]
-    return dead / total
+    X = X.toarray() if hasattr(X, "toarray") else X
+    activations = [np.empty((X.shape[0], n), dtype=params.dtype) for n in arch.layer_units[1:]]
+    forward(arch, X, coefs, intercepts, activations)
+    hidden = activations[:-1]
+    dead = sum(int(np.sum(~(A > 0).any(axis=0))) for A in hidden)
+    return dead / sum(A.shape[1] for A in hidden)
 
 
 def _abs_max(X):
