@@ -9,7 +9,22 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
 
+try:  # scikit-learn >= 1.9
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # older releases have no callback API: offer nothing
+
+    class CallbackSupportMixin:
+        """Stand-in for ``sklearn.callback.CallbackSupportMixin`` before scikit-learn 1.9."""
+
+
+def callbacks_supported(estimator):
+    """Whether this scikit-learn offers the callback API on ``estimator``."""
+    return hasattr(estimator, "_init_callback_context")
+
+
 __all__ = [
+    "CallbackSupportMixin",
+    "callbacks_supported",
     "Interval",
     "Options",
     "StrOptions",

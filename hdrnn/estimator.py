@@ -6,23 +6,22 @@ attributes under ``MLPClassifier``'s names. The mathematics lives in
 :mod:`hdrnn.nn`.
 """
 
-import math
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from hdrnn import _fitting
 from hdrnn._sklearn_compat import (
+    CallbackSupportMixin,
     Interval,
     Options,
     StrOptions,
@@ -30,31 +29,23 @@ from hdrnn._sklearn_compat import (
     _check_sample_weight,
     _fit_context,
 )
-from hdrnn.exceptions import DataScaleWarning, TrainingDivergedError
+from hdrnn.augmentation import Augmentation, default_image_shape
+from hdrnn.exceptions import DataScaleWarning
 from hdrnn.nn import (
     ACTIVATIONS,
     OUTPUT_LOSSES,
-    SGD,
-    Adam,
+    SCHEDULES,
     Architecture,
     PlateauTracker,
-    Workspace,
     init_params,
-    loss_and_grads,
     predict_logits,
-    run_epoch,
     unflatten,
 )
-from hdrnn.nn.network import flatten, forward
+from hdrnn.nn.network import flatten
 
 # Inputs larger than this in absolute value almost always mean unscaled data
 # (raw 0-255 pixels); the default initialisation assumes values of order 1.
 LARGE_INPUT_THRESHOLD = 100.0
-
-# An epoch whose mean loss exceeds this many times the loss of guessing
-# (log K for K classes) has diverged even while it is still finite: such a
-# loss means confident wrong answers on most samples.
-DIVERGED_LOSS_FACTOR = 100.0
 
 
 def _partial_fit_available(estimator):
@@ -66,7 +57,7 @@ def _partial_fit_available(estimator):
     return True
 
 
-class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
+class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     """Multilayer perceptron classifier with a fast, verified NumPy core.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
@@ -80,8 +71,12 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(128, 64)
         The number of units in each hidden layer.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the hidden layers.
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu"}, \
+            default="relu"
+        Activation of the hidden layers. The first four are MLPClassifier's;
+        ``"leaky_relu"`` has slope 0.01 below zero, ``"elu"`` is
+        ``exp(z) - 1`` below zero and ``"gelu"`` is the tanh approximation
+        of ``z * Phi(z)``.
     solver : {"lbfgs", "sgd", "adam"}, default="adam"
         The optimiser: L-BFGS over the whole data set (``scipy.optimize``),
         stochastic gradient descent, or Adam.
@@ -90,11 +85,15 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int or "auto", default="auto"
         Rows per mini-batch for the stochastic solvers; ``"auto"`` means
         ``min(200, n_samples)``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Step-size schedule for ``solver="sgd"``: constant; divided by
-        ``(t + 1) ** power_t`` after each epoch where ``t`` counts samples
-        seen; or divided by 5 whenever ``n_iter_no_change`` epochs in a row
-        fail to improve by ``tol``.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine", "plateau"}, \
+            default="constant"
+        Step-size schedule of the stochastic solvers (both of them, unlike
+        MLPClassifier, where Adam ignores it): constant; divided by
+        ``(t + 1) ** power_t`` where ``t`` counts the samples seen; divided
+        by 5 whenever ``n_iter_no_change`` epochs in a row fail to improve by
+        ``tol`` (training stops below 1e-6); cosine decay to 0 over
+        ``max_iter`` epochs; or halved after ``plateau_patience`` epochs
+        without improvement. The rate of each epoch is in ``history_``.
     learning_rate_init : float, default=0.001
         Initial step size of the stochastic solvers.
     power_t : float, default=0.5
@@ -110,16 +109,22 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-4
         Minimum improvement of the loss (or validation score) that counts.
     verbose : bool, default=False
-        Whether to print the loss after each epoch.
+        Whether to print one table row per epoch (per iteration for lbfgs):
+        training loss, validation loss and score when there is validation
+        data, learning rate and seconds.
     warm_start : bool, default=False
-        Whether ``fit`` continues from the current weights.
+        Whether ``fit`` continues from the current weights. Unlike
+        MLPClassifier, the optimizer's state (Adam's moments, SGD's
+        velocity) is kept too, so training resumes smoothly.
     momentum : float, default=0.9
         Momentum of ``solver="sgd"``, in [0, 1].
     nesterovs_momentum : bool, default=True
         Whether ``solver="sgd"`` uses Nesterov's momentum.
     early_stopping : bool, default=False
-        Whether to hold out ``validation_fraction`` of the training data and
-        stop when its accuracy stops improving; the best weights are kept.
+        Whether to stop when the validation score (see ``scoring``) has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs; the weights of
+        the best epoch are restored. Validation data are ``X_val``/``y_val``
+        passed to ``fit``, else ``validation_fraction`` of the training data.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     beta_1 : float, default=0.9
@@ -129,9 +134,43 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
     epsilon : float, default=1e-8
         Adam's numerical-stability constant.
     n_iter_no_change : int, default=10
-        Epochs without an improvement of ``tol`` before stopping.
+        Epochs without an improvement of ``tol`` before stopping: exactly
+        that many (MLPClassifier waits one more than it says).
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``solver="lbfgs"``.
+    dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Probability of dropping each hidden unit during training (inverted
+        dropout), for all hidden layers or one per layer. Prediction uses
+        every unit, so it stays deterministic. Stochastic solvers only.
+    augment : {"shift", "affine", "elastic"}, Augmentation or None, default=None
+        Random distortion of every training image in every batch:
+        translations by up to 2 pixels (exact, whole pixels); plus
+        rotations up to 12 degrees and zooms of 0.9-1.1; or all of that
+        with Simard's elastic distortions. Sizes are for 28x28 images and
+        scale with ``image_shape``; an
+        :class:`~hdrnn.augmentation.Augmentation` sets them freely.
+        Stochastic solvers only.
+    image_shape : tuple of (int, int) or None, default=None
+        ``(height, width)`` of the images that rows of ``X`` flatten, for
+        ``augment``. None means square: 28x28 for 784 features, 8x8 for 64.
+    init : {"glorot", "he"}, default="glorot"
+        Weight initialisation: MLPClassifier's Glorot uniform, or He uniform
+        (``sqrt(6 / fan_in)``, zero biases), which suits ReLU-like units.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``:
+        ``{label: weight}``, or ``"balanced"`` for
+        ``n_samples / (n_classes * np.bincount(y))``.
+    scoring : str, callable or None, default=None
+        What the validation score is, for ``early_stopping`` and
+        ``validation_scores_``: None is accuracy (MLPClassifier's); ``"loss"``
+        is minus the validation cross-entropy; any other string or callable
+        is a scikit-learn scorer (``"balanced_accuracy"``, ``"neg_log_loss"``...).
+    warmup_epochs : int, default=0
+        Epochs over which the learning rate ramps up linearly at the start,
+        for every schedule.
+    plateau_patience : int, default=5
+        Epochs without improvement before ``learning_rate="plateau"``
+        halves the rate.
 
     Attributes
     ----------
@@ -164,9 +203,19 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         Training loss after each epoch (each iteration for lbfgs).
     validation_scores_ : list of float or None
-        Validation accuracy after each epoch, with early stopping.
+        Validation score after each epoch, when there is validation data.
+    validation_loss_curve_ : list of float or None
+        Validation cross-entropy (without the L2 term) after each epoch,
+        when there is validation data.
     best_validation_score_ : float or None
-        Best validation accuracy, with early stopping.
+        Best validation score, with early stopping.
+    history_ : list of dict
+        One record per epoch (per iteration for lbfgs), with keys
+        ``"epoch"``, ``"loss"``, ``"val_loss"``, ``"val_score"``,
+        ``"learning_rate"`` and ``"seconds"`` (None where not applicable).
+        ``pandas.DataFrame(clf.history_)`` makes it a table.
+    image_shape_ : tuple of int or None
+        The image shape used for augmentation.
 
     See Also
     --------
@@ -177,6 +226,17 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
     Predictions are computed in the dtype the model was trained in: a float32
     model casts float64 input to float32 first, which is faster and loses
     nothing a float32 network could use.
+
+    Pressing Ctrl-C during ``fit`` or ``partial_fit`` does not lose the
+    model: the weights and optimizer state roll back to the end of the last
+    completed epoch (the same model as ``max_iter`` equal to the epochs
+    done), a :class:`~hdrnn.exceptions.TrainingInterruptedWarning` is
+    issued and the method returns, like MLPClassifier's.
+
+    With scikit-learn 1.9 or later the estimator supports
+    ``sklearn.callback``: ``clf.set_callbacks(ProgressBar())`` or
+    ``ScoringMonitor(...)`` see one task per epoch, directly or through a
+    ``Pipeline`` or ``GridSearchCV``.
 
     Examples
     --------
@@ -197,7 +257,7 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -218,6 +278,14 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "augment": [None, StrOptions({"shift", "affine", "elastic"}), Augmentation],
+        "image_shape": [None, "array-like"],
+        "init": [StrOptions({"glorot", "he"})],
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+        "scoring": [None, str, callable],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "plateau_patience": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -246,6 +314,14 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        augment=None,
+        image_shape=None,
+        init="glorot",
+        class_weight=None,
+        scoring=None,
+        warmup_epochs=0,
+        plateau_patience=5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -270,11 +346,19 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.augment = augment
+        self.image_shape = image_shape
+        self.init = init
+        self.class_weight = class_weight
+        self.scoring = scoring
+        self.warmup_epochs = warmup_epochs
+        self.plateau_patience = plateau_patience
 
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data ``X`` and labels ``y``.
 
         Parameters
@@ -285,18 +369,39 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
             Class labels, or a label-indicator matrix for multilabel problems.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative per-sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, watched after every epoch (``validation_scores_``,
+            ``validation_loss_curve_``, ``history_``). With
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split: all of ``X`` is then used for training.
+        y_val : array-like of shape (n_val,) or (n_val, n_labels), default=None
+            Labels of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
         self : DigitMLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        if (X_val is None) != (y_val is None):
+            raise ValueError(
+                "X_val and y_val must be given together (got "
+                f"X_val={'None' if X_val is None else 'an array'}, "
+                f"y_val={'None' if y_val is None else 'an array'})."
+            )
+        if sample_weight_val is not None and X_val is None:
+            raise ValueError("sample_weight_val needs X_val and y_val.")
+        validation = (X_val, y_val, sample_weight_val) if X_val is not None else None
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     @available_if(_partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch over ``X``, continuing from the current weights.
+
+        The optimizer's state (Adam's moments, SGD's velocity) and the
+        learning-rate schedule carry over from call to call.
 
         Parameters
         ----------
@@ -314,53 +419,160 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         self : DigitMLPClassifier
             The updated estimator.
         """
+        if isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch does "
+                "not show the class frequencies. Compute them once with "
+                "sklearn.utils.class_weight.compute_class_weight and pass a dict."
+            )
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True, validation=None)
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, validation):
+        hidden = self._hidden_sizes()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        dtype = np.float64 if self.solver == "lbfgs" else X.dtype
+        X = X.astype(dtype, copy=False)
+        Y = Y.astype(dtype)
+        sample_weight = self._sample_weight(X, y, sample_weight, dtype)
+        _warn_if_unscaled(X)
+        self._dropout_rates = self._check_extras(hidden, X.shape[1])
+
+        output = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        arch = Architecture((X.shape[1], *hidden, Y.shape[1]), self.activation, output)
+        rng = check_random_state(self.random_state)
+        if first_pass:
+            params = init_params(arch, rng, dtype, self.init)
+            self._initialize_attributes(arch)
+        else:
+            params = self._current_params(arch, dtype)
+        # coefs_ and intercepts_ are views of params: training updates them in place.
+        self.coefs_, self.intercepts_ = unflatten(arch, params)
+        validation = self._validation_data(validation, dtype)
+        if validation is not None or (self.early_stopping and self.solver != "lbfgs"):
+            self.validation_scores_ = self.validation_scores_ or []
+            self.validation_loss_curve_ = self.validation_loss_curve_ or []
+
+        # Overflow and NaN are detected batch by batch and reported as a
+        # TrainingDivergedError; NumPy's own RuntimeWarnings would only be noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.solver == "lbfgs":
+                _fitting.fit_lbfgs(self, arch, params, X, y, Y, sample_weight, validation)
+            else:
+                if self.early_stopping and incremental:
+                    raise ValueError("partial_fit does not support early_stopping=True")
+                split = self._split_validation(X, y, Y, sample_weight, rng, validation)
+                _fitting.fit_stochastic(
+                    self, arch, params, X, y, Y, sample_weight, rng, incremental, split
+                )
+        if dtype != self._input_dtype:
+            self.coefs_, self.intercepts_ = unflatten(arch, params.astype(self._input_dtype))
+        return self
+
+    def _hidden_sizes(self):
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
         if not hidden or any(not isinstance(n, Integral) or n <= 0 for n in hidden):
             raise ValueError(
                 f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}."
             )
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        dtype = np.float64 if self.solver == "lbfgs" else X.dtype
-        X = X.astype(dtype, copy=False)
-        Y = Y.astype(dtype)
+        return hidden
+
+    def _check_extras(self, hidden, n_features):
+        """Validate dropout and augmentation; return the dropout rate of each hidden layer."""
+        rates = (
+            np.broadcast_to(np.asarray(self.dropout, dtype=float), (len(hidden),))
+            if (np.ndim(self.dropout) == 0 or len(self.dropout) == len(hidden))
+            else None
+        )
+        if rates is None or not ((rates >= 0) & (rates < 1)).all():
+            raise ValueError(
+                "dropout must be a float in [0, 1) or one such float per hidden layer "
+                f"({len(hidden)} here); got {self.dropout!r}."
+            )
+        stochastic_only = {"dropout": rates.any(), "augment": self.augment is not None}
+        for name, used in stochastic_only.items():
+            if used and self.solver == "lbfgs":
+                raise ValueError(
+                    f"{name} needs a mini-batch solver: use solver='adam' or 'sgd' "
+                    "(L-BFGS optimises one fixed objective over the whole data set)."
+                )
+        self.image_shape_ = None
+        if self.augment is not None:
+            if not isinstance(self.augment, str | Augmentation):
+                raise ValueError(
+                    "augment must be None, 'shift', 'affine', 'elastic' or an "
+                    f"hdrnn.augmentation.Augmentation; got {self.augment!r}."
+                )
+            shape = self.image_shape or default_image_shape(n_features)
+            if shape is None or int(np.prod(shape)) != n_features or len(shape) != 2:
+                raise ValueError(
+                    f"augment needs to know the image shape: X has {n_features} features, "
+                    "which is not a square image. Pass image_shape=(height, width) with "
+                    "height * width == n_features."
+                )
+            self.image_shape_ = tuple(int(side) for side in shape)
+            if isinstance(self.augment, str):
+                Augmentation.preset(self.augment, self.image_shape_)  # validates the name
+        return tuple(float(rate) for rate in rates)
+
+    def _sample_weight(self, X, y, sample_weight, dtype):
+        """Validated sample weights, multiplied by the class weights."""
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=dtype, ensure_non_negative=True
             )
-        _warn_if_unscaled(X)
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; pass sample_weight."
+            )
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_)
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels that are not classes: {sorted(unknown, key=str)}. "
+                    f"The classes are {list(self.classes_)}."
+                )
+        class_weights = compute_sample_weight(self.class_weight, y).astype(dtype)
+        return class_weights if sample_weight is None else class_weights * sample_weight
 
-        output = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
-        arch = Architecture((X.shape[1], *hidden, Y.shape[1]), self.activation, output)
-        rng = check_random_state(self.random_state)
-        if first_pass:
-            params = init_params(arch, rng, dtype)
-            self._initialize_attributes(arch)
-        else:
-            params = self._current_params(arch, dtype)
-        # coefs_ and intercepts_ are views of params: training updates them in place.
-        self.coefs_, self.intercepts_ = unflatten(arch, params)
-
-        # Overflow and NaN are detected batch by batch and reported as a
-        # TrainingDivergedError; NumPy's own RuntimeWarnings would only be noise.
-        with np.errstate(over="ignore", invalid="ignore"):
-            if self.solver == "lbfgs":
-                self._fit_lbfgs(arch, params, X, Y, sample_weight)
-            else:
-                self._fit_stochastic(arch, params, X, Y, sample_weight, rng, incremental)
-        if dtype != self._input_dtype:
-            self.coefs_, self.intercepts_ = unflatten(arch, params.astype(self._input_dtype))
-        return self
+    def _validation_data(self, validation, dtype):
+        """Check ``(X_val, y_val, sample_weight_val)`` and return a ValidationData or None."""
+        if validation is None:
+            return None
+        X_val, y_val, weight_val = validation
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unknown):
+            raise ValueError(f"y_val has labels that are not in the training classes: {unknown}.")
+        if weight_val is not None:
+            weight_val = _check_sample_weight(
+                weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        return _fitting.ValidationData(
+            X=X_val.astype(dtype, copy=False),
+            y=y_val,
+            Y=self._label_binarizer.transform(y_val).astype(dtype),
+            sample_weight=weight_val,
+        )
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -399,7 +611,7 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
                     f"has {self.classes_}; pass every class to the first partial_fit call "
                     "with `classes=`."
                 )
-        return X, self._label_binarizer.transform(y)
+        return X, y, self._label_binarizer.transform(y)
 
     def _initialize_attributes(self, arch):
         self.n_layers_ = len(arch.layer_units)
@@ -408,14 +620,16 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
+        self.history_ = []
         self._plateau = PlateauTracker(self.tol)
         self._optimizer = None
+        self._schedule = None
+        self.validation_scores_ = None
+        self.validation_loss_curve_ = None
         if self.early_stopping and self.solver != "lbfgs":
-            self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
             self.best_loss_ = None
         else:
-            self.validation_scores_ = None
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
 
@@ -431,26 +645,11 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         # A fresh flat copy: the fitted arrays may be read-only (memory-mapped).
         return flatten(arch, self.coefs_, self.intercepts_, dtype)
 
-    def _make_optimizer(self, n_params, dtype):
-        if self.solver == "sgd":
-            return SGD(
-                n_params,
-                dtype,
-                self.learning_rate_init,
-                self.learning_rate,
-                self.momentum,
-                self.nesterovs_momentum,
-                self.power_t,
-            )
-        return Adam(
-            n_params, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
-        )
-
-    def _split_validation(self, Y, rng):
-        """Return the training rows and the validation rows (None without early stopping)."""
+    def _split_validation(self, X, y, Y, sample_weight, rng, validation):
+        """Return the training rows and the validation data (None without any)."""
         rows = np.arange(Y.shape[0])
-        if not self.early_stopping:
-            return rows, None
+        if validation is not None or not self.early_stopping:
+            return rows, validation
         # Like MLPClassifier: stratify binary problems only; same random draws.
         stratify = Y if Y.shape[1] == 1 else None
         train_rows, val_rows = train_test_split(
@@ -461,216 +660,13 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' or the "
                 "size of your dataset."
             )
-        return train_rows, val_rows
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn(
-                f"Got batch_size={self.batch_size} larger than the {n_samples} training "
-                "samples. It is going to be clipped.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return min(self.batch_size, n_samples)
-
-    def _fit_stochastic(self, arch, params, X, Y, sample_weight, rng, incremental):
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        if not incremental or self._optimizer is None:
-            self._optimizer = self._make_optimizer(arch.n_params, params.dtype)
-        else:
-            _make_state_writeable(self._optimizer)
-        optimizer = self._optimizer
-        train_rows, val_rows = self._split_validation(Y, rng)
-        if val_rows is not None:
-            X_val = X[val_rows]
-            y_val = self._label_binarizer.inverse_transform(Y[val_rows])
-            weight_val = None if sample_weight is None else sample_weight[val_rows]
-            best_params = params.copy()
-        batch_size = self._batch_size(len(train_rows))
-        workspace = Workspace(arch, batch_size, params.dtype)
-        chance_loss = _chance_loss(arch)
-        last_good = np.empty_like(params)
-
-        self.n_iter_ = 0
-        for _ in range(self.max_iter):
-            last_good[...] = params
-            learning_rate = optimizer.learning_rate
-            result = run_epoch(
-                arch,
-                params,
-                X,
-                Y,
-                sample_weight,
-                train_rows,
-                batch_size,
-                self.alpha,
-                optimizer,
-                workspace,
-                rng if self.shuffle else None,
-            )
-            if (
-                result.diverged_batch is not None
-                or result.loss > DIVERGED_LOSS_FACTOR * chance_loss
-                or not np.isfinite(params).all()
-            ):
-                params[...] = last_good
-                self._raise_diverged(X, result, learning_rate, chance_loss)
-            self.n_iter_ += 1
-            self.loss_ = result.loss
-            self.t_ += len(train_rows)
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-
-            if val_rows is not None:
-                score = self._validation_score(arch, params, X_val, y_val, weight_val)
-                self.validation_scores_.append(score)
-                if self.verbose:
-                    print(f"Validation score: {score:f}")
-                if self._plateau.observe_score(score):
-                    self.best_validation_score_ = score
-                    best_params[...] = params
-            else:
-                self._plateau.observe_loss(self.loss_)
-                self.best_loss_ = self._plateau.best_loss
-
-            optimizer.end_epoch(self.t_)
-            if self._plateau.no_improvement_count > self.n_iter_no_change:
-                watched = "Validation score" if val_rows is not None else "Training loss"
-                message = (
-                    f"{watched} did not improve more than tol={self.tol:f} for "
-                    f"{self.n_iter_no_change} consecutive epochs."
-                )
-                if optimizer.reduce_on_plateau():
-                    if self.verbose:
-                        print(message + " Stopping.")
-                    break
-                if self.verbose:
-                    print(message + f" Setting learning rate to {optimizer.learning_rate:f}")
-                self._plateau.no_improvement_count = 0
-            if incremental:
-                break
-            if self.n_iter_ == self.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                    "and the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-        if val_rows is not None:
-            params[...] = best_params
-        if not incremental:
-            self._warn_if_no_better_than_chance(arch, params, X, Y, train_rows)
-
-    def _warn_if_no_better_than_chance(self, arch, params, X, Y, train_rows):
-        """Warn when training ended where a constant guess would have (e.g. dead ReLUs)."""
-        prior = Y[train_rows].mean(axis=0)
-        if arch.output == "softmax":
-            guess_loss = -float(np.sum(prior * np.log(np.clip(prior, 1e-12, None))))
-        else:
-            guess_loss = -float(np.sum(_binary_entropy_terms(prior)))
-        if self.loss_ < 0.95 * guess_loss:
-            return
-        detail = ""
-        if self.activation == "relu":
-            sample = X[train_rows[:2000]]
-            detail = (
-                f" {_dead_unit_fraction(arch, params, sample):.0%} of hidden units never activate."
-            )
-        warnings.warn(
-            f"Training ended no better than chance: loss {self.loss_:.4g} against "
-            f"{guess_loss:.4g} for always guessing the class frequencies.{detail} "
-            f"Lower learning_rate_init (now {self.learning_rate_init:g}) or scale X.",
-            ConvergenceWarning,
-            stacklevel=3,
+        validation = _fitting.ValidationData(
+            X=X[val_rows],
+            y=y[val_rows],
+            Y=Y[val_rows],
+            sample_weight=None if sample_weight is None else sample_weight[val_rows],
         )
-
-    def _raise_diverged(self, X, result, learning_rate, chance_loss):
-        epoch = self.n_iter_ + 1
-        where = f"epoch {epoch}"
-        if result.diverged_batch is not None:
-            where += f", batch {result.diverged_batch + 1}"
-        if not _all_finite(X):
-            raise TrainingDivergedError(
-                f"Training diverged at {where}: the input X holds NaN or infinite "
-                "values (input validation was skipped with assume_finite=True). Remove "
-                "or impute them before fitting.",
-                epoch=epoch,
-                batch=result.diverged_batch,
-            )
-        if math.isfinite(result.loss):
-            what = (
-                f"the training loss reached {result.loss:.3g}, over "
-                f"{DIVERGED_LOSS_FACTOR:g} times chance level ({chance_loss:.3g})"
-            )
-        else:
-            what = "the training loss became non-finite"
-        kept = (
-            f"The weights of the last good epoch ({self.n_iter_}) were kept."
-            if self.n_iter_
-            else "The weights from before this epoch were kept."
-        )
-        raise TrainingDivergedError(
-            f"Training diverged at {where} with learning_rate={learning_rate:g}: "
-            f"{what}. {kept} "
-            f"Lower learning_rate_init (e.g. to {self.learning_rate_init / 10:g}) or scale X "
-            "to values of order 1.",
-            epoch=epoch,
-            batch=None if result.diverged_batch is None else result.diverged_batch + 1,
-            learning_rate=learning_rate,
-        )
-
-    def _validation_score(self, arch, params, X_val, y_val, weight_val):
-        coefs, intercepts = unflatten(arch, params)
-        logits = predict_logits(arch, X_val, coefs, intercepts)
-        if not np.isfinite(logits).all():
-            return math.nan
-        return accuracy_score(y_val, self._labels_from_logits(logits), sample_weight=weight_val)
-
-    def _fit_lbfgs(self, arch, params, X, Y, sample_weight):
-        workspace = Workspace(arch, X.shape[0], params.dtype)
-        losses = []
-
-        def loss_and_gradient(flat):
-            params[...] = flat
-            loss = loss_and_grads(arch, params, X, Y, sample_weight, self.alpha, workspace)
-            return loss, workspace.grads.copy()
-
-        def record_iteration(intermediate_result):
-            losses.append(float(intermediate_result.fun))
-            if self.verbose:
-                print(f"Iteration {len(losses)}, loss = {losses[-1]:.8f}")
-
-        result = scipy.optimize.minimize(
-            loss_and_gradient,
-            params.copy(),
-            method="L-BFGS-B",
-            jac=True,
-            callback=record_iteration,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-        )
-        if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
-            raise TrainingDivergedError(
-                f"L-BFGS produced a non-finite loss after {result.nit} iteration(s). "
-                "Scale X to values of order 1 (e.g. divide pixels by 255) or increase alpha.",
-                epoch=result.nit + 1,
-            )
-        self.n_iter_ = min(result.nit, self.max_iter)
-        if result.status != 0:
-            warnings.warn(
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                f"(status={result.status}): {result.message}. Increase max_iter "
-                f"(now {self.max_iter}) or scale the data.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        params[...] = result.x
-        self.loss_ = float(result.fun)
-        self.loss_curve_ = losses
-        self.best_loss_ = min(losses, default=self.loss_)
+        return train_rows, validation
 
     # -------------------------------------------------------------- predict
 
@@ -763,45 +759,10 @@ class DigitMLPClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _make_state_writeable(optimizer):
-    """Copy optimizer state that is read-only, e.g. memory-mapped by ``joblib.load``."""
-    for name, value in vars(optimizer).items():
-        if isinstance(value, np.ndarray) and not value.flags.writeable:
-            setattr(optimizer, name, value.copy())
-
-
-def _chance_loss(arch):
-    """Loss of a network that predicts uniform probabilities."""
-    if arch.output == "softmax":
-        return math.log(arch.layer_units[-1])
-    return arch.layer_units[-1] * math.log(2.0)
-
-
-def _binary_entropy_terms(p):
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return p * np.log(p) + (1 - p) * np.log(1 - p)
-
-
-def _dead_unit_fraction(arch, params, X):
-    """Share of hidden units that output zero for every row of ``X``."""
-    coefs, intercepts = unflatten(arch, params)
-    X = X.toarray() if hasattr(X, "toarray") else X
-    activations = [np.empty((X.shape[0], n), dtype=params.dtype) for n in arch.layer_units[1:]]
-    forward(arch, X, coefs, intercepts, activations)
-    hidden = activations[:-1]
-    dead = sum(int(np.sum(~(A > 0).any(axis=0))) for A in hidden)
-    return dead / sum(A.shape[1] for A in hidden)
-
-
 def _abs_max(X):
     if hasattr(X, "toarray"):
         return float(abs(X).max()) if X.nnz else 0.0
     return float(max(X.max(), -X.min())) if X.size else 0.0
-
-
-def _all_finite(X):
-    data = X.data if hasattr(X, "toarray") else X
-    return bool(np.isfinite(data).all())
 
 
 def _warn_if_unscaled(X):
@@ -812,5 +773,5 @@ def _warn_if_unscaled(X):
             "inputs of order 1. Scale X first: divide raw pixel values (0-255) by 255, "
             "or use sklearn.preprocessing.MinMaxScaler or StandardScaler.",
             DataScaleWarning,
-            stacklevel=3,
+            stacklevel=5,
         )

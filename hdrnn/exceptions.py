@@ -55,3 +55,14 @@ class DatasetIntegrityError(ValueError):
 
 class IDXFormatError(ValueError):
     """An IDX file is malformed: wrong magic number, truncated, padded or inconsistent."""
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """Training was interrupted (Ctrl-C); the model keeps its last completed epoch.
+
+    ``fit`` and ``partial_fit`` catch the ``KeyboardInterrupt``, roll the
+    weights and optimizer back to the end of the last completed epoch and
+    return normally, as ``MLPClassifier`` does. Turn this warning into an
+    error (``warnings.simplefilter("error", TrainingInterruptedWarning)``)
+    to stop a script instead.
+    """

@@ -17,11 +17,12 @@ from hdrnn import DigitMLPClassifier
 TOLERANCE = 1e-6  # what the issue asks; measured agreement is ~1e-14
 
 
-def _fit_both(X, y, sample_weight=None, **params):
+def _fit_both(X, y, sample_weight=None, their_params=(), **params):
     params = {"hidden_layer_sizes": (20, 10), "random_state": 1, "max_iter": 5, **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs = MLPClassifier(**params).fit(X, y, sample_weight=sample_weight)
+        theirs = MLPClassifier(**{**params, **dict(their_params)})
+        theirs.fit(X, y, sample_weight=sample_weight)
         ours = DigitMLPClassifier(**params).fit(X, y, sample_weight=sample_weight)
     return theirs, ours
 
@@ -60,13 +61,28 @@ def test_stochastic_training_matches_mlpclassifier(digits, params, weighted):
         np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
 
 
-def test_adaptive_schedule_and_stopping_match_mlpclassifier(small_digits):
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_adaptive_schedule_and_stopping_match_mlpclassifier(small_digits, early_stopping):
+    # MLPClassifier reacts after n_iter_no_change + 1 epochs without
+    # improvement; hdrnn after exactly n_iter_no_change, so ours with 3
+    # matches theirs with 2, epoch for epoch.
     X, y = small_digits
-    params = dict(solver="sgd", learning_rate="adaptive", n_iter_no_change=2, tol=0.05)
-    theirs, ours = _fit_both(X, y, max_iter=40, **params)
+    params = dict(solver="sgd", learning_rate="adaptive", tol=0.05, early_stopping=early_stopping)
+    theirs, ours = _fit_both(
+        X, y, max_iter=60, n_iter_no_change=3, their_params={"n_iter_no_change": 2}, **params
+    )
     _assert_same_network(theirs, ours)
-    assert ours.n_iter_ < 40  # it did stop early, like MLPClassifier
+    assert ours.n_iter_ < 60  # it did stop early, like MLPClassifier
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, atol=TOLERANCE)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_patience_is_exactly_n_iter_no_change(small_digits):
+    X, y = small_digits
+    # tol so large that no epoch after the first counts as an improvement
+    clf = DigitMLPClassifier((8,), solver="sgd", tol=1e6, n_iter_no_change=4, random_state=0)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 1 + 4
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -331,14 +331,14 @@ def test_divergence_keeps_the_weights_of_the_last_good_epoch(small_digits, monke
     real_run_epoch = training.run_epoch
     calls = {"n": 0}
 
-    def poisoned_run_epoch(arch, params, X, *args):
+    def poisoned_run_epoch(arch, params, X, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:  # inject NaN into the third epoch's data
             X = X.copy()
             X[5:] = np.nan
-        return real_run_epoch(arch, params, X, *args)
+        return real_run_epoch(arch, params, X, *args, **kwargs)
 
-    monkeypatch.setattr("hdrnn.estimator.run_epoch", poisoned_run_epoch)
+    monkeypatch.setattr("hdrnn._fitting.run_epoch", poisoned_run_epoch)
     model = DigitMLPClassifier(**params)
     with pytest.raises(TrainingDivergedError, match="epoch 3, batch 1") as info:
         model.fit(X, y)

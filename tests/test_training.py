@@ -14,13 +14,13 @@ def _setup(n_samples=20, batch_size=6, lr=0.1):
     Y = np.eye(3)[rng.randint(3, size=n_samples)]
     arch = Architecture((4, 5, 3), "relu", "softmax")
     params = init_params(arch, rng, np.float64)
-    optimizer = SGD(arch.n_params, np.float64, lr, "constant", 0.0, False, 0.5)
+    optimizer = SGD(arch.n_params, np.float64, lr, 0.0, False)
     return X, Y, arch, params, optimizer, Workspace(arch, batch_size, np.float64)
 
 
 def test_epoch_loss_is_the_size_weighted_mean_of_batch_losses():
     X, Y, arch, params, _, workspace = _setup()
-    frozen = SGD(arch.n_params, np.float64, 0.0, "constant", 0.0, False, 0.5)  # lr 0
+    frozen = SGD(arch.n_params, np.float64, 0.0, 0.0, False)  # lr 0
     rows = np.arange(20)
     result = run_epoch(arch, params, X, Y, None, rows, 6, 0.0, frozen, workspace, None)
     whole = run_epoch(
@@ -59,7 +59,7 @@ def test_a_batch_with_zero_weight_is_skipped():
     skipped = params.copy()
     run_epoch(arch, skipped, X, Y, weights, np.arange(20), 6, 0.0, optimizer, workspace, None)
     reference = params.copy()
-    optimizer2 = SGD(arch.n_params, np.float64, 0.1, "constant", 0.0, False, 0.5)
+    optimizer2 = SGD(arch.n_params, np.float64, 0.1, 0.0, False)
     rows = np.arange(6, 20)
     run_epoch(arch, reference, X, Y, weights, rows, 6, 0.0, optimizer2, workspace, None)
     np.testing.assert_allclose(skipped, reference, rtol=1e-12)

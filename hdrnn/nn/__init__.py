@@ -10,12 +10,14 @@ from hdrnn.nn.losses import OUTPUT_LOSSES, log_sigmoid, log_softmax
 from hdrnn.nn.network import (
     Architecture,
     Workspace,
+    draw_dropout_masks,
     init_params,
     loss_and_grads,
     predict_logits,
     unflatten,
 )
 from hdrnn.nn.optimizers import SGD, Adam
+from hdrnn.nn.schedules import SCHEDULES, LearningRateSchedule
 from hdrnn.nn.training import EpochResult, PlateauTracker, run_epoch
 
 __all__ = [
@@ -25,9 +27,12 @@ __all__ = [
     "Adam",
     "Architecture",
     "EpochResult",
+    "LearningRateSchedule",
+    "SCHEDULES",
     "SGD",
     "PlateauTracker",
     "Workspace",
+    "draw_dropout_masks",
     "init_params",
     "log_sigmoid",
     "log_softmax",

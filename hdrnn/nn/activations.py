@@ -4,8 +4,9 @@ An :class:`Activation` carries its forward function and its derivative
 together so that the two cannot drift apart. Both work in place on
 preallocated arrays: the forward pass overwrites the pre-activation ``Z``
 with ``A = f(Z)``, and the derivative multiplies the back-propagated error
-``delta`` by ``f'(Z)``, expressed through the stored output ``A`` (which is
-all that the training loop keeps).
+``delta`` by ``f'(Z)``. Where ``f'`` can be written through the output
+``A`` it is, so training keeps only ``A``; GELU, whose derivative cannot,
+sets ``needs_input`` and the training loop keeps a copy of ``Z`` for it.
 """
 
 from collections.abc import Callable
@@ -25,21 +26,24 @@ class Activation:
     forward : callable
         ``forward(Z)`` overwrites ``Z`` with ``f(Z)``.
     derivative : callable
-        ``derivative(A, delta, scratch)`` multiplies ``delta`` in place by
-        ``f'(z)`` where ``A = f(z)``; ``scratch`` is a buffer shaped like
-        ``A`` that it may overwrite.
+        ``derivative(A, delta, scratch, Z)`` multiplies ``delta`` in place by
+        ``f'(Z)`` where ``A = f(Z)``; ``scratch`` is a buffer shaped like
+        ``A`` that it may overwrite. ``Z`` is None unless ``needs_input``.
+    needs_input : bool, default=False
+        Whether the derivative needs the pre-activation ``Z``.
     """
 
     name: str
     forward: Callable
     derivative: Callable
+    needs_input: bool = False
 
 
 def _identity(Z):
     pass
 
 
-def _identity_derivative(A, delta, scratch):
+def _identity_derivative(A, delta, scratch, Z):
     pass
 
 
@@ -51,7 +55,7 @@ def _logistic(Z):
     Z *= 0.5
 
 
-def _logistic_derivative(A, delta, scratch):
+def _logistic_derivative(A, delta, scratch, Z):
     # sigmoid'(z) = a (1 - a)
     np.subtract(1.0, A, out=scratch)
     scratch *= A
@@ -62,7 +66,7 @@ def _tanh(Z):
     np.tanh(Z, out=Z)
 
 
-def _tanh_derivative(A, delta, scratch):
+def _tanh_derivative(A, delta, scratch, Z):
     # tanh'(z) = 1 - a^2
     np.multiply(A, A, out=scratch)
     np.subtract(1.0, scratch, out=scratch)
@@ -73,10 +77,82 @@ def _relu(Z):
     np.maximum(Z, 0.0, out=Z)
 
 
-def _relu_derivative(A, delta, scratch):
+def _relu_derivative(A, delta, scratch, Z):
     # relu'(z) is 1 where a > 0, else 0; since a >= 0, that is sign(a).
     # Multiplying by sign(a) avoids the boolean mask of delta[a == 0] = 0.
     np.sign(A, out=scratch)
+    delta *= scratch
+
+
+# Slope of leaky ReLU for negative inputs (PyTorch's and Keras' default).
+LEAKY_SLOPE = 0.01
+
+
+def _leaky_relu(Z):
+    # max(z, 0.01 z) is z for z >= 0 and 0.01 z below: one pass, no mask.
+    np.maximum(Z, LEAKY_SLOPE * Z, out=Z)
+
+
+def _leaky_relu_derivative(A, delta, scratch, Z):
+    # f'(z) is 1 where a > 0 and 0.01 elsewhere (a has the sign of z).
+    np.greater(A, 0.0, out=scratch)
+    scratch *= 1.0 - LEAKY_SLOPE
+    scratch += LEAKY_SLOPE
+    delta *= scratch
+
+
+def _elu(Z):
+    # z for z > 0, exp(z) - 1 below (alpha = 1); expm1 is exact near 0.
+    np.expm1(Z, out=Z, where=Z < 0.0)
+
+
+def _elu_derivative(A, delta, scratch, Z):
+    # f'(z) is 1 for z > 0 and exp(z) = a + 1 below; min(a, 0) + 1 covers both.
+    np.minimum(A, 0.0, out=scratch)
+    scratch += 1.0
+    delta *= scratch
+
+
+# sqrt(2 / pi), for the tanh form of GELU
+_GELU_C = 0.7978845608028654
+
+
+# GELU allocates one temporary per call (its forward has no scratch buffer);
+# it is the only activation that does.
+def _gelu(Z):
+    # Hendrycks & Gimpel's tanh approximation (PyTorch's approximate="tanh"):
+    # f(z) = z/2 (1 + tanh(c (z + 0.044715 z^3)))
+    inner = np.multiply(Z, Z)
+    inner *= 0.044715
+    inner += 1.0
+    inner *= Z
+    inner *= _GELU_C
+    np.tanh(inner, out=inner)
+    inner += 1.0
+    inner *= 0.5
+    Z *= inner
+
+
+def _gelu_derivative(A, delta, scratch, Z):
+    # With u = c (z + 0.044715 z^3) and t = tanh(u):
+    # f'(z) = (1 + t) / 2 + z/2 (1 - t^2) c (1 + 3 * 0.044715 z^2)
+    u = np.multiply(Z, Z)
+    u *= 0.044715
+    u += 1.0
+    u *= Z
+    u *= _GELU_C
+    t = np.tanh(u, out=u)
+    np.multiply(t, t, out=scratch)
+    np.subtract(1.0, scratch, out=scratch)  # 1 - t^2
+    scratch *= Z
+    scratch *= 0.5 * _GELU_C
+    z2 = np.multiply(Z, Z)
+    z2 *= 3 * 0.044715
+    z2 += 1.0
+    scratch *= z2
+    t += 1.0
+    t *= 0.5
+    scratch += t
     delta *= scratch
 
 
@@ -87,6 +163,9 @@ ACTIVATIONS = {
         Activation("logistic", _logistic, _logistic_derivative),
         Activation("tanh", _tanh, _tanh_derivative),
         Activation("relu", _relu, _relu_derivative),
+        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
+        Activation("elu", _elu, _elu_derivative),
+        Activation("gelu", _gelu, _gelu_derivative, needs_input=True),
     )
 }
 """dict of str to Activation: every hidden activation, by name."""

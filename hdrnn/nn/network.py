@@ -104,12 +104,21 @@ def glorot_uniform_bound(fan_in, fan_out, activation):
     return np.sqrt(factor / (fan_in + fan_out))
 
 
-def init_params(arch, rng, dtype):
-    """Draw initial parameters exactly as ``MLPClassifier`` does.
+def he_uniform_bound(fan_in):
+    """Half-width of He's uniform initialisation, suited to ReLU-like units."""
+    return np.sqrt(6.0 / fan_in)
 
-    For each layer in turn the weights, then the biases, are drawn from
-    ``U(-b, b)`` with Glorot's bound ``b``, so the same random state gives
-    the same initial network as scikit-learn.
+
+def init_params(arch, rng, dtype, init="glorot"):
+    """Draw initial parameters.
+
+    With ``init="glorot"`` (the default) they are drawn exactly as
+    ``MLPClassifier`` does: for each layer in turn the weights, then the
+    biases, from ``U(-b, b)`` with Glorot's bound ``b``, so the same random
+    state gives the same initial network as scikit-learn. With
+    ``init="he"`` the weights come from ``U(-b, b)`` with
+    ``b = sqrt(6 / fan_in)``, which keeps the variance of ReLU activations
+    constant from layer to layer, and the biases start at zero.
 
     Parameters
     ----------
@@ -119,6 +128,8 @@ def init_params(arch, rng, dtype):
         Source of randomness.
     dtype : numpy dtype
         float32 or float64.
+    init : {"glorot", "he"}, default="glorot"
+        The initialisation rule.
 
     Returns
     -------
@@ -128,9 +139,14 @@ def init_params(arch, rng, dtype):
     units = arch.layer_units
     coefs, intercepts = [], []
     for fan_in, fan_out in pairwise(units):
-        bound = glorot_uniform_bound(fan_in, fan_out, arch.activation)
-        coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
-        intercepts.append(rng.uniform(-bound, bound, fan_out))
+        if init == "he":
+            bound = he_uniform_bound(fan_in)
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(np.zeros(fan_out))
+        else:
+            bound = glorot_uniform_bound(fan_in, fan_out, arch.activation)
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(rng.uniform(-bound, bound, fan_out))
     return flatten(arch, coefs, intercepts, dtype)
 
 
@@ -148,12 +164,34 @@ class Workspace:
         Largest number of rows a batch will have.
     dtype : numpy dtype
         The compute dtype, float32 or float64.
+    dropout : sequence of float or None, default=None
+        Dropout rate of each hidden layer; buffers for the masks and the
+        dropped-out activations are allocated for the layers with a
+        positive rate.
     """
 
-    def __init__(self, arch, batch_size, dtype):
+    def __init__(self, arch, batch_size, dtype, dropout=None):
         self.arch = arch
         self.batch_size = batch_size
         units = arch.layer_units
+        hidden_units = units[1:-1]
+        rates = tuple(dropout) if dropout is not None else (0.0,) * len(hidden_units)
+        self.dropout = rates
+        # masks[i] and dropped[i] (layer i's output after dropout) exist only
+        # for hidden layers with a positive rate.
+        self.masks = [
+            np.empty((batch_size, n), dtype=dtype) if p else None
+            for n, p in zip(hidden_units, rates)
+        ]
+        self.dropped = [
+            np.empty((batch_size, n), dtype=dtype) if p else None
+            for n, p in zip(hidden_units, rates)
+        ]
+        # Pre-activations, kept only for activations whose derivative needs them.
+        keep_inputs = ACTIVATIONS[arch.activation].needs_input
+        self.inputs = (
+            [np.empty((batch_size, n), dtype=dtype) for n in hidden_units] if keep_inputs else None
+        )
         self.X = np.empty((batch_size, units[0]), dtype=dtype)
         self.Y = np.empty((batch_size, units[-1]), dtype=dtype)
         self.sample_weight = np.empty(batch_size, dtype=dtype)
@@ -166,46 +204,144 @@ class Workspace:
         self.coef_grads, self.intercept_grads = unflatten(arch, self.grads)
         self.l2_scratch = np.empty(arch.n_coefs, dtype=dtype)
 
+    @property
+    def has_dropout(self):
+        """bool: whether any hidden layer drops units."""
+        return any(self.dropout)
+
     def rows(self, n_rows):
-        """Views of the per-row buffers cut to the first ``n_rows`` rows."""
-        if n_rows == self.batch_size:
-            return self.activations, self.deltas, self.scratch
-        return tuple(
-            [buffer[:n_rows] for buffer in buffers]
-            for buffers in (self.activations, self.deltas, self.scratch)
+        """Per-row buffers cut to the first ``n_rows`` rows, as a :class:`BatchBuffers`."""
+        cut = (lambda b: b) if n_rows == self.batch_size else (lambda b: b[:n_rows])
+
+        def cut_all(buffers):
+            return None if buffers is None else [None if b is None else cut(b) for b in buffers]
+
+        return BatchBuffers(
+            activations=cut_all(self.activations),
+            deltas=cut_all(self.deltas),
+            scratch=cut_all(self.scratch),
+            inputs=cut_all(self.inputs),
+            masks=cut_all(self.masks) if self.has_dropout else None,
+            dropped=cut_all(self.dropped) if self.has_dropout else None,
         )
 
 
-def forward(arch, X, coefs, intercepts, activations):
-    """Run the network on ``X``, writing each layer's output into ``activations``.
+@dataclass
+class BatchBuffers:
+    """The per-row buffers one forward and backward pass write into.
 
-    Returns the logits, i.e. ``activations[-1]``.
+    ``activations[i]`` is hidden layer ``i``'s output ``f(Z)`` (the last
+    entry holds the logits); ``deltas[i]`` is dLoss/dZ of layer ``i``;
+    ``scratch[i]`` is free space shaped like hidden layer ``i``;
+    ``inputs[i]`` keeps hidden layer ``i``'s ``Z`` when the activation's
+    derivative needs it (else None); ``masks[i]`` is the dropout mask of
+    hidden layer ``i`` and ``dropped[i]`` its output after dropout (None
+    without dropout, or per layer without it).
     """
+
+    activations: list
+    deltas: list = None
+    scratch: list = None
+    inputs: list = None
+    masks: list = None
+    dropped: list = None
+
+    def layer_output(self, i):
+        """What layer ``i + 1`` reads: hidden layer ``i``'s output after dropout."""
+        if self.dropped is not None and self.dropped[i] is not None:
+            return self.dropped[i]
+        return self.activations[i]
+
+
+def forward(arch, X, coefs, intercepts, buffers):
+    """Run the network on ``X``, writing each layer's output into ``buffers``.
+
+    Parameters
+    ----------
+    arch : Architecture
+        The network's shape.
+    X : ndarray of shape (n_rows, units[0])
+        Input rows.
+    coefs, intercepts : list of ndarray
+        Per-layer parameters.
+    buffers : BatchBuffers or list of ndarray
+        Where to write; a plain list is taken as ``activations``. When it
+        has dropout ``masks``, each hidden output is multiplied by its mask
+        into ``dropped`` (inverted dropout: the mask holds 0 or 1/(1-p)).
+
+    Returns
+    -------
+    logits : ndarray of shape (n_rows, units[-1])
+        ``buffers.activations[-1]``.
+    """
+    if isinstance(buffers, list):
+        buffers = BatchBuffers(activations=buffers)
     hidden = ACTIVATIONS[arch.activation]
     A = X
     last = arch.n_layers - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        Z = np.matmul(A, W, out=activations[i])  # (n_samples, units[i + 1])
+        Z = np.matmul(A, W, out=buffers.activations[i])  # (n_rows, units[i + 1])
         Z += b
-        if i < last:
-            hidden.forward(Z)
-        A = Z
+        if i == last:
+            return Z
+        if buffers.inputs is not None:
+            buffers.inputs[i][...] = Z
+        hidden.forward(Z)
+        if buffers.masks is not None and buffers.masks[i] is not None:
+            np.multiply(Z, buffers.masks[i], out=buffers.dropped[i])
+        A = buffers.layer_output(i)
     return A
 
 
-def backward(arch, X, coefs, activations, deltas, scratch, coef_grads, intercept_grads):
-    """Back-propagate ``deltas[-1]`` (dLoss/dlogits) and fill the gradients.
+def backward(arch, X, coefs, buffers, coef_grads, intercept_grads):
+    """Back-propagate ``buffers.deltas[-1]`` (dLoss/dlogits) and fill the gradients.
 
     No gradient is computed with respect to ``X``: the input layer needs none.
     """
     hidden = ACTIVATIONS[arch.activation]
+    deltas = buffers.deltas
     for i in range(arch.n_layers - 1, -1, -1):
-        layer_input = X if i == 0 else activations[i - 1]
+        layer_input = X if i == 0 else buffers.layer_output(i - 1)
         np.matmul(layer_input.T, deltas[i], out=coef_grads[i])
         np.sum(deltas[i], axis=0, out=intercept_grads[i])
         if i > 0:
             np.matmul(deltas[i], coefs[i].T, out=deltas[i - 1])
-            hidden.derivative(activations[i - 1], deltas[i - 1], scratch[i - 1])
+            if buffers.masks is not None and buffers.masks[i - 1] is not None:
+                deltas[i - 1] *= buffers.masks[i - 1]  # dropped units pass no error back
+            hidden.derivative(
+                buffers.activations[i - 1],
+                deltas[i - 1],
+                buffers.scratch[i - 1],
+                None if buffers.inputs is None else buffers.inputs[i - 1],
+            )
+
+
+def draw_dropout_masks(workspace, n_rows, rng):
+    """Fill the workspace's dropout masks for a batch of ``n_rows`` rows.
+
+    Each entry is ``1 / (1 - p)`` with probability ``1 - p`` and 0 otherwise
+    (inverted dropout), so the expected activation is unchanged and nothing
+    needs rescaling at prediction time.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Its ``dropout`` rates say which layers get masks.
+    n_rows : int
+        Rows in the batch.
+    rng : numpy.random.Generator
+        Source of the masks.
+    """
+    for mask, rate in zip(workspace.masks, workspace.dropout):
+        if mask is None:
+            continue
+        mask = mask[:n_rows]
+        rng.random(out=mask, dtype=mask.dtype)  # U[0, 1)
+        # floor(u + 1 - p) is 1 exactly when u >= p: a Bernoulli(1 - p)
+        # draw in place, without a boolean temporary.
+        mask += 1.0 - rate
+        np.floor(mask, out=mask)
+        mask *= 1.0 / (1.0 - rate)
 
 
 def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
@@ -231,7 +367,9 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
         L2 penalty.
     workspace : Workspace
         Buffers for at least ``n_rows`` rows. On return,
-        ``workspace.grads`` holds the gradient in the flat layout.
+        ``workspace.grads`` holds the gradient in the flat layout. When it
+        has dropout, its current masks (see :func:`draw_dropout_masks`) are
+        applied.
 
     Returns
     -------
@@ -245,19 +383,10 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
         weight_sum = float(sample_weight.sum())
         scale = sample_weight / weight_sum  # (n_rows,)
     coefs, intercepts = unflatten(arch, params)
-    activations, deltas, scratch = workspace.rows(n_rows)
-    logits = forward(arch, X, coefs, intercepts, activations)
-    loss = OUTPUT_LOSSES[arch.output].loss_and_dlogits(logits, Y, scale, deltas[-1])
-    backward(
-        arch,
-        X,
-        coefs,
-        activations,
-        deltas,
-        scratch,
-        workspace.coef_grads,
-        workspace.intercept_grads,
-    )
+    buffers = workspace.rows(n_rows)
+    logits = forward(arch, X, coefs, intercepts, buffers)
+    loss = OUTPUT_LOSSES[arch.output].loss_and_dlogits(logits, Y, scale, buffers.deltas[-1])
+    backward(arch, X, coefs, buffers, workspace.coef_grads, workspace.intercept_grads)
     if alpha:
         flat_coefs = params[: arch.n_coefs]
         penalty = alpha / weight_sum

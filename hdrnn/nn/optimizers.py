@@ -3,13 +3,38 @@
 Both follow scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer`` update
 rules exactly, but work on the single flat parameter vector of
 :mod:`hdrnn.nn.network` with one preallocated scratch buffer, so an update is
-a handful of whole-array passes with no temporaries.
+a handful of whole-array passes with no temporaries. The step size is the
+attribute ``learning_rate``, which the training loop sets from a
+:class:`~hdrnn.nn.schedules.LearningRateSchedule` between epochs.
 """
+
+import copy
 
 import numpy as np
 
 
-class SGD:
+class _Optimizer:
+    """State handling shared by the optimizers."""
+
+    def state_dict(self):
+        """Return a deep copy of the optimizer's state (arrays and step count)."""
+        return {
+            name: copy.deepcopy(value)
+            for name, value in vars(self).items()
+            if not name.startswith("_")
+        }
+
+    def load_state(self, state):
+        """Restore a state returned by :meth:`state_dict`, copying into this optimizer."""
+        for name, value in state.items():
+            current = getattr(self, name)
+            if isinstance(current, np.ndarray) and current.flags.writeable:
+                current[...] = value
+            else:
+                setattr(self, name, copy.deepcopy(value))
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with (Nesterov) momentum.
 
     The update is ``v <- momentum * v - lr * g`` followed by ``p <- p + v``,
@@ -21,17 +46,12 @@ class SGD:
         Length of the flat parameter vector.
     dtype : numpy dtype
         Its dtype.
-    learning_rate_init : float
+    learning_rate : float
         Initial step size.
-    schedule : {"constant", "invscaling", "adaptive"}
-        How the step size changes between epochs (see ``end_epoch`` and
-        ``reduce_on_plateau``).
     momentum : float
         Momentum in [0, 1].
     nesterov : bool
         Whether to use Nesterov's momentum.
-    power_t : float
-        Exponent of the ``"invscaling"`` schedule.
 
     Attributes
     ----------
@@ -41,13 +61,10 @@ class SGD:
         The momentum buffer.
     """
 
-    def __init__(self, n_params, dtype, learning_rate_init, schedule, momentum, nesterov, power_t):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
-        self.schedule = schedule
+    def __init__(self, n_params, dtype, learning_rate, momentum, nesterov):
+        self.learning_rate = float(learning_rate)
         self.momentum = momentum
         self.nesterov = nesterov
-        self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
         self._scratch = np.empty(n_params, dtype=dtype)
 
@@ -63,24 +80,8 @@ class SGD:
         else:
             params += self.velocity
 
-    def end_epoch(self, samples_seen):
-        """Apply the ``"invscaling"`` decay ``lr = lr0 / (t + 1) ** power_t``."""
-        if self.schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (samples_seen + 1) ** self.power_t
 
-    def reduce_on_plateau(self):
-        """React to a plateau: return True to stop training.
-
-        Only the ``"adaptive"`` schedule continues, dividing the step size by
-        5, until it falls to 1e-6.
-        """
-        if self.schedule != "adaptive" or self.learning_rate <= 1e-6:
-            return True
-        self.learning_rate /= 5.0
-        return False
-
-
-class Adam:
+class Adam(_Optimizer):
     """Adam with bias correction (Kingma & Ba, 2014).
 
     ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``, then
@@ -93,7 +94,7 @@ class Adam:
         Length of the flat parameter vector.
     dtype : numpy dtype
         Its dtype.
-    learning_rate_init : float
+    learning_rate : float
         Step size.
     beta_1, beta_2 : float
         Decay rates of the first and second moment estimates, in [0, 1).
@@ -108,9 +109,8 @@ class Adam:
         First and second moment estimates.
     """
 
-    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+    def __init__(self, n_params, dtype, learning_rate, beta_1, beta_2, epsilon):
+        self.learning_rate = float(learning_rate)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -138,10 +138,3 @@ class Adam:
         np.divide(self.m, s, out=s)
         s *= lr_t
         params -= s
-
-    def end_epoch(self, samples_seen):
-        """Adam keeps its step size from epoch to epoch."""
-
-    def reduce_on_plateau(self):
-        """Adam stops at a plateau: always returns True."""
-        return True

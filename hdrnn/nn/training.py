@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdrnn.nn.network import loss_and_grads
+from hdrnn.nn.network import draw_dropout_masks, loss_and_grads
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,20 @@ def gather_rows(X, rows, out):
 
 
 def run_epoch(
-    arch, params, X, Y, sample_weight, rows, batch_size, alpha, optimizer, workspace, rng
+    arch,
+    params,
+    X,
+    Y,
+    sample_weight,
+    rows,
+    batch_size,
+    alpha,
+    optimizer,
+    workspace,
+    rng,
+    *,
+    augment=None,
+    noise_rng=None,
 ):
     """Train for one epoch over ``X[rows]`` in mini-batches, updating ``params``.
 
@@ -70,6 +83,12 @@ def run_epoch(
         Buffers for ``batch_size`` rows.
     rng : numpy.random.RandomState or None
         Shuffles ``rows`` once; None keeps their order.
+    augment : callable, default=None
+        ``augment(X_batch, noise_rng)`` transforms a batch in place (it is a
+        copy in the workspace, never ``X`` itself).
+    noise_rng : numpy.random.Generator, default=None
+        Source of the dropout masks and of the augmentation's randomness;
+        required when either is used.
 
     Returns
     -------
@@ -83,6 +102,8 @@ def run_epoch(
         batch_rows = rows[start : start + batch_size]
         n_batch = len(batch_rows)
         X_batch = gather_rows(X, batch_rows, workspace.X[:n_batch])
+        if augment is not None:
+            augment(X_batch, noise_rng)
         Y_batch = np.take(Y, batch_rows, axis=0, out=workspace.Y[:n_batch], mode="clip")
         weights = None
         if sample_weight is not None:
@@ -91,6 +112,8 @@ def run_epoch(
             )
             if not weights.any():
                 continue  # a batch with zero total weight carries no information
+        if workspace.has_dropout:
+            draw_dropout_masks(workspace, n_batch, noise_rng)
         loss = loss_and_grads(arch, params, X_batch, Y_batch, weights, alpha, workspace)
         if not math.isfinite(loss):
             return EpochResult(math.nan, batch_number)
@@ -100,12 +123,10 @@ def run_epoch(
 
 
 class PlateauTracker:
-    """Counts epochs without improvement, as ``MLPClassifier`` does.
+    """Counts epochs without improvement, with ``MLPClassifier``'s tolerance rule.
 
-    Without early stopping the training loss is watched: an epoch counts as
-    no improvement when its loss is above ``best_loss - tol``. With early
-    stopping the validation score is watched: no improvement when it is
-    below ``best_score + tol``.
+    A loss (training or validation) counts as no improvement when it is
+    above ``best_loss - tol``; a score when it is below ``best_score + tol``.
 
     Parameters
     ----------
@@ -129,13 +150,16 @@ class PlateauTracker:
         self.no_improvement_count = 0
 
     def observe_loss(self, loss):
-        """Record an epoch's training loss."""
-        self._count(loss > self.best_loss - self.tol)
-        self.best_loss = min(self.best_loss, loss)
+        """Record an epoch's loss; return True if it is the lowest yet."""
+        self._count(not loss <= self.best_loss - self.tol)  # NaN counts as no improvement
+        if loss < self.best_loss:
+            self.best_loss = loss
+            return True
+        return False
 
     def observe_score(self, score):
         """Record an epoch's validation score; return True if it is the best yet."""
-        self._count(score < self.best_score + self.tol)
+        self._count(not score >= self.best_score + self.tol)
         if score > self.best_score:
             self.best_score = score
             return True

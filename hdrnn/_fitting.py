@@ -1,0 +1,468 @@
+"""What happens between epochs: the training policy of DigitMLPClassifier.
+
+The core (:mod:`hdrnn.nn`) runs one epoch; this module decides everything
+around it: the step size of each epoch, validation, early stopping and
+best-weight restoring, divergence, Ctrl-C, the ``history_`` records, the
+verbose table and scikit-learn callbacks. The functions read the
+estimator's parameters and write its fitted attributes.
+"""
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, check_scoring
+
+from hdrnn._reporting import EpochReporter, begin_callbacks
+from hdrnn.augmentation import Augmentation, BatchAugmenter
+from hdrnn.exceptions import TrainingDivergedError, TrainingInterruptedWarning
+from hdrnn.nn import (
+    OUTPUT_LOSSES,
+    SGD,
+    Adam,
+    LearningRateSchedule,
+    Workspace,
+    loss_and_grads,
+    predict_logits,
+    run_epoch,
+    unflatten,
+)
+from hdrnn.nn.network import forward
+
+# An epoch whose mean loss exceeds this many times the loss of guessing
+# (log K for K classes) has diverged even while it is still finite: such a
+# loss means confident wrong answers on most samples.
+DIVERGED_LOSS_FACTOR = 100.0
+
+# Warnings name the user's line: the stack is user -> scikit-learn's
+# _fit_context wrapper -> fit -> _fit -> fit_stochastic/fit_lbfgs -> helper.
+
+
+@dataclass
+class ValidationData:
+    """Held-out data watched during training.
+
+    ``y`` are labels as the user gave them (for scorers), ``Y`` the
+    binarised targets in the compute dtype (for the loss).
+    """
+
+    X: object
+    y: np.ndarray
+    Y: np.ndarray
+    sample_weight: np.ndarray = None
+
+
+def validation_metrics(est, arch, params, validation):
+    """Return ``(loss, score)`` of the current weights on the validation data.
+
+    The loss is the mean cross-entropy without the L2 term. The score is
+    the accuracy (``scoring=None``, like MLPClassifier), minus the loss
+    (``scoring="loss"``, so that higher is better) or the given scorer.
+    """
+    coefs, intercepts = unflatten(arch, params)
+    logits = predict_logits(arch, validation.X, coefs, intercepts)
+    if not np.isfinite(logits).all():
+        return math.nan, math.nan
+    labels = est._labels_from_logits(logits)
+    weights = validation.sample_weight
+    scale = 1.0 / len(logits) if weights is None else weights / weights.sum()
+    dlogits = np.empty_like(logits)
+    loss = OUTPUT_LOSSES[arch.output].loss_and_dlogits(logits, validation.Y, scale, dlogits)
+    if est.scoring is None:
+        score = accuracy_score(validation.y, labels, sample_weight=weights)
+    elif est.scoring == "loss":
+        score = -loss
+    else:
+        # coefs_ are views of params, so the estimator scores the current weights.
+        scorer = check_scoring(est, est.scoring)
+        kwargs = {} if weights is None else {"sample_weight": weights}
+        score = float(scorer(est, validation.X, validation.y, **kwargs))
+    return loss, score
+
+
+def make_optimizer(est, n_params, dtype, previous=None):
+    """Build the optimizer from the estimator's parameters.
+
+    When ``previous`` is an optimizer of the same kind and size its state
+    (Adam's moments and step count, SGD's velocity) is carried over, so
+    ``partial_fit`` and ``warm_start`` continue where training stopped.
+    """
+    if est.solver == "sgd":
+        optimizer = SGD(
+            n_params, dtype, est.learning_rate_init, est.momentum, est.nesterovs_momentum
+        )
+    else:
+        optimizer = Adam(
+            n_params, dtype, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon
+        )
+    if (
+        previous is not None
+        and type(previous) is type(optimizer)
+        and all(
+            getattr(previous, name).shape == value.shape
+            for name, value in vars(optimizer).items()
+            if isinstance(value, np.ndarray) and not name.startswith("_")
+        )
+    ):
+        state = previous.state_dict()
+        # Hyperparameters come from the current parameters, state from before.
+        for name in ("learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon"):
+            state.pop(name, None)
+        optimizer.load_state(state)
+    return optimizer
+
+
+def make_schedule(est):
+    """The learning-rate schedule of a new training run."""
+    return LearningRateSchedule(
+        est.learning_rate,
+        est.learning_rate_init,
+        total_epochs=est.max_iter,
+        warmup_epochs=est.warmup_epochs,
+        power_t=est.power_t,
+        plateau_patience=est.plateau_patience,
+    )
+
+
+def make_augmenter(est, batch_size, dtype):
+    """The batch augmenter asked for by ``augment``, or None."""
+    if est.augment is None:
+        return None
+    config = est.augment
+    if isinstance(config, str):
+        config = Augmentation.preset(config, est.image_shape_)
+    return BatchAugmenter(config, est.image_shape_, batch_size, dtype)
+
+
+def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, split):
+    """Train with SGD or Adam; ``split`` is ``(train_rows, validation or None)``."""
+    train_rows, validation = split
+    keep_state = incremental or est.warm_start
+    est._optimizer = make_optimizer(
+        est, arch.n_params, params.dtype, est._optimizer if keep_state else None
+    )
+    if not incremental or est._schedule is None:
+        est._schedule = make_schedule(est)
+    optimizer, schedule = est._optimizer, est._schedule
+    batch_size = _batch_size(est, len(train_rows))
+    workspace = Workspace(arch, batch_size, params.dtype, dropout=est._dropout_rates)
+    augmenter = make_augmenter(est, batch_size, params.dtype)
+    # Dropout masks and distortions draw from their own generator, seeded
+    # from random_state, so that without them the draws of the shuffles and
+    # the initial weights are exactly MLPClassifier's.
+    noise_rng = None
+    if workspace.has_dropout or augmenter is not None:
+        noise_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    stops_on_validation = est.early_stopping and validation is not None
+    best_params = params.copy() if stops_on_validation else None
+    chance_loss = _chance_loss(arch)
+    last_good = np.empty_like(params)
+    reporter = EpochReporter(est, validation is not None)
+    callbacks = begin_callbacks(est, X, y, max_subtasks=1 if incremental else est.max_iter)
+
+    est.n_iter_ = 0
+    for _ in range(est.max_iter):
+        started = time.perf_counter()
+        epoch_number = len(est.loss_curve_)  # counts partial_fit calls too
+        learning_rate = schedule.rate(epoch_number, est.t_)
+        optimizer.learning_rate = learning_rate
+        last_good[...] = params
+        optimizer_state = optimizer.state_dict()
+        epoch_callbacks = callbacks and callbacks.subcontext(task_name="epoch")
+        if epoch_callbacks:
+            epoch_callbacks.call_on_fit_task_begin(estimator=est, X=X, y=y)
+        try:
+            result = run_epoch(
+                arch,
+                params,
+                X,
+                Y,
+                sample_weight,
+                train_rows,
+                batch_size,
+                est.alpha,
+                optimizer,
+                workspace,
+                rng if est.shuffle else None,
+                augment=augmenter,
+                noise_rng=noise_rng,
+            )
+            diverged = (
+                result.diverged_batch is not None
+                or result.loss > DIVERGED_LOSS_FACTOR * chance_loss
+                or not np.isfinite(params).all()
+            )
+            metrics = (None, None)
+            if validation is not None and not diverged:
+                metrics = validation_metrics(est, arch, params, validation)
+        except KeyboardInterrupt:
+            params[...] = last_good
+            optimizer.load_state(optimizer_state)
+            _warn_interrupted(est, "epoch")
+            if epoch_callbacks:
+                epoch_callbacks.call_on_fit_task_end(estimator=est)
+            break
+        if diverged:
+            params[...] = last_good
+            optimizer.load_state(optimizer_state)
+            _raise_diverged(est, X, result, learning_rate, chance_loss)
+
+        est.n_iter_ += 1
+        est.loss_ = result.loss
+        est.t_ += len(train_rows)
+        est.loss_curve_.append(est.loss_)
+        val_loss, val_score = metrics
+        if validation is not None:
+            est.validation_loss_curve_.append(val_loss)
+            est.validation_scores_.append(val_score)
+        if stops_on_validation:
+            improved = est._plateau.observe_score(val_score)
+            if improved:
+                est.best_validation_score_ = val_score
+                best_params[...] = params
+        else:
+            improved = est._plateau.observe_loss(est.loss_)
+            est.best_loss_ = est._plateau.best_loss
+        schedule.epoch_ended(improved)
+        reporter.record(
+            loss=est.loss_,
+            val_loss=val_loss,
+            val_score=val_score,
+            learning_rate=learning_rate,
+            seconds=time.perf_counter() - started,
+        )
+        stop = False
+        if epoch_callbacks:
+            stop = epoch_callbacks.call_on_fit_task_end(
+                estimator=est,
+                X=X,
+                y=y,
+                reconstruction_attributes=lambda: _current_attributes(arch, params),
+            )
+        if est._plateau.no_improvement_count >= est.n_iter_no_change:
+            watched = "Validation score" if stops_on_validation else "Training loss"
+            message = (
+                f"{watched} did not improve more than tol={est.tol:f} for "
+                f"{est.n_iter_no_change} consecutive epochs."
+            )
+            if schedule.on_patience_exhausted():
+                reporter.note(message + " Stopping.")
+                break
+            reporter.note(
+                message + f" Setting learning rate to {schedule.rate(epoch_number + 1, est.t_):g}."
+            )
+            est._plateau.no_improvement_count = 0
+        if stop or incremental:
+            break
+        if est.n_iter_ == est.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+    if best_params is not None and est.best_validation_score_ > -math.inf:
+        params[...] = best_params
+    if callbacks:
+        callbacks.call_on_fit_task_end(estimator=est, X=X, y=y, reconstruction_attributes={})
+    if not incremental:
+        _warn_if_no_better_than_chance(est, arch, params, X, Y, train_rows)
+
+
+def fit_lbfgs(est, arch, params, X, y, Y, sample_weight, validation):
+    """Train with scipy's L-BFGS-B on the whole data set."""
+    workspace = Workspace(arch, X.shape[0], params.dtype)
+    reporter = EpochReporter(est, validation is not None, iteration_name="iter")
+    callbacks = begin_callbacks(est, X, y, max_subtasks=est.max_iter + 1)
+    losses = []
+    last_iterate = params.copy()
+    clock = [time.perf_counter()]
+
+    def loss_and_gradient(flat):
+        params[...] = flat
+        loss = loss_and_grads(arch, params, X, Y, sample_weight, est.alpha, workspace)
+        return loss, workspace.grads.copy()
+
+    def record_iteration(intermediate_result):
+        last_iterate[...] = intermediate_result.x
+        losses.append(float(intermediate_result.fun))
+        val_loss = val_score = None
+        if validation is not None:
+            val_loss, val_score = validation_metrics(est, arch, last_iterate, validation)
+            est.validation_loss_curve_.append(val_loss)
+            est.validation_scores_.append(val_score)
+        now = time.perf_counter()
+        reporter.record(
+            loss=losses[-1],
+            val_loss=val_loss,
+            val_score=val_score,
+            learning_rate=None,
+            seconds=now - clock[0],
+        )
+        clock[0] = now
+        if callbacks:
+            iteration = callbacks.subcontext(task_name="iteration")
+            iteration.call_on_fit_task_begin(estimator=est, X=X, y=y)
+            iteration.call_on_fit_task_end(
+                estimator=est,
+                X=X,
+                y=y,
+                reconstruction_attributes=lambda: _current_attributes(arch, last_iterate),
+            )
+
+    try:
+        result = scipy.optimize.minimize(
+            loss_and_gradient,
+            params.copy(),
+            method="L-BFGS-B",
+            jac=True,
+            callback=record_iteration,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+        )
+    except KeyboardInterrupt:
+        params[...] = last_iterate
+        _warn_interrupted(est, "iteration")
+        result = None
+    if result is not None:
+        if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
+            raise TrainingDivergedError(
+                f"L-BFGS produced a non-finite loss after {result.nit} iteration(s). "
+                "Scale X to values of order 1 (e.g. divide pixels by 255) or increase alpha.",
+                epoch=result.nit + 1,
+            )
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {min(result.nit, est.max_iter)} "
+                f"iteration(s) (status={result.status}): {result.message}. Increase "
+                f"max_iter (now {est.max_iter}) or scale the data.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        params[...] = result.x
+    if result is None:  # interrupted: report the loss of the weights kept
+        est.n_iter_ = len(losses)
+        est.loss_ = loss_and_gradient(last_iterate)[0]
+    else:
+        est.n_iter_ = min(result.nit, est.max_iter)
+        est.loss_ = float(result.fun)
+    est.loss_curve_ = losses
+    est.best_loss_ = min(losses, default=est.loss_)
+    if callbacks:
+        callbacks.call_on_fit_task_end(estimator=est, X=X, y=y, reconstruction_attributes={})
+
+
+def _current_attributes(arch, params):
+    """Fitted attributes of a snapshot of ``params``, for scikit-learn callbacks."""
+    coefs, intercepts = unflatten(arch, params.copy())
+    return {"coefs_": coefs, "intercepts_": intercepts}
+
+
+def _warn_interrupted(est, unit):
+    done = len(est.loss_curve_) if unit == "iteration" else est.n_iter_
+    warnings.warn(
+        f"Training interrupted by the user (KeyboardInterrupt) after {done} completed "
+        f"{unit}(s); the model keeps the weights of the last completed {unit}.",
+        TrainingInterruptedWarning,
+        stacklevel=6,
+    )
+
+
+def _batch_size(est, n_samples):
+    if est.batch_size == "auto":
+        return min(200, n_samples)
+    if est.batch_size > n_samples:
+        warnings.warn(
+            f"Got batch_size={est.batch_size} larger than the {n_samples} training "
+            "samples. It is going to be clipped.",
+            UserWarning,
+            stacklevel=6,
+        )
+    return min(est.batch_size, n_samples)
+
+
+def _chance_loss(arch):
+    """Loss of a network that predicts uniform probabilities."""
+    if arch.output == "softmax":
+        return math.log(arch.layer_units[-1])
+    return arch.layer_units[-1] * math.log(2.0)
+
+
+def _raise_diverged(est, X, result, learning_rate, chance_loss):
+    epoch = est.n_iter_ + 1
+    where = f"epoch {epoch}"
+    if result.diverged_batch is not None:
+        where += f", batch {result.diverged_batch + 1}"
+    if not _all_finite(X):
+        raise TrainingDivergedError(
+            f"Training diverged at {where}: the input X holds NaN or infinite "
+            "values (input validation was skipped with assume_finite=True). Remove "
+            "or impute them before fitting.",
+            epoch=epoch,
+            batch=result.diverged_batch,
+        )
+    if math.isfinite(result.loss):
+        what = (
+            f"the training loss reached {result.loss:.3g}, over "
+            f"{DIVERGED_LOSS_FACTOR:g} times chance level ({chance_loss:.3g})"
+        )
+    else:
+        what = "the training loss became non-finite"
+    kept = (
+        f"The weights of the last good epoch ({est.n_iter_}) were kept."
+        if est.n_iter_
+        else "The weights from before this epoch were kept."
+    )
+    raise TrainingDivergedError(
+        f"Training diverged at {where} with learning_rate={learning_rate:g}: "
+        f"{what}. {kept} "
+        f"Lower learning_rate_init (e.g. to {est.learning_rate_init / 10:g}) or scale X "
+        "to values of order 1.",
+        epoch=epoch,
+        batch=None if result.diverged_batch is None else result.diverged_batch + 1,
+        learning_rate=learning_rate,
+    )
+
+
+def _warn_if_no_better_than_chance(est, arch, params, X, Y, train_rows):
+    """Warn when training ended where a constant guess would have (e.g. dead ReLUs)."""
+    if not est.loss_curve_:
+        return
+    prior = Y[train_rows].mean(axis=0)
+    if arch.output == "softmax":
+        guess_loss = -float(np.sum(prior * np.log(np.clip(prior, 1e-12, None))))
+    else:
+        p = np.clip(prior, 1e-12, 1 - 1e-12)
+        guess_loss = -float(np.sum(p * np.log(p) + (1 - p) * np.log(1 - p)))
+    if est.loss_ < 0.95 * guess_loss:
+        return
+    detail = ""
+    if est.activation == "relu":
+        sample = X[train_rows[:2000]]
+        detail = f" {_dead_unit_fraction(arch, params, sample):.0%} of hidden units never activate."
+    warnings.warn(
+        f"Training ended no better than chance: loss {est.loss_:.4g} against "
+        f"{guess_loss:.4g} for always guessing the class frequencies.{detail} "
+        f"Lower learning_rate_init (now {est.learning_rate_init:g}) or scale X.",
+        ConvergenceWarning,
+        stacklevel=6,
+    )
+
+
+def _dead_unit_fraction(arch, params, X):
+    """Share of hidden units that output zero for every row of ``X``."""
+    coefs, intercepts = unflatten(arch, params)
+    X = X.toarray() if hasattr(X, "toarray") else X
+    activations = [np.empty((X.shape[0], n), dtype=params.dtype) for n in arch.layer_units[1:]]
+    forward(arch, X, coefs, intercepts, activations)
+    hidden = activations[:-1]
+    dead = sum(int(np.sum(~(A > 0).any(axis=0))) for A in hidden)
+    return dead / sum(A.shape[1] for A in hidden)
+
+
+def _all_finite(X):
+    data = X.data if hasattr(X, "toarray") else X
+    return bool(np.isfinite(data).all())

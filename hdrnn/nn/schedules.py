@@ -1,0 +1,113 @@
+"""Learning-rate schedules: the step size for each epoch.
+
+The optimizers read ``optimizer.learning_rate``; the training loop sets it
+from a :class:`LearningRateSchedule` at the start of every epoch. The first
+three kinds are ``MLPClassifier``'s; ``"cosine"`` and ``"plateau"`` are new,
+and every kind works with every stochastic optimizer.
+"""
+
+import math
+
+# Like MLPClassifier: the adaptive schedule stops training once the step
+# size would fall below this.
+MIN_LEARNING_RATE = 1e-6
+
+# Factor the adaptive schedule divides the step size by (MLPClassifier's).
+ADAPTIVE_FACTOR = 5.0
+
+# Factor the plateau schedule multiplies the step size by.
+PLATEAU_FACTOR = 0.5
+
+SCHEDULES = ("constant", "invscaling", "adaptive", "cosine", "plateau")
+
+
+class LearningRateSchedule:
+    """The step size of each epoch.
+
+    Parameters
+    ----------
+    kind : {"constant", "invscaling", "adaptive", "cosine", "plateau"}
+        - ``"constant"``: ``learning_rate_init`` throughout.
+        - ``"invscaling"``: ``learning_rate_init / (t + 1) ** power_t`` where
+          ``t`` counts the training samples seen before the epoch.
+        - ``"adaptive"``: constant until ``patience`` epochs in a row fail to
+          improve, then divided by 5; training stops once it is below 1e-6.
+        - ``"cosine"``: decays from ``learning_rate_init`` to 0 along half a
+          cosine over ``total_epochs`` (after the warm-up).
+        - ``"plateau"``: halved whenever ``plateau_patience`` epochs in a row
+          fail to improve; never stops training by itself.
+    learning_rate_init : float
+        The initial step size.
+    total_epochs : int, default=200
+        Length of the cosine decay, warm-up included.
+    warmup_epochs : int, default=0
+        Epochs of linear warm-up, for every kind: epoch ``e < warmup_epochs``
+        uses ``(e + 1) / (warmup_epochs + 1)`` of the scheduled rate.
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+    plateau_patience : int, default=5
+        Epochs without improvement before ``"plateau"`` halves the rate.
+
+    Examples
+    --------
+    >>> schedule = LearningRateSchedule("cosine", 0.1, total_epochs=4)
+    >>> [round(schedule.rate(epoch, 0), 4) for epoch in range(4)]
+    [0.1, 0.0854, 0.05, 0.0146]
+    """
+
+    def __init__(
+        self,
+        kind,
+        learning_rate_init,
+        *,
+        total_epochs=200,
+        warmup_epochs=0,
+        power_t=0.5,
+        plateau_patience=5,
+    ):
+        if kind not in SCHEDULES:
+            raise ValueError(f"Unknown schedule {kind!r}; expected one of {SCHEDULES}.")
+        self.kind = kind
+        self.learning_rate_init = float(learning_rate_init)
+        self.total_epochs = total_epochs
+        self.warmup_epochs = warmup_epochs
+        self.power_t = power_t
+        self.plateau_patience = plateau_patience
+        # Product of the reductions made at plateaus so far.
+        self.reduction = 1.0
+        self._epochs_since_reduction = 0
+
+    def rate(self, epoch, samples_seen):
+        """Return the step size for ``epoch`` (0-based) after ``samples_seen`` samples."""
+        lr = self.learning_rate_init * self.reduction
+        if self.kind == "invscaling":
+            lr /= (samples_seen + 1) ** self.power_t
+        elif self.kind == "cosine":
+            decay_epochs = max(self.total_epochs - self.warmup_epochs, 1)
+            progress = min(max(epoch - self.warmup_epochs, 0) / decay_epochs, 1.0)
+            lr *= 0.5 * (1.0 + math.cos(math.pi * progress))
+        if epoch < self.warmup_epochs:
+            lr *= (epoch + 1) / (self.warmup_epochs + 1)
+        return lr
+
+    def epoch_ended(self, improved):
+        """Let ``"plateau"`` react to an epoch; ``improved`` says whether it improved."""
+        if self.kind != "plateau":
+            return
+        self._epochs_since_reduction = 0 if improved else self._epochs_since_reduction + 1
+        if self._epochs_since_reduction >= self.plateau_patience:
+            self.reduction *= PLATEAU_FACTOR
+            self._epochs_since_reduction = 0
+
+    def on_patience_exhausted(self):
+        """React to ``n_iter_no_change`` epochs without improvement; return True to stop.
+
+        Only ``"adaptive"`` continues, with the step size divided by 5, until
+        it is below 1e-6 (``MLPClassifier``'s rule).
+        """
+        if self.kind != "adaptive":
+            return True
+        if self.learning_rate_init * self.reduction <= MIN_LEARNING_RATE:
+            return True
+        self.reduction /= ADAPTIVE_FACTOR
+        return False
