@@ -227,7 +227,8 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
         else:
             improved = est._plateau.observe_loss(est.loss_)
             est.best_loss_ = est._plateau.best_loss
-        schedule.epoch_ended(improved)
+        # The plateau schedule uses the tol rule, like early stopping.
+        schedule.epoch_ended(est._plateau.no_improvement_count == 0)
         reporter.record(
             loss=est.loss_,
             val_loss=val_loss,

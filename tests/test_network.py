@@ -141,3 +141,51 @@ def test_workspace_serves_a_short_last_batch():
     expected, expected_grads = _loss(arch, params, X[:3], Y[:3], None, 0.0)
     assert short == pytest.approx(expected, rel=1e-14)
     np.testing.assert_allclose(workspace.grads, expected_grads, rtol=1e-13)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+def test_gradient_with_dropout_matches_finite_differences(activation):
+    X, Y = _problem("softmax")
+    arch = Architecture((5, 4, 3, 3), activation, "softmax")
+    params = init_params(arch, np.random.RandomState(1), np.float64)
+    workspace = Workspace(arch, len(X), np.float64, dropout=(0.5, 0.3))
+    network.draw_dropout_masks(workspace, len(X), np.random.default_rng(0))
+    masks = [m.copy() for m in workspace.masks]
+
+    def loss(p):
+        for mask, saved in zip(workspace.masks, masks):
+            mask[...] = saved  # the same units dropped at every evaluation
+        return loss_and_grads(arch, p, X, Y, None, 0.1, workspace)
+
+    loss(params)
+    grads = workspace.grads.copy()
+    numeric = np.empty_like(params)
+    for k in range(params.size):
+        shifted = params.copy()
+        shifted[k] += 1e-6
+        up = loss(shifted)
+        shifted[k] -= 2e-6
+        numeric[k] = (up - loss(shifted)) / 2e-6
+    np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_dropout_masks_are_inverted_bernoulli():
+    arch = Architecture((3, 200, 100, 2), "relu", "softmax")
+    workspace = Workspace(arch, 500, np.float32, dropout=(0.25, 0.0))
+    network.draw_dropout_masks(workspace, 500, np.random.default_rng(0))
+    mask = workspace.masks[0]
+    assert workspace.masks[1] is None and workspace.dropped[1] is None  # p = 0: no buffers
+    assert set(np.unique(mask)) == {0.0, np.float32(1 / 0.75)}
+    assert (mask == 0).mean() == pytest.approx(0.25, abs=0.01)
+    assert mask.mean() == pytest.approx(1.0, abs=0.02)  # expected activation unchanged
+
+
+def test_he_init_bounds_and_zero_biases():
+    arch = Architecture((400, 300, 10), "relu", "softmax")
+    coefs, intercepts = unflatten(
+        arch, init_params(arch, np.random.RandomState(0), np.float64, "he")
+    )
+    for W, b in zip(coefs, intercepts):
+        bound = np.sqrt(6 / W.shape[0])
+        assert np.abs(W).max() <= bound and np.abs(W).max() > 0.99 * bound
+        assert not b.any()

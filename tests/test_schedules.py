@@ -1,5 +1,6 @@
 """Learning-rate schedules: each kind's formula, warm-up and plateau reactions."""
 
+import itertools
 import math
 
 import pytest
@@ -24,7 +25,7 @@ def test_cosine_runs_from_the_initial_rate_to_zero():
     assert rates[0] == 0.2
     assert rates[5] == pytest.approx(0.1)
     assert rates[10] == pytest.approx(0.0, abs=1e-12)
-    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert all(a > b for a, b in itertools.pairwise(rates))
 
 
 def test_warmup_ramps_up_linearly_then_follows_the_schedule():
