@@ -1,6 +1,7 @@
 """The epoch loop and the plateau bookkeeping of the core."""
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -78,3 +79,61 @@ def test_plateau_tracker_counts_like_mlpclassifier():
     assert tracker.no_improvement_count == 1
     assert tracker.observe_score(0.4) is False
     assert tracker.no_improvement_count == 2
+
+
+def _noisy_augment(X_batch, rng):
+    X_batch += rng.normal(scale=0.1, size=X_batch.shape)
+
+
+def test_background_augmentation_trains_exactly_like_inline_augmentation():
+    results = []
+    for background in (False, True):
+        X, Y, arch, params, optimizer, _ = _setup(n_samples=50)
+        X_before = X.copy()
+        workspace = Workspace(arch, 6, np.float64, n_input_buffers=3)
+        for _ in range(3):  # several epochs: the buffers rotate through every slot
+            run_epoch(
+                arch,
+                params,
+                X,
+                Y,
+                None,
+                np.arange(50),
+                6,
+                0.0,
+                optimizer,
+                workspace,
+                np.random.RandomState(1),
+                augment=_noisy_augment,
+                augment_rng=np.random.default_rng(2),
+                augment_in_background=background,
+            )
+        results.append(params)
+        np.testing.assert_array_equal(X, X_before)  # only copies were augmented
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_an_error_in_the_augmentation_thread_reaches_the_caller():
+    X, Y, arch, params, optimizer, _ = _setup()
+    workspace = Workspace(arch, 6, np.float64, n_input_buffers=3)
+
+    def broken(X_batch, rng):
+        raise RuntimeError("bad distortion")
+
+    with pytest.raises(RuntimeError, match="bad distortion"):
+        run_epoch(
+            arch,
+            params,
+            X,
+            Y,
+            None,
+            np.arange(20),
+            6,
+            0.0,
+            optimizer,
+            workspace,
+            None,
+            augment=broken,
+            augment_rng=None,
+        )
+    assert not any(t.name == "hdrnn-augment" for t in threading.enumerate())

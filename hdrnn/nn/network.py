@@ -168,9 +168,12 @@ class Workspace:
         Dropout rate of each hidden layer; buffers for the masks and the
         dropped-out activations are allocated for the layers with a
         positive rate.
+    n_input_buffers : int, default=1
+        Input batch buffers; 3 let a background thread prepare batches
+        ahead (see :func:`~hdrnn.nn.training.run_epoch`).
     """
 
-    def __init__(self, arch, batch_size, dtype, dropout=None):
+    def __init__(self, arch, batch_size, dtype, dropout=None, n_input_buffers=1):
         self.arch = arch
         self.batch_size = batch_size
         units = arch.layer_units
@@ -192,7 +195,10 @@ class Workspace:
         self.inputs = (
             [np.empty((batch_size, n), dtype=dtype) for n in hidden_units] if keep_inputs else None
         )
-        self.X = np.empty((batch_size, units[0]), dtype=dtype)
+        self.X_buffers = [
+            np.empty((batch_size, units[0]), dtype=dtype) for _ in range(n_input_buffers)
+        ]
+        self.X = self.X_buffers[0]
         self.Y = np.empty((batch_size, units[-1]), dtype=dtype)
         self.sample_weight = np.empty(batch_size, dtype=dtype)
         # activations[i + 1] holds layer i's output; the last one the logits.

@@ -5,6 +5,8 @@ caller (the estimator) decides what happens between epochs.
 """
 
 import math
+import queue
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +56,9 @@ def run_epoch(
     rng,
     *,
     augment=None,
-    noise_rng=None,
+    augment_rng=None,
+    dropout_rng=None,
+    augment_in_background=True,
 ):
     """Train for one epoch over ``X[rows]`` in mini-batches, updating ``params``.
 
@@ -84,11 +88,17 @@ def run_epoch(
     rng : numpy.random.RandomState or None
         Shuffles ``rows`` once; None keeps their order.
     augment : callable, default=None
-        ``augment(X_batch, noise_rng)`` transforms a batch in place (it is a
-        copy in the workspace, never ``X`` itself).
-    noise_rng : numpy.random.Generator, default=None
-        Source of the dropout masks and of the augmentation's randomness;
-        required when either is used.
+        ``augment(X_batch, augment_rng)`` transforms a batch in place (a
+        copy, never ``X`` itself).
+    augment_rng, dropout_rng : numpy.random.Generator, default=None
+        Sources of the augmentation's randomness and of the dropout masks;
+        required when each is used. They are separate so that the two
+        threads never share a generator and results stay reproducible.
+    augment_in_background : bool, default=True
+        Whether ``augment`` runs in a background thread, one batch ahead of
+        training, so that it uses another core while this one trains; the
+        workspace then needs ``n_input_buffers=3``. Either way the batches
+        and their distortions are the same.
 
     Returns
     -------
@@ -98,28 +108,94 @@ def run_epoch(
         rng.shuffle(rows)
     n_rows = len(rows)
     total_loss = 0.0
-    for batch_number, start in enumerate(range(0, n_rows, batch_size)):
-        batch_rows = rows[start : start + batch_size]
-        n_batch = len(batch_rows)
-        X_batch = gather_rows(X, batch_rows, workspace.X[:n_batch])
-        if augment is not None:
-            augment(X_batch, noise_rng)
-        Y_batch = np.take(Y, batch_rows, axis=0, out=workspace.Y[:n_batch], mode="clip")
-        weights = None
-        if sample_weight is not None:
-            weights = np.take(
-                sample_weight, batch_rows, out=workspace.sample_weight[:n_batch], mode="clip"
-            )
-            if not weights.any():
-                continue  # a batch with zero total weight carries no information
-        if workspace.has_dropout:
-            draw_dropout_masks(workspace, n_batch, noise_rng)
-        loss = loss_and_grads(arch, params, X_batch, Y_batch, weights, alpha, workspace)
-        if not math.isfinite(loss):
-            return EpochResult(math.nan, batch_number)
-        optimizer.step(params, workspace.grads)
-        total_loss += loss * n_batch
+    if augment is None or not augment_in_background:
+        batches = _gathered_batches(X, rows, batch_size, workspace.X, augment, augment_rng)
+    else:
+        batches = _prefetched_batches(
+            X, rows, batch_size, workspace.X_buffers, augment, augment_rng
+        )
+    try:
+        for batch_number, (batch_rows, X_batch) in enumerate(batches):
+            n_batch = len(batch_rows)
+            Y_batch = np.take(Y, batch_rows, axis=0, out=workspace.Y[:n_batch], mode="clip")
+            weights = None
+            if sample_weight is not None:
+                weights = np.take(
+                    sample_weight, batch_rows, out=workspace.sample_weight[:n_batch], mode="clip"
+                )
+                if not weights.any():
+                    continue  # a batch with zero total weight carries no information
+            if workspace.has_dropout:
+                draw_dropout_masks(workspace, n_batch, dropout_rng)
+            loss = loss_and_grads(arch, params, X_batch, Y_batch, weights, alpha, workspace)
+            if not math.isfinite(loss):
+                return EpochResult(math.nan, batch_number)
+            optimizer.step(params, workspace.grads)
+            total_loss += loss * n_batch
+    finally:
+        batches.close()  # stops the background thread, if any
     return EpochResult(total_loss / n_rows)
+
+
+def _gathered_batches(X, rows, batch_size, buffer, augment=None, augment_rng=None):
+    """Yield ``(batch_rows, X_batch)``, each batch copied into ``buffer`` (and augmented)."""
+    for start in range(0, len(rows), batch_size):
+        batch_rows = rows[start : start + batch_size]
+        X_batch = gather_rows(X, batch_rows, buffer[: len(batch_rows)])
+        if augment is not None:
+            augment(X_batch, augment_rng)
+        yield batch_rows, X_batch
+
+
+# How long the background thread waits on a full queue before checking
+# whether training has stopped.
+_PREFETCH_POLL_SECONDS = 0.05
+
+
+def _prefetched_batches(X, rows, batch_size, buffers, augment, augment_rng):
+    """Yield ``(batch_rows, X_batch)`` gathered and augmented by a background thread.
+
+    Three buffers rotate: one being trained on, one ready in the queue and
+    one being filled, so the thread never overwrites a batch in use. NumPy
+    releases the GIL in the array operations, so the augmentation really
+    runs on another core.
+    """
+    ready = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for number, start in enumerate(range(0, len(rows), batch_size)):
+                batch_rows = rows[start : start + batch_size]
+                buffer = buffers[number % len(buffers)][: len(batch_rows)]
+                augment(gather_rows(X, batch_rows, buffer), augment_rng)
+                if not _put_unless_stopped(ready, (batch_rows, buffer), stop):
+                    return
+            _put_unless_stopped(ready, None, stop)
+        except BaseException as error:  # handed to the training thread to raise
+            _put_unless_stopped(ready, error, stop)
+
+    worker = threading.Thread(target=produce, name="hdrnn-augment", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _put_unless_stopped(ready, item, stop):
+    """Put ``item`` on the queue, giving up once ``stop`` is set; return whether it was put."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=_PREFETCH_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 class PlateauTracker:
