@@ -11,8 +11,12 @@ from hdrnn.exceptions import (
     DatasetIntegrityError,
     DatasetUnavailableError,
     IDXFormatError,
+    ModelFileError,
+    ModelFormatWarning,
     TrainingDivergedError,
+    TrainingInterruptedWarning,
 )
+from hdrnn.persistence import load, save
 
 __version__ = "0.1.0"
 
@@ -22,8 +26,13 @@ __all__ = [
     "DatasetUnavailableError",
     "DigitMLPClassifier",
     "IDXFormatError",
+    "ModelFileError",
+    "ModelFormatWarning",
     "TrainingDivergedError",
+    "TrainingInterruptedWarning",
     "__version__",
+    "load",
     "load_mnist",
     "read_idx",
+    "save",
 ]

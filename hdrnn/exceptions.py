@@ -66,3 +66,16 @@ class TrainingInterruptedWarning(UserWarning):
     error (``warnings.simplefilter("error", TrainingInterruptedWarning)``)
     to stop a script instead.
     """
+
+
+class ModelFileError(ValueError):
+    """A model file cannot be loaded: not an hdrnn model, damaged, or too new.
+
+    Raised by :func:`hdrnn.load` for truncated, corrupted (checksum
+    mismatch), random or future-format files; the message names the file,
+    what is wrong and what to do.
+    """
+
+
+class ModelFormatWarning(UserWarning):
+    """A model file was written in an older format version and was upgraded on load."""
