@@ -1,9 +1,9 @@
 """Safe model files: round trips, atomic writes, and one clear error for every bad file."""
 
 import json
-from decimal import Decimal
 import pickle
 import zipfile
+from decimal import Decimal
 
 import joblib
 import numpy as np
@@ -174,7 +174,7 @@ def test_a_file_from_a_future_format_asks_for_an_upgrade(fitted, tmp_path):
     model, _, _ = fitted
     path = save(model, tmp_path / "m.hdrnn")
     _rewrite_metadata(path, lambda m: m.update(format_version=99))
-    with pytest.raises(ModelFileError, match="model format 99.*Upgrade hdrnn"):
+    with pytest.raises(ModelFileError, match=r"model format 99.*Upgrade hdrnn"):
         load(path)
 
 
@@ -195,10 +195,9 @@ def test_a_file_from_an_older_format_is_upgraded_with_a_warning(fitted, tmp_path
         load(path)
 
 
-def test_unsaveable_labels_and_unfitted_models_are_refused(small_digits, tmp_path):
+def test_unsaveable_labels_and_unfitted_models_are_refused(tmp_path):
     from sklearn.exceptions import NotFittedError
 
-    X, y = small_digits
     with pytest.raises(NotFittedError):
         save(DigitMLPClassifier(), tmp_path / "m.hdrnn")
     # scikit-learn itself only lets numeric and string labels through; the
