@@ -1,17 +1,37 @@
-"""The ``hdrnn`` command line: train a digit recogniser and report how well it does.
+"""The ``hdrnn`` command line: train, evaluate, predict your own images, inspect.
 
-``main(argv)`` returns the process exit code, so it can be tested in-process.
+``main(argv)`` returns the process exit code (0 success, 1 failure, 2 usage
+error, 130 interrupted), so it can be tested in-process.
 """
 
 import argparse
+import json
+import os
 import sys
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
-from sklearn.model_selection import train_test_split
 
-from hdrnn.estimator import DigitMLPClassifier
+from hdrnn._cli_output import EpochProgress, format_confusion_matrix, print_report
+from hdrnn.exceptions import (
+    DatasetUnavailableError,
+    IDXFormatError,
+    ModelFileError,
+    TrainingDivergedError,
+    TrainingInterruptedWarning,
+)
+
+__all__ = ["build_parser", "format_confusion_matrix", "main"]
+
+# Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells use.
+EXIT_INTERRUPTED = 130
+
+# Held out from scikit-learn's 1797 digits for testing, stratified.
+DIGITS_TEST_SIZE = 0.25
+
+DEFAULT_EPOCHS = {"digits": 200, "mnist": 20}
 
 
 def _parse_hidden(text):
@@ -26,75 +46,374 @@ def _parse_hidden(text):
     return sizes
 
 
+def _parse_dropout(text):
+    try:
+        rates = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a rate such as 0.2, or one per hidden layer such as 0.2,0.1; got {text!r}"
+        ) from None
+    if any(not 0 <= rate < 1 for rate in rates):
+        raise argparse.ArgumentTypeError(f"dropout rates must be in [0, 1); got {text!r}")
+    return rates[0] if len(rates) == 1 else rates
+
+
 def build_parser():
     """Return the argument parser of the ``hdrnn`` command."""
     parser = argparse.ArgumentParser(
-        prog="hdrnn", description="Handwritten-digit recognition with a NumPy MLP."
+        prog="hdrnn",
+        description="Handwritten-digit recognition with a NumPy multilayer perceptron.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train a model and report test accuracy")
-    train.add_argument(
-        "--dataset",
-        choices=["digits"],
-        default="digits",
-        help="digits: scikit-learn's bundled 8x8 digits (offline, seconds)",
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a model, report its test accuracy, optionally save it"
     )
-    train.add_argument("--hidden", type=_parse_hidden, default=(128, 64), help="e.g. 128,64")
-    train.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam")
-    train.add_argument("--epochs", type=int, default=200, help="maximum epochs (max_iter)")
-    train.add_argument("--batch-size", type=int, default=None, help="default: min(200, n)")
-    train.add_argument("--learning-rate", type=float, default=0.001)
-    train.add_argument("--alpha", type=float, default=0.0001, help="L2 penalty")
-    train.add_argument("--early-stopping", action="store_true")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--verbose", action="store_true", help="print the loss of every epoch")
+    _add_data_arguments(train)
+    model = train.add_argument_group("model and training")
+    model.add_argument("--hidden", type=_parse_hidden, default=(128, 64), help="e.g. 128,64")
+    model.add_argument(
+        "--activation", choices=["relu", "leaky_relu", "elu", "gelu", "tanh", "logistic"]
+    )
+    model.add_argument("--init", choices=["glorot", "he"], default="glorot")
+    model.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam")
+    model.add_argument(
+        "--epochs", type=int, help="maximum epochs (default: 200 for digits, 20 for mnist)"
+    )
+    model.add_argument("--batch-size", type=int, help="default: min(200, n)")
+    model.add_argument("--learning-rate", type=float, default=0.001)
+    model.add_argument(
+        "--schedule",
+        choices=["constant", "invscaling", "adaptive", "cosine", "plateau"],
+        default="constant",
+        help="learning-rate schedule",
+    )
+    model.add_argument("--warmup", type=int, default=0, help="epochs of learning-rate warm-up")
+    model.add_argument("--alpha", type=float, default=0.0001, help="L2 penalty")
+    model.add_argument("--dropout", type=_parse_dropout, default=0.0, help="e.g. 0.2")
+    model.add_argument("--augment", choices=["shift", "affine", "elastic"])
+    model.add_argument(
+        "--early-stopping", action="store_true", help="hold out 10%% and stop when it stalls"
+    )
+    model.add_argument("--seed", type=int, default=0)
+    train.add_argument("--save", metavar="PATH", type=Path, help="write the model here")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+
+    evaluate = commands.add_parser("evaluate", help="report a saved model's test accuracy")
+    _add_model_argument(evaluate)
+    _add_data_arguments(evaluate, default_dataset=None)
+    evaluate.add_argument("--plot", metavar="FILE.png", type=Path, help="confusion matrix figure")
+
+    predict = commands.add_parser("predict", help="recognise digits in image files")
+    _add_model_argument(predict)
+    predict.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
+    predict.add_argument("--top", type=int, default=1, help="show the K most likely digits")
+    predict.add_argument("--json", action="store_true", help="machine-readable output")
+
+    info = commands.add_parser("info", help="describe a saved model, or this installation")
+    _add_model_argument(info, required=False)
     return parser
 
 
-def _load_digits_split(seed):
+def _add_data_arguments(command, default_dataset="digits"):
+    data = command.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=["digits", "mnist"],
+        default=default_dataset,
+        help="digits: scikit-learn's bundled 8x8 digits (offline, seconds); "
+        "mnist: 70 000 28x28 digits (IDX folder, cache, or a one-time ~15 MB download)",
+    )
+    data.add_argument(
+        "--data-dir", type=Path, help="folder with the MNIST IDX files (else HDRNN_MNIST_DIR)"
+    )
+
+
+def _add_model_argument(command, required=True):
+    command.add_argument("--model", type=Path, required=required, help="a saved model file")
+    command.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also load joblib/pickle files (unpickling runs code: only for files you trust)",
+    )
+
+
+# ------------------------------------------------------------------- data
+
+
+def _load_dataset(name, data_dir, seed):
+    """Return ``(X_train, X_test, y_train, y_test, description)``."""
+    if name == "mnist":
+        from hdrnn.datasets import load_mnist
+
+        mnist = load_mnist(source=data_dir)
+        n = mnist.n_train
+        X, y = mnist.data, mnist.target
+        return X[:n], X[n:], y[:n], y[n:], f"MNIST from {mnist.source}"
     from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
 
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)  # pixel values 0-16 scaled to [0, 1]
-    return train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
+    split = train_test_split(X, y, test_size=DIGITS_TEST_SIZE, random_state=seed, stratify=y)
+    return (*split, "scikit-learn's 8x8 digits")
 
 
-def format_confusion_matrix(matrix, labels):
-    """Return the confusion matrix as aligned text, true labels down, predicted across."""
-    width = max(len(str(matrix.max())), max(len(str(label)) for label in labels), 3)
-    header = " " * (width + 8) + " ".join(f"{label!s:>{width}}" for label in labels)
-    lines = ["true \\ predicted", header]
-    for label, row in zip(labels, matrix):
-        lines.append(f"{label!s:>{width + 7}} " + " ".join(f"{n:>{width}}" for n in row))
-    return "\n".join(lines)
+def _load_model(path, trust_pickle):
+    from hdrnn.persistence import load
+
+    try:
+        return load(path)
+    except ModelFileError:
+        if not trust_pickle:
+            raise
+    import joblib
+
+    return joblib.load(path)
+
+
+# --------------------------------------------------------------- commands
 
 
 def _train(args):
-    X_train, X_test, y_train, y_test = _load_digits_split(args.seed)
+    from sklearn.exceptions import ConvergenceWarning
+
+    from hdrnn.estimator import DigitMLPClassifier
+
+    X_train, X_test, y_train, y_test, source = _load_dataset(args.dataset, args.data_dir, args.seed)
+    epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
     model = DigitMLPClassifier(
         hidden_layer_sizes=args.hidden,
+        activation=args.activation or "relu",
         solver=args.solver,
-        max_iter=args.epochs,
+        max_iter=epochs,
         batch_size="auto" if args.batch_size is None else args.batch_size,
+        learning_rate=args.schedule,
         learning_rate_init=args.learning_rate,
+        warmup_epochs=args.warmup,
         alpha=args.alpha,
+        dropout=args.dropout,
+        augment=args.augment,
+        init=args.init,
         early_stopping=args.early_stopping,
         random_state=args.seed,
-        verbose=args.verbose,
     )
+    if not args.quiet:
+        if hasattr(model, "set_callbacks"):
+            model.set_callbacks(EpochProgress(epochs))
+        else:  # scikit-learn < 1.9: the estimator's own table
+            model.set_params(verbose=True)
     print(
-        f"Training {model.hidden_layer_sizes} {args.solver} network on {args.dataset}: "
-        f"{len(X_train)} training and {len(X_test)} test images of {X_train.shape[1]} pixels"
+        f"Training a {'-'.join(map(str, (X_train.shape[1], *args.hidden, 10)))} network "
+        f"({args.solver}) on {source}: {len(X_train)} training and {len(X_test)} test images",
+        flush=True,
     )
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    with warnings.catch_warnings():
+        # The user chose the number of epochs: reaching it is not news.
+        warnings.filterwarnings("ignore", "Stochastic Optimizer: Maximum", ConvergenceWarning)
+        # Ctrl-C: the estimator keeps its last epoch and warns; here it must
+        # stop the command instead, before anything is saved.
+        warnings.simplefilter("error", TrainingInterruptedWarning)
+        model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
-    y_pred = model.predict(X_test)
+    if hasattr(model, "set_callbacks"):
+        model.set_callbacks()
     print(f"Trained {model.n_iter_} epochs in {seconds:.1f} s, final loss {model.loss_:.4f}")
-    print(f"\nTest accuracy: {accuracy_score(y_test, y_pred):.4f}\n")
-    print(classification_report(y_test, y_pred, digits=3))
-    print(format_confusion_matrix(confusion_matrix(y_test, y_pred), model.classes_))
+    print_report(y_test, model.predict(X_test), model.classes_)
+    if args.save:
+        from hdrnn.persistence import save
+
+        info = {"dataset": args.dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
+        save(model, args.save, info=info)
+        print(f"\nSaved the model to {args.save}")
     return 0
+
+
+def _evaluate(args):
+    from hdrnn.persistence import read_metadata
+
+    model = _load_model(args.model, args.trust_pickle)
+    info = {}
+    try:
+        info = read_metadata(args.model).get("info", {})
+    except ModelFileError:
+        pass  # a trusted pickle: no metadata
+    dataset = args.dataset or info.get("dataset") or _guess_dataset(model)
+    seed = info.get("seed", 0)
+    _, X_test, _, y_test, source = _load_dataset(dataset, args.data_dir, seed)
+    if model.n_features_in_ != X_test.shape[1]:
+        raise ValueError(
+            f"The model takes {model.n_features_in_} pixels but {dataset} images have "
+            f"{X_test.shape[1]}; pass --dataset {_guess_dataset(model)}."
+        )
+    print(f"Evaluating {args.model} on the test split of {source} ({len(X_test)} images)")
+    y_pred = model.predict(X_test)
+    print_report(y_test, y_pred, model.classes_)
+    if args.plot:
+        _plot_confusion_matrix(y_test, y_pred, args.plot)
+        print(f"\nWrote the confusion matrix figure to {args.plot}")
+    return 0
+
+
+def _guess_dataset(model):
+    return "digits" if model.n_features_in_ == 64 else "mnist"
+
+
+def _plot_confusion_matrix(y_true, y_pred, path):
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError(
+            "--plot needs matplotlib: pip install 'hdrnn[plot]' (or pip install matplotlib)."
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    figure, axes = plt.subplots(figsize=(6, 6))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, ax=axes, colorbar=False)
+    axes.set_title("Confusion matrix (test split)")
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+
+
+def _predict(args):
+    from hdrnn.augmentation import default_image_shape
+    from hdrnn.preprocessing import prepare_digit_image
+
+    model = _load_model(args.model, args.trust_pickle)
+    shape = getattr(model, "image_shape_", None) or default_image_shape(model.n_features_in_)
+    if shape is None:
+        raise ValueError(
+            f"The model takes {model.n_features_in_} features, not a square image; "
+            "it cannot read image files."
+        )
+    top = max(1, min(args.top, len(model.classes_)))
+    results, failures = [], 0
+    for path in args.images:
+        try:
+            x = prepare_digit_image(path, shape)
+        except (OSError, ValueError, ImportError) as error:
+            failures += 1
+            message = str(error).splitlines()[0]
+            print(f"hdrnn: {path}: {message}", file=sys.stderr)
+            results.append({"file": str(path), "error": message})
+            continue
+        proba = model.predict_proba(x.reshape(1, -1))[0]
+        best = np.argsort(proba)[::-1][:top]
+        ranked = [
+            {"label": _plain(model.classes_[i]), "probability": float(proba[i])} for i in best
+        ]
+        results.append(
+            {
+                "file": str(path),
+                "prediction": ranked[0]["label"],
+                "probability": ranked[0]["probability"],
+                "top": ranked,
+            }
+        )
+        if not args.json:
+            shown = ", ".join(f"{r['label']} ({r['probability']:.1%})" for r in ranked)
+            print(f"{path}: {shown}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failures else 0
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _info(args):
+    if args.model is not None:
+        return _model_info(args)
+    import platform
+
+    import scipy
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    from hdrnn import __version__
+
+    print(f"hdrnn {__version__} on Python {platform.python_version()} ({platform.platform()})")
+    print(f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            print(f"BLAS: {pool['internal_api']} {pool['version']}, {pool['num_threads']} threads")
+    for extra, module in (("images", "PIL"), ("plot", "matplotlib")):
+        try:
+            __import__(module)
+            state = "installed"
+        except ImportError:
+            state = f"not installed (pip install 'hdrnn[{extra}]')"
+        print(f"{module}: {state}")
+    print("MNIST: " + _mnist_status())
+    return 0
+
+
+def _mnist_status():
+    from sklearn.datasets import get_data_home
+
+    from hdrnn.datasets import CACHE_NAME
+
+    if os.environ.get("HDRNN_MNIST_DIR"):
+        return f"IDX files from HDRNN_MNIST_DIR={os.environ['HDRNN_MNIST_DIR']}"
+    cache = Path(get_data_home()) / "hdrnn" / CACHE_NAME
+    if cache.exists():
+        return f"cached at {cache}"
+    return f"not on this machine yet; 'hdrnn train --dataset mnist' downloads it to {cache}"
+
+
+def _model_info(args):
+    from hdrnn.persistence import read_metadata
+
+    try:
+        metadata = read_metadata(args.model)
+    except ModelFileError:
+        if not args.trust_pickle:
+            raise
+        model = _load_model(args.model, trust_pickle=True)
+        print(f"{args.model}: a pickled {type(model).__name__} (no metadata)")
+        return 0
+    params, fitted = metadata["params"], metadata["fitted"]
+    units = [fitted["n_features_in_"], *params["hidden_layer_sizes"], fitted["n_outputs_"]]
+    shape = metadata["image_shape"]
+    rows = [
+        ("network", "-".join(map(str, units)) + f", {params['activation']} hidden units"),
+        ("input", f"{shape[0]}x{shape[1]} images" if shape else "feature vectors"),
+        ("solver", f"{params['solver']}, {fitted['n_iter_']} epochs, loss {fitted['loss_']:.4f}"),
+        ("classes", ", ".join(map(str, _read_classes(args.model)))),
+        ("trained on", str(metadata["info"].get("dataset", "unknown data"))),
+        ("saved", f"{metadata['created']} by hdrnn {metadata['versions']['hdrnn']}"),
+        ("format", f"{metadata['format']} version {metadata['format_version']}, checksum OK"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:>{width}}: {value}")
+    return 0
+
+
+def _read_classes(path):
+    """Return the class labels stored in a model file."""
+    with np.load(path, allow_pickle=False) as archive:
+        return archive["classes"].tolist()
+
+
+# ------------------------------------------------------------------- main
+
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "info": _info}
+
+# Errors that are the user's situation, not a bug: one line, exit code 1.
+_EXPECTED_ERRORS = (
+    DatasetUnavailableError,
+    IDXFormatError,
+    ModelFileError,
+    TrainingDivergedError,
+    FileNotFoundError,
+    ImportError,
+    ValueError,
+)
 
 
 def main(argv=None):
@@ -108,9 +427,18 @@ def main(argv=None):
     Returns
     -------
     exit_code : int
-        0 on success.
+        0 on success, 1 on failure, 130 when interrupted with Ctrl-C.
     """
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if args.command == "train":
-        return _train(args)
-    return 2  # unreachable: argparse rejects unknown commands
+    try:
+        return _COMMANDS[args.command](args)
+    except (KeyboardInterrupt, TrainingInterruptedWarning):
+        print("\nhdrnn: interrupted; nothing was saved.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _EXPECTED_ERRORS as error:
+        print(f"hdrnn: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `hdrnn evaluate ... | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit flush does not fail too
+        return 1
