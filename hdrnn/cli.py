@@ -219,13 +219,14 @@ def _train(args):
     seconds = time.perf_counter() - start
     if hasattr(model, "set_callbacks"):
         model.set_callbacks()
-    print(f"Trained {model.n_iter_} epochs in {seconds:.1f} s, final loss {model.loss_:.4f}")
-    print_report(y_test, model.predict(X_test), model.classes_)
-    if args.save:
+    if args.save:  # first: a report cut short (e.g. piped into head) must not lose the model
         from hdrnn.persistence import save
 
         info = {"dataset": args.dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
         save(model, args.save, info=info)
+    print(f"Trained {model.n_iter_} epochs in {seconds:.1f} s, final loss {model.loss_:.4f}")
+    print_report(y_test, model.predict(X_test), model.classes_)
+    if args.save:
         print(f"\nSaved the model to {args.save}")
     return 0
 

@@ -27,6 +27,9 @@ MNIST_SIZE = 28
 # counted in 4x4 blocks.
 DIGITS_BITMAP = 32
 
+# Stroke width of the digits in those bitmaps (their pen), in pixels of 32.
+DIGITS_STROKE_WIDTH = 6
+
 # Pixels brighter than this share of the ink's range count as ink when
 # cropping (lower ones are paper texture, shadows and JPEG noise).
 INK_THRESHOLD = 0.25
@@ -282,6 +285,23 @@ def _mnist_style(ink, image_shape):
     return _paste_centred_by_mass(digit, image_shape, (height / 2, width / 2))
 
 
+def _thicken_strokes(bitmap):
+    """Dilate thin strokes to the width of load_digits' pen (~6 of 32 pixels).
+
+    Those digits were written with a thick pen on forms; a photo of a digit
+    written with a fine pen and scaled to 32 pixels has strokes of 1-3
+    pixels, which 4x4 averaging turns into faint smudges the model never saw.
+    """
+    if not bitmap.any():
+        return bitmap
+    # Twice the distance to the nearest paper pixel, near its largest: the width.
+    width = 2 * np.percentile(ndimage.distance_transform_edt(bitmap)[bitmap], 95)
+    missing = round((DIGITS_STROKE_WIDTH - width) / 2)
+    if missing > 0:
+        bitmap = ndimage.binary_dilation(bitmap, iterations=missing)
+    return bitmap
+
+
 def _digits_style(ink):
     # The digit fills the bitmap along its longer side, so it is centred by
     # its box (a shift by centre of mass would push ink off the edge).
@@ -290,5 +310,6 @@ def _digits_style(ink):
     top = (DIGITS_BITMAP - digit.shape[0]) // 2
     left = (DIGITS_BITMAP - digit.shape[1]) // 2
     bitmap[top : top + digit.shape[0], left : left + digit.shape[1]] = digit > 0.5  # bitmaps
+    bitmap = _thicken_strokes(bitmap.astype(bool)).astype(np.float64)
     block = DIGITS_BITMAP // 8
     return bitmap.reshape(8, block, 8, block).mean(axis=(1, 3))  # share of ink per block

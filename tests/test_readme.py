@@ -12,3 +12,32 @@ def test_readme_python_example_runs(capsys):
     exec(compile(blocks[0], "README.md", "exec"), {})
     score = float(capsys.readouterr().out.strip().splitlines()[-1])
     assert score > 0.95
+
+
+def test_readme_training_extras_example_runs(monkeypatch, tmp_path):
+    """The second example, on 2 000 MNIST digits and 3 epochs instead of 70 000 and 200."""
+    import os
+
+    import pytest
+
+    import hdrnn
+
+    if not os.environ.get("HDRNN_MNIST_DIR"):
+        pytest.skip("HDRNN_MNIST_DIR is not set")
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    real_load, real_class = hdrnn.load_mnist, hdrnn.DigitMLPClassifier
+
+    def small_mnist(**kwargs):
+        X_train, X_test, y_train, y_test = real_load(**kwargs)
+        return X_train[:1500], X_test[:500], y_train[:1500], y_test[:500]
+
+    monkeypatch.setattr(hdrnn, "load_mnist", small_mnist)
+    monkeypatch.setattr(
+        hdrnn, "DigitMLPClassifier", lambda *a, **k: real_class(*a, **k, max_iter=3)
+    )
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(blocks[1], "README.md", "exec"), namespace)
+    assert isinstance(namespace["clf"], real_class)
+    assert namespace["clf"].n_iter_ == 3 and len(namespace["clf"].history_) == 3
+    assert (tmp_path / "mnist-800.hdrnn").exists()
