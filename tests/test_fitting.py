@@ -127,7 +127,9 @@ def test_new_activations_learn_the_digits(digits_split, activation):
 
 def test_he_init_draws_from_the_he_bound(digits):
     X, y = digits
-    model = DigitMLPClassifier((512,), init="he", max_iter=1, learning_rate_init=1e-12)
+    model = DigitMLPClassifier(
+        (512,), init="he", max_iter=1, learning_rate_init=1e-12, random_state=0
+    )
     model.fit(X, y)
     bound = np.sqrt(6 / 64)
     W = model.coefs_[0]

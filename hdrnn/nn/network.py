@@ -11,6 +11,7 @@ Notation: layer ``i`` maps ``A[i]`` of shape ``(n, units[i])`` to
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -48,13 +49,13 @@ class Architecture:
         """int: number of weight layers (one less than ``len(layer_units)``)."""
         return len(self.layer_units) - 1
 
-    @property
+    @cached_property
     def n_coefs(self):
         """int: number of weights, which come first in the flat parameters."""
         units = self.layer_units
         return sum(units[i] * units[i + 1] for i in range(self.n_layers))
 
-    @property
+    @cached_property
     def n_params(self):
         """int: number of weights and biases."""
         return self.n_coefs + sum(self.layer_units[1:])
@@ -209,6 +210,7 @@ class Workspace:
         self.grads = np.empty(arch.n_params, dtype=dtype)
         self.coef_grads, self.intercept_grads = unflatten(arch, self.grads)
         self.l2_scratch = np.empty(arch.n_coefs, dtype=dtype)
+        self._full_batch = self._cut(batch_size)
 
     @property
     def has_dropout(self):
@@ -217,10 +219,15 @@ class Workspace:
 
     def rows(self, n_rows):
         """Per-row buffers cut to the first ``n_rows`` rows, as a :class:`BatchBuffers`."""
-        cut = (lambda b: b) if n_rows == self.batch_size else (lambda b: b[:n_rows])
+        if n_rows == self.batch_size:
+            return self._full_batch  # built once: most batches are full
+        return self._cut(n_rows)
 
+    def _cut(self, n_rows):
         def cut_all(buffers):
-            return None if buffers is None else [None if b is None else cut(b) for b in buffers]
+            if buffers is None:
+                return None
+            return [None if b is None else b[:n_rows] for b in buffers]
 
         return BatchBuffers(
             activations=cut_all(self.activations),
