@@ -162,12 +162,17 @@ def peak_fit_memory(X, y):
 
 
 def accuracy_race(X_train, X_test, y_train, y_test, seeds, epochs=20, target=0.975):
-    """Test accuracy after each epoch of the default estimators (partial_fit, untimed scoring)."""
+    """Test accuracy after each epoch of the default estimators (partial_fit, untimed scoring).
+
+    Each estimator gets a RandomState *instance*: with an integer seed both
+    libraries would reseed at every partial_fit call and shuffle every epoch
+    the same way, unlike fit.
+    """
     results = {"hdrnn": [], "MLPClassifier": []}
     classes = np.unique(y_train)
     for seed in seeds:
         for name, cls in (("hdrnn", DigitMLPClassifier), ("MLPClassifier", MLPClassifier)):
-            model = cls(HIDDEN, random_state=seed)
+            model = cls(HIDDEN, random_state=np.random.RandomState(seed))
             trained, reached, curve = 0.0, None, []
             for _epoch in range(1, epochs + 1):
                 start = time.perf_counter()

@@ -21,10 +21,8 @@ from hdrnn.preprocessing import prepare_digit_image
 X, y = load_digits(return_X_y=True)
 clf = DigitMLPClassifier(random_state=0).fit(X / 16, y)
 
-try:  # the folder of this file, or the repository's examples/ when run from the docs build
-    here = Path(__file__).resolve().parent
-except NameError:
-    here = Path("examples").resolve()
+# This file's folder (the docs build runs examples from there, without __file__).
+here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 photos = [here / "images" / name for name in ("seven.png", "zero.png")]
 
 # %%

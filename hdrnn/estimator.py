@@ -183,7 +183,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         ``intercepts_[i]``, of shape ``(units[i + 1],)``, are its biases.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features, when ``X`` had string column names.
     n_iter_ : int
         Epochs (or L-BFGS iterations) run by the last call to ``fit``.

@@ -1,6 +1,9 @@
-"""Draw the example digit photos in this folder (needs Pillow).
+"""
+Drawing the example photos
+==========================
 
-Run ``python examples/images/draw_digits.py`` to regenerate ``zero.png``,
+The example digit photos in this folder are drawn by this script (needs
+Pillow). Run ``python examples/images/draw_digits.py`` to regenerate ``zero.png``,
 ``one.jpg`` and ``seven.png``: dark-blue strokes on off-white paper, the
 way a phone photo of a handwritten digit looks, at different sizes and
 positions. They are drawn rather than copied from a data set, so they are
