@@ -485,13 +485,14 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         return hidden
 
     def _check_extras(self, hidden, n_features):
-        """Validate dropout and augmentation; return the dropout rate of each hidden layer."""
-        rates = (
-            np.broadcast_to(np.asarray(self.dropout, dtype=float), (len(hidden),))
-            if (np.ndim(self.dropout) == 0 or len(self.dropout) == len(hidden))
-            else None
-        )
-        if rates is None or not ((rates >= 0) & (rates < 1)).all():
+        """Check dropout and augmentation against the data; set ``image_shape_``.
+
+        Returns the dropout rate of each hidden layer.
+        """
+        rates = np.asarray(self.dropout, dtype=float)
+        if rates.ndim == 0:
+            rates = np.full(len(hidden), float(rates))
+        if rates.shape != (len(hidden),) or not ((rates >= 0) & (rates < 1)).all():
             raise ValueError(
                 "dropout must be a float in [0, 1) or one such float per hidden layer "
                 f"({len(hidden)} here); got {self.dropout!r}."
@@ -505,21 +506,18 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
                 )
         self.image_shape_ = None
         if self.augment is not None:
-            if not isinstance(self.augment, str | Augmentation):
-                raise ValueError(
-                    "augment must be None, 'shift', 'affine', 'elastic' or an "
-                    f"hdrnn.augmentation.Augmentation; got {self.augment!r}."
-                )
             shape = self.image_shape or default_image_shape(n_features)
-            if shape is None or int(np.prod(shape)) != n_features or len(shape) != 2:
+            if shape is None:
                 raise ValueError(
                     f"augment needs to know the image shape: X has {n_features} features, "
-                    "which is not a square image. Pass image_shape=(height, width) with "
-                    "height * width == n_features."
+                    "which is not a square image. Pass image_shape=(height, width)."
+                )
+            if len(shape) != 2 or int(np.prod(shape)) != n_features:
+                raise ValueError(
+                    f"image_shape={tuple(shape)} does not match X: pass (height, width) with "
+                    f"height * width == n_features ({n_features})."
                 )
             self.image_shape_ = tuple(int(side) for side in shape)
-            if isinstance(self.augment, str):
-                Augmentation.preset(self.augment, self.image_shape_)  # validates the name
         return tuple(float(rate) for rate in rates)
 
     def _sample_weight(self, X, y, sample_weight, dtype):
