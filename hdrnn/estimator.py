@@ -6,7 +6,6 @@ attributes under ``MLPClassifier``'s names. The mathematics lives in
 :mod:`hdrnn.nn`.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,23 +13,20 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from hdrnn import _fitting
+from hdrnn import _fitting, _inputs
 from hdrnn._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
     Options,
     StrOptions,
     _check_partial_fit_first_call,
-    _check_sample_weight,
     _fit_context,
 )
-from hdrnn.augmentation import Augmentation, default_image_shape
-from hdrnn.exceptions import DataScaleWarning
+from hdrnn.augmentation import Augmentation
 from hdrnn.nn import (
     ACTIVATIONS,
     OUTPUT_LOSSES,
@@ -42,10 +38,6 @@ from hdrnn.nn import (
     unflatten,
 )
 from hdrnn.nn.network import flatten
-
-# Inputs larger than this in absolute value almost always mean unscaled data
-# (raw 0-255 pixels); the default initialisation assumes values of order 1.
-LARGE_INPUT_THRESHOLD = 100.0
 
 
 def _partial_fit_available(estimator):
@@ -434,15 +426,15 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=True, validation=None)
 
     def _fit(self, X, y, sample_weight, incremental, validation):
-        hidden = self._hidden_sizes()
+        hidden = _inputs.hidden_sizes(self)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        X, y, Y = _inputs.validate_training_data(self, X, y, incremental, reset=first_pass)
         dtype = np.float64 if self.solver == "lbfgs" else X.dtype
         X = X.astype(dtype, copy=False)
         Y = Y.astype(dtype)
-        sample_weight = self._sample_weight(X, y, sample_weight, dtype)
-        _warn_if_unscaled(X)
-        self._dropout_rates = self._check_extras(hidden, X.shape[1])
+        sample_weight = _inputs.combined_sample_weight(self, X, y, sample_weight, dtype)
+        _inputs.warn_if_unscaled(X)
+        self._dropout_rates = _inputs.check_extras(self, hidden, X.shape[1])
 
         output = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
         arch = Architecture((X.shape[1], *hidden, Y.shape[1]), self.activation, output)
@@ -454,7 +446,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             params = self._current_params(arch, dtype)
         # coefs_ and intercepts_ are views of params: training updates them in place.
         self.coefs_, self.intercepts_ = unflatten(arch, params)
-        validation = self._validation_data(validation, dtype)
+        validation = _inputs.validation_data(self, validation, dtype)
         if validation is not None or (self.early_stopping and self.solver != "lbfgs"):
             self.validation_scores_ = self.validation_scores_ or []
             self.validation_loss_curve_ = self.validation_loss_curve_ or []
@@ -474,142 +466,6 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         if dtype != self._input_dtype:
             self.coefs_, self.intercepts_ = unflatten(arch, params.astype(self._input_dtype))
         return self
-
-    def _hidden_sizes(self):
-        hidden = self.hidden_layer_sizes
-        hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
-        if not hidden or any(not isinstance(n, Integral) or n <= 0 for n in hidden):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}."
-            )
-        return hidden
-
-    def _check_extras(self, hidden, n_features):
-        """Check dropout and augmentation against the data; set ``image_shape_``.
-
-        Returns the dropout rate of each hidden layer.
-        """
-        rates = np.asarray(self.dropout, dtype=float)
-        if rates.ndim == 0:
-            rates = np.full(len(hidden), float(rates))
-        if rates.shape != (len(hidden),) or not ((rates >= 0) & (rates < 1)).all():
-            raise ValueError(
-                "dropout must be a float in [0, 1) or one such float per hidden layer "
-                f"({len(hidden)} here); got {self.dropout!r}."
-            )
-        stochastic_only = {"dropout": rates.any(), "augment": self.augment is not None}
-        for name, used in stochastic_only.items():
-            if used and self.solver == "lbfgs":
-                raise ValueError(
-                    f"{name} needs a mini-batch solver: use solver='adam' or 'sgd' "
-                    "(L-BFGS optimises one fixed objective over the whole data set)."
-                )
-        self.image_shape_ = None
-        if self.augment is not None:
-            shape = self.image_shape or default_image_shape(n_features)
-            if shape is None:
-                raise ValueError(
-                    f"augment needs to know the image shape: X has {n_features} features, "
-                    "which is not a square image. Pass image_shape=(height, width)."
-                )
-            if len(shape) != 2 or int(np.prod(shape)) != n_features:
-                raise ValueError(
-                    f"image_shape={tuple(shape)} does not match X: pass (height, width) with "
-                    f"height * width == n_features ({n_features})."
-                )
-            self.image_shape_ = tuple(int(side) for side in shape)
-        return tuple(float(rate) for rate in rates)
-
-    def _sample_weight(self, X, y, sample_weight, dtype):
-        """Validated sample weights, multiplied by the class weights."""
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=dtype, ensure_non_negative=True
-            )
-        if self.class_weight is None:
-            return sample_weight
-        if self._label_binarizer.y_type_.startswith("multilabel"):
-            raise ValueError(
-                "class_weight is not supported for multilabel targets; pass sample_weight."
-            )
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(self.classes_)
-            if unknown:
-                raise ValueError(
-                    f"class_weight has labels that are not classes: {sorted(unknown, key=str)}. "
-                    f"The classes are {list(self.classes_)}."
-                )
-        class_weights = compute_sample_weight(self.class_weight, y).astype(dtype)
-        return class_weights if sample_weight is None else class_weights * sample_weight
-
-    def _validation_data(self, validation, dtype):
-        """Check ``(X_val, y_val, sample_weight_val)`` and return a ValidationData or None."""
-        if validation is None:
-            return None
-        X_val, y_val, weight_val = validation
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
-        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
-        if len(unknown):
-            raise ValueError(f"y_val has labels that are not in the training classes: {unknown}.")
-        if weight_val is not None:
-            weight_val = _check_sample_weight(
-                weight_val, X_val, dtype=dtype, ensure_non_negative=True
-            )
-        return _fitting.ValidationData(
-            X=X_val.astype(dtype, copy=False),
-            y=y_val,
-            Y=self._label_binarizer.transform(y_val).astype(dtype),
-            sample_weight=weight_val,
-        )
-
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        self._input_dtype = X.dtype
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
-                raise ValueError(
-                    "DigitMLPClassifier needs samples of at least 2 classes in the data; "
-                    f"got 1 class ({self.classes_[0]!r})."
-                )
-        else:
-            classes = unique_labels(y)
-            if self.warm_start and not incremental and set(classes) != set(self.classes_):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same classes as in "
-                    f"the previous call to fit. Previously got {self.classes_}, `y` has "
-                    f"{classes}."
-                )
-            unknown = np.setdiff1d(classes, self.classes_, assume_unique=True)
-            if len(unknown):
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`: {unknown}. `self.classes_` "
-                    f"has {self.classes_}; pass every class to the first partial_fit call "
-                    "with `classes=`."
-                )
-        return X, y, self._label_binarizer.transform(y)
 
     def _initialize_attributes(self, arch):
         self.n_layers_ = len(arch.layer_units)
@@ -683,7 +539,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 "The network produced non-finite class scores: X has values far outside "
                 "the range it was trained on (largest |X| here: "
-                f"{_abs_max(X):.3g}). Scale X the same way as the training data, "
+                f"{_inputs.abs_max(X):.3g}). Scale X the same way as the training data, "
                 "e.g. divide pixel values by 255."
             )
         return logits
@@ -755,21 +611,3 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
-
-
-def _abs_max(X):
-    if hasattr(X, "toarray"):
-        return float(abs(X).max()) if X.nnz else 0.0
-    return float(max(X.max(), -X.min())) if X.size else 0.0
-
-
-def _warn_if_unscaled(X):
-    largest = _abs_max(X)
-    if largest > LARGE_INPUT_THRESHOLD:
-        warnings.warn(
-            f"X has values as large as {largest:.4g}; neural networks train best on "
-            "inputs of order 1. Scale X first: divide raw pixel values (0-255) by 255, "
-            "or use sklearn.preprocessing.MinMaxScaler or StandardScaler.",
-            DataScaleWarning,
-            stacklevel=5,
-        )
