@@ -224,7 +224,7 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
         except KeyboardInterrupt:
             params[...] = last_good
             optimizer.load_state(optimizer_state)
-            _warn_interrupted(est, "epoch")
+            _warn_interrupted(est.n_iter_, "epoch")
             if epoch_callbacks:
                 epoch_callbacks.call_on_fit_task_end(estimator=est)
             break
@@ -348,7 +348,7 @@ def fit_lbfgs(est, arch, params, X, y, Y, sample_weight, validation):
         )
     except KeyboardInterrupt:
         params[...] = last_iterate
-        _warn_interrupted(est, "iteration")
+        _warn_interrupted(len(losses), "iteration")
         result = None
     if result is not None:
         if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
@@ -397,8 +397,7 @@ def _current_attributes(arch, params):
     return {"coefs_": coefs, "intercepts_": intercepts}
 
 
-def _warn_interrupted(est, unit):
-    done = len(est.loss_curve_) if unit == "iteration" else est.n_iter_
+def _warn_interrupted(done, unit):
     warnings.warn(
         f"Training interrupted by the user (KeyboardInterrupt) after {done} completed "
         f"{unit}(s); the model keeps the weights of the last completed {unit}.",

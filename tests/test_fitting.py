@@ -407,11 +407,12 @@ def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small_digits, monkeypatch):
     params = dict(FAST, solver="lbfgs", max_iter=50)
     _interrupt_at_batch(monkeypatch, fitting, 12)
     model = DigitMLPClassifier(**params)
-    with pytest.warns(TrainingInterruptedWarning, match="iteration"):
+    with pytest.warns(TrainingInterruptedWarning, match="iteration") as record:
         model.fit(X, y)
     monkeypatch.undo()
     done = model.n_iter_
     assert 0 < done < 12
+    assert f"after {done} completed iteration(s)" in str(record[0].message)
     reference = DigitMLPClassifier(**{**params, "max_iter": done}).fit(X, y)
     assert _same_weights(model, reference)
 
