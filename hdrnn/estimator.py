@@ -526,8 +526,12 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
 
     def _logits(self, X):
         check_is_fitted(self)
+        # Float input is kept as it is and cast chunk by chunk in predict_logits;
+        # anything else becomes the model's dtype here.
+        model_dtype = self.coefs_[0].dtype
+        other = np.float64 if model_dtype == np.float32 else np.float32
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], reset=False, dtype=self.coefs_[0].dtype
+            self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(model_dtype, other)
         )
         arch = Architecture(
             (*(c.shape[0] for c in self.coefs_), self.n_outputs_),

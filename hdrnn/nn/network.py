@@ -421,8 +421,9 @@ def predict_logits(arch, X, coefs, intercepts):
     arch : Architecture
         The network's shape.
     X : ndarray or sparse matrix of shape (n_samples, units[0])
-        Input rows in the parameters' dtype. Sparse input is densified one
-        chunk at a time.
+        Input rows. Sparse input is densified, and input of another dtype
+        cast to the parameters' (e.g. float64 pixels for a float32 model),
+        one chunk at a time: no full-size copy of ``X`` is made.
     coefs, intercepts : list of ndarray
         Per-layer parameters.
 
@@ -435,11 +436,17 @@ def predict_logits(arch, X, coefs, intercepts):
     logits = np.empty((n_samples, arch.layer_units[-1]), dtype=dtype)
     chunk = min(PREDICT_CHUNK_ROWS, max(n_samples, 1))
     activations = [np.empty((chunk, n), dtype=dtype) for n in arch.layer_units[1:]]
+    sparse = hasattr(X, "toarray")
+    cast = None if sparse or X.dtype == dtype else np.empty((chunk, X.shape[1]), dtype=dtype)
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         X_chunk = X[start:stop]
-        if hasattr(X_chunk, "toarray"):  # a scipy.sparse matrix
-            X_chunk = X_chunk.toarray()
+        if sparse:
+            X_chunk = X_chunk.toarray().astype(dtype, copy=False)
+        elif cast is not None:
+            # chunk by chunk, so the cast stays in cache and X is never copied whole
+            np.copyto(cast[: stop - start], X_chunk, casting="same_kind")
+            X_chunk = cast[: stop - start]
         rows = [buffer[: stop - start] for buffer in activations]
         logits[start:stop] = forward(arch, X_chunk, coefs, intercepts, rows)
     return logits
