@@ -31,7 +31,9 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 
-# No intersphinx: the build must not touch the network.
+# No intersphinx: the build must not touch the network. MathJax is vendored
+# too (docs/_static/mathjax), so formulas render in a browser that is offline.
+mathjax_path = "mathjax/tex-svg.js"
 autosummary_generate = True
 autodoc_default_options = {
     "members": True,
