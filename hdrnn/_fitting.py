@@ -242,12 +242,11 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
             est.validation_loss_curve_.append(val_loss)
             est.validation_scores_.append(val_score)
         if stops_on_validation:
-            improved = est._plateau.observe_score(val_score)
-            if improved:
+            if est._plateau.observe_score(val_score):  # the best epoch so far
                 est.best_validation_score_ = val_score
                 best_params[...] = params
         else:
-            improved = est._plateau.observe_loss(est.loss_)
+            est._plateau.observe_loss(est.loss_)
             est.best_loss_ = est._plateau.best_loss
         # The plateau schedule uses the tol rule, like early stopping.
         schedule.epoch_ended(est._plateau.no_improvement_count == 0)

@@ -292,18 +292,18 @@ def forward(arch, X, coefs, intercepts, buffers):
     hidden = ACTIVATIONS[arch.activation]
     A = X
     last = arch.n_layers - 1
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        Z = np.matmul(A, W, out=buffers.activations[i])  # (n_rows, units[i + 1])
-        Z += b
-        if i == last:
-            return Z
+    for i in range(last):  # the hidden layers
+        Z = np.matmul(A, coefs[i], out=buffers.activations[i])  # (n_rows, units[i + 1])
+        Z += intercepts[i]
         if buffers.inputs is not None:
             buffers.inputs[i][...] = Z
         hidden.forward(Z)
         if buffers.masks is not None and buffers.masks[i] is not None:
             np.multiply(Z, buffers.masks[i], out=buffers.dropped[i])
         A = buffers.layer_output(i)
-    return A
+    logits = np.matmul(A, coefs[last], out=buffers.activations[last])  # (n_rows, units[-1])
+    logits += intercepts[last]
+    return logits
 
 
 def backward(arch, X, coefs, buffers, coef_grads, intercept_grads):

@@ -226,12 +226,9 @@ class PlateauTracker:
         self.no_improvement_count = 0
 
     def observe_loss(self, loss):
-        """Record an epoch's loss; return True if it is the lowest yet."""
+        """Record an epoch's loss."""
         self._count(not loss <= self.best_loss - self.tol)  # NaN counts as no improvement
-        if loss < self.best_loss:
-            self.best_loss = loss
-            return True
-        return False
+        self.best_loss = min(self.best_loss, loss)
 
     def observe_score(self, score):
         """Record an epoch's validation score; return True if it is the best yet."""
