@@ -93,8 +93,10 @@ def save(model, path, *, info=None):
 
     check_is_fitted(model)
     path = Path(path)
-    arrays = _model_arrays(model)
-    metadata = _model_metadata(model, arrays, info)
+    optimizer = getattr(model, "_optimizer", None)
+    optimizer_state = None if optimizer is None else optimizer.state_dict()
+    arrays = _model_arrays(model, optimizer_state)
+    metadata = _model_metadata(model, arrays, optimizer_state, info)
     metadata["checksum"] = _checksum(metadata, arrays)
     document = json.dumps(metadata, sort_keys=True).encode("utf-8")
     arrays["metadata.json"] = np.frombuffer(document, dtype=np.uint8)
@@ -140,7 +142,7 @@ def read_metadata(path):
 # ------------------------------------------------------------------ writing
 
 
-def _model_arrays(model):
+def _model_arrays(model, optimizer_state):
     arrays = {}
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
         arrays[f"coefs_{i}"] = np.ascontiguousarray(W)
@@ -148,11 +150,9 @@ def _model_arrays(model):
     arrays["classes"] = _portable_classes(model.classes_)
     if getattr(model, "feature_names_in_", None) is not None:
         arrays["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
-    optimizer = getattr(model, "_optimizer", None)
-    if optimizer is not None:
-        for name, value in optimizer.state_dict().items():
-            if isinstance(value, np.ndarray):
-                arrays[f"optimizer_{name}"] = value
+    for name, value in (optimizer_state or {}).items():
+        if isinstance(value, np.ndarray):
+            arrays[f"optimizer_{name}"] = value
     return arrays
 
 
@@ -169,19 +169,16 @@ def _portable_classes(classes):
     )
 
 
-def _model_metadata(model, arrays, info):
+def _model_metadata(model, arrays, optimizer_state, info):
     import sklearn
 
     from hdrnn import __version__
 
-    optimizer = getattr(model, "_optimizer", None)
-    optimizer_scalars = {}
-    if optimizer is not None:
-        optimizer_scalars = {
-            name: value
-            for name, value in optimizer.state_dict().items()
-            if not isinstance(value, np.ndarray)
-        }
+    optimizer_scalars = {
+        name: value
+        for name, value in (optimizer_state or {}).items()
+        if not isinstance(value, np.ndarray)
+    }
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -198,8 +195,8 @@ def _model_metadata(model, arrays, info):
         "input_dtype": str(getattr(model, "_input_dtype", model.coefs_[0].dtype)),
         "image_shape": _image_shape(model),
         "optimizer": None
-        if optimizer is None
-        else {"kind": type(optimizer).__name__, **optimizer_scalars},
+        if optimizer_state is None
+        else {"kind": type(model._optimizer).__name__, **optimizer_scalars},
         "arrays": {
             name: {"dtype": value.dtype.str, "shape": list(value.shape)}
             for name, value in arrays.items()
