@@ -29,12 +29,29 @@ from hdrnn.exceptions import ModelFileError, ModelFormatWarning
 FORMAT_NAME = "hdrnn-model"
 
 # Bump on any change to the layout; register a migration for the old one.
-FORMAT_VERSION = 1
+# Format 2 stores Adam's moments as decayed sums (see hdrnn.nn.Adam).
+FORMAT_VERSION = 2
+
+
+def _adam_moments_to_decayed_sums(metadata, arrays):
+    """Format 1 -> 2: Adam's ``m`` and ``v`` become ``grad_sum`` and ``sq_grad_sum``."""
+    optimizer = metadata.get("optimizer")
+    metadata = {**metadata, "format_version": 2, "arrays": dict(metadata["arrays"])}
+    if optimizer is not None and optimizer.get("kind") == "Adam":
+        arrays = dict(arrays)
+        for old, new, beta in (
+            ("m", "grad_sum", optimizer["beta_1"]),
+            ("v", "sq_grad_sum", optimizer["beta_2"]),
+        ):
+            moment = arrays.pop(f"optimizer_{old}")
+            arrays[f"optimizer_{new}"] = (moment / (1.0 - beta)).astype(moment.dtype)
+            metadata["arrays"][f"optimizer_{new}"] = metadata["arrays"].pop(f"optimizer_{old}")
+    return metadata, arrays
+
 
 # Migrations from older format versions: {version: function(metadata, arrays)
-# -> (metadata, arrays)} upgrading a file of that version by one step. None
-# exist yet: format 1 is the first.
-MIGRATIONS = {}
+# -> (metadata, arrays)} upgrading a file of that version by one step.
+MIGRATIONS = {1: _adam_moments_to_decayed_sums}
 
 # Fitted attributes stored in the JSON document (the arrays are stored apart).
 _FITTED_SCALARS = (
@@ -395,8 +412,8 @@ def _build_optimizer(description, arrays):
     )
     if description["kind"] == "Adam":
         optimizer = Adam(
-            state["m"].size,
-            state["m"].dtype,
+            state["grad_sum"].size,
+            state["grad_sum"].dtype,
             state["learning_rate"],
             state["beta_1"],
             state["beta_2"],

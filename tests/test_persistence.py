@@ -178,18 +178,41 @@ def test_a_file_from_a_future_format_asks_for_an_upgrade(fitted, tmp_path):
         load(path)
 
 
-def test_a_file_from_an_older_format_is_upgraded_with_a_warning(fitted, tmp_path, monkeypatch):
-    model, X, _ = fitted
-    path = save(model, tmp_path / "m.hdrnn")  # format 1, today's
-    # Pretend today's format is 2, with a migration from 1 that fills in a
-    # new metadata field.
-    monkeypatch.setattr(persistence, "FORMAT_VERSION", 2)
-    monkeypatch.setattr(
-        persistence, "MIGRATIONS", {1: lambda m, a: ({**m, "format_version": 2}, a)}
-    )
+def _rewrite_as_format_1(path):
+    """Turn a saved file into what hdrnn wrote in format 1: Adam's moments themselves."""
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    metadata = json.loads(arrays.pop("metadata.json").tobytes())
+    optimizer = metadata["optimizer"]
+    for new, old, beta in (("grad_sum", "m", "beta_1"), ("sq_grad_sum", "v", "beta_2")):
+        decayed_sum = arrays.pop(f"optimizer_{new}")
+        arrays[f"optimizer_{old}"] = ((1.0 - optimizer[beta]) * decayed_sum).astype(
+            decayed_sum.dtype
+        )
+        metadata["arrays"][f"optimizer_{old}"] = metadata["arrays"].pop(f"optimizer_{new}")
+    metadata["format_version"] = 1
+    metadata["checksum"] = persistence._checksum(metadata, arrays)
+    arrays["metadata.json"] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    with path.open("wb") as file:
+        np.savez(file, **arrays)
+
+
+def test_a_format_1_file_is_upgraded_with_a_warning(small_digits, tmp_path, monkeypatch):
+    X, y = small_digits
+    params = dict(hidden_layer_sizes=(16,), random_state=0, shuffle=False, max_iter=3)
+    model = DigitMLPClassifier(**params).fit(X, y)
+    path = save(model, tmp_path / "m.hdrnn")
+    _rewrite_as_format_1(path)
     with pytest.warns(ModelFormatWarning, match="older model format 1"):
         loaded = load(path)
-    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    # Adam's state came through the migration: training continues as before.
+    np.testing.assert_allclose(loaded._optimizer.m, model._optimizer.m, rtol=1e-6)
+    np.testing.assert_allclose(loaded._optimizer.v, model._optimizer.v, rtol=1e-6)
+    model.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    np.testing.assert_allclose(loaded.coefs_[0], model.coefs_[0], rtol=0, atol=1e-6)
+    # A format whose migration is gone is refused with advice.
     monkeypatch.setattr(persistence, "MIGRATIONS", {})
     with pytest.raises(ModelFileError, match="can no longer read"):
         load(path)

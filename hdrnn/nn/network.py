@@ -211,6 +211,18 @@ class Workspace:
         self.coef_grads, self.intercept_grads = unflatten(arch, self.grads)
         self.l2_scratch = np.empty(arch.n_coefs, dtype=dtype)
         self._full_batch = self._cut(batch_size)
+        self._viewed_params = self._param_views = None
+
+    def views_of(self, params):
+        """Return :func:`unflatten`'s views of ``params``, cached for the same array.
+
+        The training loop passes one parameter array batch after batch; the
+        cache saves rebuilding six views per batch.
+        """
+        if params is not self._viewed_params:
+            self._param_views = unflatten(self.arch, params)
+            self._viewed_params = params
+        return self._param_views
 
     @property
     def has_dropout(self):
@@ -316,7 +328,7 @@ def backward(arch, X, coefs, buffers, coef_grads, intercept_grads):
     for i in range(arch.n_layers - 1, -1, -1):
         layer_input = X if i == 0 else buffers.layer_output(i - 1)
         np.matmul(layer_input.T, deltas[i], out=coef_grads[i])
-        np.sum(deltas[i], axis=0, out=intercept_grads[i])
+        np.add.reduce(deltas[i], axis=0, out=intercept_grads[i])  # np.sum minus its wrapper
         if i > 0:
             np.matmul(deltas[i], coefs[i].T, out=deltas[i - 1])
             if buffers.masks is not None and buffers.masks[i - 1] is not None:
@@ -395,7 +407,7 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
     else:
         weight_sum = float(sample_weight.sum())
         scale = sample_weight / weight_sum  # (n_rows,)
-    coefs, intercepts = unflatten(arch, params)
+    coefs, intercepts = workspace.views_of(params)
     buffers = workspace.rows(n_rows)
     logits = forward(arch, X, coefs, intercepts, buffers)
     loss = OUTPUT_LOSSES[arch.output].loss_and_dlogits(logits, Y, scale, buffers.deltas[-1])

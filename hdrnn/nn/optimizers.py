@@ -9,6 +9,7 @@ attribute ``learning_rate``, which the training loop sets from a
 """
 
 import copy
+import math
 
 import numpy as np
 
@@ -88,6 +89,12 @@ class Adam(_Optimizer):
     ``p <- p - lr_t * m / (sqrt(v) + eps)`` with
     ``lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)``.
 
+    The moments are stored as decayed sums, ``grad_sum = m / (1 - b1)``
+    and ``sq_grad_sum = v / (1 - b2)``, whose updates ``G <- b1 G + g`` take
+    two passes over the parameters where ``b1 m + (1 - b1) g`` takes three;
+    the constant factors move into the step size and ``eps``. The update is
+    the same; only the rounding differs.
+
     Parameters
     ----------
     n_params : int
@@ -105,8 +112,8 @@ class Adam(_Optimizer):
     ----------
     t : int
         Number of steps taken.
-    m, v : ndarray of shape (n_params,)
-        First and second moment estimates.
+    grad_sum, sq_grad_sum : ndarray of shape (n_params,)
+        Decayed sums of the gradients and of their squares.
     """
 
     def __init__(self, n_params, dtype, learning_rate, beta_1, beta_2, epsilon):
@@ -115,26 +122,35 @@ class Adam(_Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.m = np.zeros(n_params, dtype=dtype)
-        self.v = np.zeros(n_params, dtype=dtype)
+        self.grad_sum = np.zeros(n_params, dtype=dtype)
+        self.sq_grad_sum = np.zeros(n_params, dtype=dtype)
         self._scratch = np.empty(n_params, dtype=dtype)
+
+    @property
+    def m(self):
+        """ndarray: the first moment estimate, ``(1 - beta_1) * grad_sum`` (a copy)."""
+        return (1.0 - self.beta_1) * self.grad_sum
+
+    @property
+    def v(self):
+        """ndarray: the second moment estimate, ``(1 - beta_2) * sq_grad_sum`` (a copy)."""
+        return (1.0 - self.beta_2) * self.sq_grad_sum
 
     def step(self, params, grads):
         """Update ``params`` in place from the gradient ``grads``."""
         self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
         s = self._scratch
-        # m += (1 - b1) (g - m) is b1 m + (1 - b1) g without a second temporary
-        np.subtract(grads, self.m, out=s)
-        s *= 1.0 - self.beta_1
-        self.m += s
-        # v += (1 - b2) (g^2 - v)
+        self.grad_sum *= b1
+        self.grad_sum += grads
         np.multiply(grads, grads, out=s)
-        s -= self.v
-        s *= 1.0 - self.beta_2
-        self.v += s
-        lr_t = self.learning_rate * np.sqrt(1.0 - self.beta_2**self.t) / (1.0 - self.beta_1**self.t)
-        np.sqrt(self.v, out=s)
-        s += self.epsilon
-        np.divide(self.m, s, out=s)
-        s *= lr_t
+        self.sq_grad_sum *= b2
+        self.sq_grad_sum += s
+        # m / (sqrt(v) + eps) = (1 - b1) G / (r (sqrt(S) + eps / r)) with r = sqrt(1 - b2)
+        r = math.sqrt(1.0 - b2)
+        lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        np.sqrt(self.sq_grad_sum, out=s)
+        s += self.epsilon / r
+        np.divide(self.grad_sum, s, out=s)
+        s *= lr_t * (1.0 - b1) / r
         params -= s

@@ -9,8 +9,6 @@ import queue
 import threading
 from dataclasses import dataclass
 
-import numpy as np
-
 from hdrnn.nn.network import draw_dropout_masks, loss_and_grads
 
 
@@ -39,7 +37,7 @@ def gather_rows(X, rows, out):
         return out
     # mode="clip" skips the bounds check that makes take() buffer internally
     # (3x faster here); the indices come from arange, so they are in range.
-    return np.take(X, rows, axis=0, out=out, mode="clip")
+    return X.take(rows, axis=0, out=out, mode="clip")
 
 
 def run_epoch(
@@ -117,11 +115,11 @@ def run_epoch(
     try:
         for batch_number, (batch_rows, X_batch) in enumerate(batches):
             n_batch = len(batch_rows)
-            Y_batch = np.take(Y, batch_rows, axis=0, out=workspace.Y[:n_batch], mode="clip")
+            Y_batch = Y.take(batch_rows, axis=0, out=workspace.Y[:n_batch], mode="clip")
             weights = None
             if sample_weight is not None:
-                weights = np.take(
-                    sample_weight, batch_rows, out=workspace.sample_weight[:n_batch], mode="clip"
+                weights = sample_weight.take(
+                    batch_rows, out=workspace.sample_weight[:n_batch], mode="clip"
                 )
                 if not weights.any():
                     continue  # a batch with zero total weight carries no information
