@@ -33,6 +33,7 @@ import hdrnn
 from hdrnn import DigitMLPClassifier, load_mnist
 
 HIDDEN = (128, 64)
+ALPHA = 1e-4  # the L2 penalty of both libraries' defaults
 
 
 # ------------------------------------------------------------- contenders
@@ -59,7 +60,12 @@ def _torch_available():
 
 
 def _torch_fit(X, y, epochs, batch_size, hidden=HIDDEN, seed=0):
-    """The same network in PyTorch: same init rule, fused Adam, manual batching."""
+    """The same network in PyTorch: fused Adam, manual batching, the same L2 penalty.
+
+    ``weight_decay = alpha / batch_size`` adds MLPClassifier's (and
+    hdrnn's) L2 gradient ``alpha / n * W`` inside the fused kernel; PyTorch
+    also decays the biases, which costs it nothing.
+    """
     import torch
 
     torch.manual_seed(seed)
@@ -70,7 +76,9 @@ def _torch_fit(X, y, epochs, batch_size, hidden=HIDDEN, seed=0):
         fan_in = units
     layers.append(torch.nn.Linear(fan_in, 10))
     model = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0, fused=True)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=1e-3, weight_decay=ALPHA / batch_size, fused=True
+    )
     loss_fn = torch.nn.CrossEntropyLoss()
     X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
     y_t = torch.from_numpy(y.astype(np.int64))

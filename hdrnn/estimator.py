@@ -6,13 +6,15 @@ attributes under ``MLPClassifier``'s names. The mathematics lives in
 :mod:`hdrnn.nn`.
 """
 
+import functools
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse as _is_sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -530,15 +532,25 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         # anything else becomes the model's dtype here.
         model_dtype = self.coefs_[0].dtype
         other = np.float64 if model_dtype == np.float32 else np.float32
+        # Dense X is checked for NaN and infinity chunk by chunk, in predict_logits.
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(model_dtype, other)
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            reset=False,
+            dtype=(model_dtype, other),
+            ensure_all_finite=_is_sparse(X),
         )
         arch = Architecture(
             (*(c.shape[0] for c in self.coefs_), self.n_outputs_),
             self.activation,
             self.out_activation_,
         )
-        logits = predict_logits(arch, X, self.coefs_, self.intercepts_)
+        finite_check = functools.partial(
+            assert_all_finite, estimator_name=type(self).__name__, input_name="X"
+        )
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
+            logits = predict_logits(arch, X, self.coefs_, self.intercepts_, finite_check)
         if not np.isfinite(logits).all():
             raise ValueError(
                 "The network produced non-finite class scores: X has values far outside "

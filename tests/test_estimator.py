@@ -216,6 +216,21 @@ def test_non_finite_x_is_rejected(small_digits, fitted, bad, match):
         fitted.predict_proba(X)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad, match", [(np.nan, "contains NaN"), (-np.inf, "infinity")])
+def test_non_finite_x_deep_in_a_large_batch_is_rejected(small_digits, dtype, bad, match):
+    # predict checks X chunk by chunk (4096 rows): the bad value is in the second
+    # chunk, and float64 X goes through the cast to the float32 model's dtype.
+    X, y = small_digits
+    model = DigitMLPClassifier(**FAST).fit(X.astype(np.float32), y)
+    X_large = np.tile(X, (5000 // len(X) + 1, 1))[:5000].astype(dtype)
+    X_large[4500, 10] = bad
+    with pytest.raises(ValueError, match=match):
+        model.predict_proba(X_large)
+    X_large[4500, 10] = 0.0
+    assert model.predict(X_large).shape == (5000,)
+
+
 def test_float64_values_beyond_float32_range_are_rejected_by_a_float32_model(small_digits):
     X, y = small_digits
     model = DigitMLPClassifier(**FAST).fit(X.astype(np.float32), y)

@@ -422,7 +422,7 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
     return loss
 
 
-def predict_logits(arch, X, coefs, intercepts):
+def predict_logits(arch, X, coefs, intercepts, finite_check=None):
     """Return the logits for ``X``, computed in chunks with fresh buffers.
 
     Allocates its own arrays on every call, so concurrent calls on one
@@ -438,6 +438,11 @@ def predict_logits(arch, X, coefs, intercepts):
         one chunk at a time: no full-size copy of ``X`` is made.
     coefs, intercepts : list of ndarray
         Per-layer parameters.
+    finite_check : callable, default=None
+        When given, dense chunks whose sum is not finite are passed to it
+        (as they are in ``X``): it should raise if they hold NaN or
+        infinity. Checking the chunk just cast, while it is in cache, saves
+        a separate pass over all of ``X``.
 
     Returns
     -------
@@ -459,6 +464,11 @@ def predict_logits(arch, X, coefs, intercepts):
             # chunk by chunk, so the cast stays in cache and X is never copied whole
             np.copyto(cast[: stop - start], X_chunk, casting="same_kind")
             X_chunk = cast[: stop - start]
+        if finite_check is not None and not sparse:
+            # NaN and infinity make the sum non-finite; so may huge finite
+            # values, which the check then lets through.
+            if not np.isfinite(np.add.reduce(X_chunk, axis=None)):
+                finite_check(X[start:stop])
         rows = [buffer[: stop - start] for buffer in activations]
         logits[start:stop] = forward(arch, X_chunk, coefs, intercepts, rows)
     return logits
