@@ -97,11 +97,18 @@ def _torch_fit(X, y, epochs, batch_size, hidden=HIDDEN, seed=0):
 # ------------------------------------------------------------ measurements
 
 
+# Idle time before each timed run. OpenBLAS's and PyTorch's (OpenMP) worker
+# threads keep spinning for up to ~0.2 s after their last job; without a pause
+# they would steal the start of the next contender's run.
+SETTLE_SECONDS = 0.5
+
+
 def _median_seconds(contenders, repeats, run):
     """Interleave the contenders ``repeats`` times; return {name: median seconds}."""
     times = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, contender in contenders.items():
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             run(contender)
             times[name].append(time.perf_counter() - start)
