@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_info
 
 import hdrnn
 from hdrnn import DigitMLPClassifier, load_mnist
+from hdrnn.nn import _kernels
 
 HIDDEN = (128, 64)
 ALPHA = 1e-4  # the L2 penalty of both libraries' defaults
@@ -44,6 +45,12 @@ def _hdrnn_fit(X, y, epochs, batch_size, hidden=HIDDEN, seed=0):
         hidden, max_iter=epochs, batch_size=batch_size, random_state=seed, tol=0
     )
     return clf.fit(X, y)
+
+
+def _hdrnn_numpy_fit(X, y, epochs, batch_size, hidden=HIDDEN, seed=0):
+    """hdrnn without its optional compiled kernels: the NumPy code alone."""
+    with _kernels.use_kernels(False):
+        return _hdrnn_fit(X, y, epochs, batch_size, hidden, seed)
 
 
 def _sklearn_fit(X, y, epochs, batch_size, hidden=HIDDEN, seed=0):
@@ -115,9 +122,11 @@ def _median_seconds(contenders, repeats, run):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def epoch_times(X, y, batch_size, repeats, epochs, with_torch):
+def epoch_times(X, y, batch_size, repeats, epochs, with_torch, with_kernels):
     """Seconds per epoch of each contender on the same array."""
     contenders = {"hdrnn": _hdrnn_fit, "MLPClassifier": _sklearn_fit}
+    if with_kernels:
+        contenders["hdrnn NumPy only"] = _hdrnn_numpy_fit
     if with_torch:
         contenders["PyTorch"] = _torch_fit
     seconds = _median_seconds(contenders, repeats, lambda fit: fit(X, y, epochs, batch_size))
@@ -216,6 +225,12 @@ def _environment():
         f"{scipy.__version__}, scikit-learn {sklearn.__version__}, hdrnn {hdrnn.__version__}",
         f"- BLAS: {', '.join(dict.fromkeys(blas))}",
     ]
+    if _kernels.get() is not None:
+        import numba
+
+        lines.append(f"- numba {numba.__version__}: hdrnn's compiled Adam and L2 kernels on")
+    else:
+        lines.append("- numba not installed: hdrnn runs its NumPy code only")
     if _torch_available():
         import torch
 
@@ -237,36 +252,44 @@ def main(argv=None):
     X_train, X_test, y_train, y_test = load_mnist(source=args.data_dir, return_X_y=True)
     X64_train, X64_test = X_train.astype(np.float64), X_test.astype(np.float64)
     with_torch = _torch_available()
+    # With numba installed, hdrnn runs Adam and the L2 term compiled; the
+    # "NumPy only" rows show the same code without them.
+    with_kernels = _kernels.get() is not None
+    for dtype in (np.float32, np.float64):  # compile (or load) the kernels before timing
+        _hdrnn_fit(X_train[:500].astype(dtype), y_train[:500], 1, "auto")
     rows = []
 
-    def row(what, ours, theirs, unit, better="lower"):
+    def row(what, ours, theirs, unit="s", better="lower"):
         ratio = theirs / ours if better == "lower" else ours / theirs
         rows.append(f"| {what} | {ours:.3g} {unit} | {theirs:.3g} {unit} | **{ratio:.2f}x** |")
         print(rows[-1], flush=True)
 
     print("| measurement | hdrnn | other | hdrnn advantage |\n|---|---|---|---|")
     for batch in (128, "auto"):
-        f32 = epoch_times(X_train, y_train, batch, args.repeats, args.epochs, with_torch)
-        row(
-            f"epoch, float32, batch {batch}: vs MLPClassifier",
-            f32["hdrnn"],
-            f32["MLPClassifier"],
-            "s",
+        f32 = epoch_times(
+            X_train, y_train, batch, args.repeats, args.epochs, with_torch, with_kernels
         )
+        row(f"epoch, float32, batch {batch}: vs MLPClassifier", f32["hdrnn"], f32["MLPClassifier"])
+        if with_kernels:
+            row(
+                f"epoch, float32, batch {batch}, NumPy only: vs MLPClassifier",
+                f32["hdrnn NumPy only"],
+                f32["MLPClassifier"],
+            )
         if with_torch:
             row(
                 f"epoch, float32, batch {batch}: vs PyTorch (fused Adam)",
                 f32["hdrnn"],
                 f32["PyTorch"],
-                "s",
             )
-        f64 = epoch_times(X64_train, y_train, batch, args.repeats, args.epochs, False)
-        row(
-            f"epoch, float64, batch {batch}: vs MLPClassifier",
-            f64["hdrnn"],
-            f64["MLPClassifier"],
-            "s",
-        )
+        f64 = epoch_times(X64_train, y_train, batch, args.repeats, args.epochs, False, with_kernels)
+        row(f"epoch, float64, batch {batch}: vs MLPClassifier", f64["hdrnn"], f64["MLPClassifier"])
+        if with_kernels:
+            row(
+                f"epoch, float64, batch {batch}, NumPy only: vs MLPClassifier",
+                f64["hdrnn NumPy only"],
+                f64["MLPClassifier"],
+            )
         if batch == 128:
             units = (784, *HIDDEN, 10)
             achieved = training_flops_per_epoch(len(X_train), units) / f32["hdrnn"] / 1e9
@@ -277,12 +300,21 @@ def main(argv=None):
             )
             print(rows[-1], flush=True)
     if with_torch:
+        contenders = {"hdrnn": _hdrnn_fit, "PyTorch": _torch_fit}
+        if with_kernels:
+            contenders["hdrnn NumPy only"] = _hdrnn_numpy_fit
         wide = _median_seconds(
-            {"hdrnn": _hdrnn_fit, "PyTorch": _torch_fit},
-            max(1, args.repeats // 2),
+            contenders,
+            max(3, args.repeats // 2),
             lambda fit: fit(X_train, y_train, 1, 128, hidden=(800, 800)),
         )
-        row("epoch, 784-800-800-10, batch 128: vs PyTorch", wide["hdrnn"], wide["PyTorch"], "s")
+        row("epoch, 784-800-800-10, batch 128: vs PyTorch", wide["hdrnn"], wide["PyTorch"])
+        if with_kernels:
+            row(
+                "epoch, 784-800-800-10, batch 128, NumPy only: vs PyTorch",
+                wide["hdrnn NumPy only"],
+                wide["PyTorch"],
+            )
 
     speed = predict_throughput(X_train, y_train, X64_test, args.repeats)
     row(

@@ -342,15 +342,27 @@ def _info(args):
     for pool in threadpool_info():
         if pool.get("user_api") == "blas":
             print(f"BLAS: {pool['internal_api']} {pool['version']}, {pool['num_threads']} threads")
-    for extra, module in (("images", "PIL"), ("plot", "matplotlib")):
+    for extra, module in (("images", "PIL"), ("plot", "matplotlib"), ("fast", "numba")):
         try:
             __import__(module)
             state = "installed"
         except ImportError:
             state = f"not installed (pip install 'hdrnn[{extra}]')"
+        if module == "numba":
+            state += ", " + _kernel_status()
         print(f"{module}: {state}")
     print("MNIST: " + _mnist_status())
     return 0
+
+
+def _kernel_status():
+    from hdrnn.nn import _kernels
+
+    if not _kernels.enabled():
+        return "compiled optimizer kernels off (HDRNN_NUMBA=0)"
+    if _kernels.get() is None:
+        return "training uses the NumPy optimizer code"
+    return "compiled optimizer kernels on"
 
 
 def _mnist_status():

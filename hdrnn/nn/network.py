@@ -16,6 +16,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from hdrnn.nn import _kernels
 from hdrnn.nn.activations import ACTIVATIONS
 from hdrnn.nn.losses import OUTPUT_LOSSES
 
@@ -414,11 +415,18 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
     backward(arch, X, coefs, buffers, workspace.coef_grads, workspace.intercept_grads)
     if alpha:
         flat_coefs = params[: arch.n_coefs]
+        coef_grads = workspace.grads[: arch.n_coefs]
         penalty = alpha / weight_sum
-        loss += 0.5 * penalty * float(np.dot(flat_coefs, flat_coefs))
-        # grads += penalty * W, through a scratch buffer instead of a temporary
-        np.multiply(flat_coefs, penalty, out=workspace.l2_scratch)
-        workspace.grads[: arch.n_coefs] += workspace.l2_scratch
+        kernels = _kernels.get()
+        if kernels is not None:
+            # one compiled pass for the sum of squares and the gradient (bit-identical)
+            squares = kernels.add_l2_gradient(flat_coefs, coef_grads, params.dtype.type(penalty))
+        else:
+            squares = float(np.dot(flat_coefs, flat_coefs))
+            # grads += penalty * W, through a scratch buffer instead of a temporary
+            np.multiply(flat_coefs, penalty, out=workspace.l2_scratch)
+            coef_grads += workspace.l2_scratch
+        loss += 0.5 * penalty * squares
     return loss
 
 

@@ -1,0 +1,99 @@
+"""The optional compiled kernels give bit-identical results to the NumPy code they replace."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hdrnn import DigitMLPClassifier
+from hdrnn.nn import Adam, Architecture, Workspace, _kernels, init_params, loss_and_grads
+
+pytest.importorskip("numba")
+
+DTYPES = [np.float32, np.float64]
+
+
+def test_the_kernels_load_when_numba_is_installed():
+    assert _kernels.get() is not None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_kernel_is_bit_identical_to_the_numpy_passes(dtype):
+    rng = np.random.default_rng(0)
+    n = 10_001  # not a multiple of any vector width
+    start = rng.normal(size=n).astype(dtype)
+    gradients = [rng.normal(scale=10.0**k, size=n).astype(dtype) for k in (-6, 0, 3)]
+    results = {}
+    for compiled in (True, False):
+        params = start.copy()
+        adam = Adam(n, dtype, 0.01, 0.9, 0.999, 1e-8)
+        with _kernels.use_kernels(compiled):
+            for g in gradients:
+                adam.step(params, g)
+        results[compiled] = (params, adam.grad_sum, adam.sq_grad_sum)
+    for fused, plain in zip(results[True], results[False]):
+        np.testing.assert_array_equal(fused, plain)
+        assert fused.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_l2_kernel_gives_the_same_gradient_and_loss(dtype):
+    arch = Architecture((20, 12, 6, 3), "relu", "softmax")
+    rng = np.random.RandomState(0)
+    params = init_params(arch, rng, dtype)
+    X = rng.normal(size=(16, 20)).astype(dtype)
+    Y = np.eye(3, dtype=dtype)[rng.randint(3, size=16)]
+    results = {}
+    for compiled in (True, False):
+        workspace = Workspace(arch, 16, dtype)
+        with _kernels.use_kernels(compiled):
+            loss = loss_and_grads(arch, params, X, Y, None, 0.5, workspace)
+        results[compiled] = loss, workspace.grads.copy()
+    np.testing.assert_array_equal(results[True][1], results[False][1])
+    # Only the sum of squares is accumulated differently (float64 in the kernel).
+    np.testing.assert_allclose(results[True][0], results[False][0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_training_is_identical_with_and_without_the_kernels(small_digits, dtype):
+    X, y = small_digits
+    params = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0, alpha=0.01)
+    with _kernels.use_kernels(True):
+        fused = DigitMLPClassifier(**params).fit(X.astype(dtype), y)
+    with _kernels.use_kernels(False):
+        plain = DigitMLPClassifier(**params).fit(X.astype(dtype), y)
+    for a, b in zip(fused.coefs_ + fused.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
+def _kernels_in_a_fresh_interpreter(env_value, block_numba=False):
+    code = (
+        "import sys\n"
+        + ("sys.modules['numba'] = None\n" if block_numba else "")
+        + "from hdrnn.nn import _kernels\n"
+        "print(_kernels.get() is not None)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HDRNN_NUMBA"}
+    if env_value is not None:
+        env["HDRNN_NUMBA"] = env_value
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    return result.stdout.strip() == "True"
+
+
+def test_the_environment_variable_switches_the_kernels_off():
+    assert _kernels_in_a_fresh_interpreter(None)
+    assert not _kernels_in_a_fresh_interpreter("0")
+
+
+def test_without_numba_training_falls_back_to_numpy(small_digits, monkeypatch):
+    assert not _kernels_in_a_fresh_interpreter(None, block_numba=True)
+    # In this process too: with numba unimportable, get() is None and fit works.
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setattr(_kernels, "_kernels", _kernels._NOT_LOADED)
+    assert _kernels.get() is None
+    X, y = small_digits
+    DigitMLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
