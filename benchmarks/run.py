@@ -111,10 +111,17 @@ SETTLE_SECONDS = 0.5
 
 
 def _median_seconds(contenders, repeats, run):
-    """Interleave the contenders ``repeats`` times; return {name: median seconds}."""
+    """Interleave the contenders ``repeats`` times; return {name: median seconds}.
+
+    The order rotates from one repeat to the next, so that no contender
+    always runs first, or always right after the same other one.
+    """
     times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, contender in contenders.items():
+    names = list(contenders)
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            contender = contenders[name]
             time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             run(contender)
