@@ -344,9 +344,10 @@ def main(argv=None):
             finals = [run["final"] for run in runs]
             reached = [run["seconds_to_target"] for run in runs]
             timed = [t for t in reached if t is not None]
+            each = ", ".join(f"{final:.2%}" for final in finals)
             rows.append(
                 f"| {name} defaults, 20 epochs: test accuracy (median of {len(runs)} seeds) "
-                f"| {statistics.median(finals):.2%} | seconds to 97.5%: "
+                f"| {statistics.median(finals):.2%} ({each}) | seconds to 97.5%: "
                 f"{statistics.median(timed) if timed else float('nan'):.1f} "
                 f"({len(timed)}/{len(runs)} reached) | |"
             )
