@@ -273,33 +273,28 @@ def main(argv=None):
 
     print("| measurement | hdrnn | other | hdrnn advantage |\n|---|---|---|---|")
     for batch in (128, "auto"):
-        f32 = epoch_times(
-            X_train, y_train, batch, args.repeats, args.epochs, with_torch, with_kernels
-        )
-        row(f"epoch, float32, batch {batch}: vs MLPClassifier", f32["hdrnn"], f32["MLPClassifier"])
-        if with_kernels:
-            row(
-                f"epoch, float32, batch {batch}, NumPy only: vs MLPClassifier",
-                f32["hdrnn NumPy only"],
-                f32["MLPClassifier"],
+        times = {}
+        for dtype, X_fit, torch_here in (
+            ("float32", X_train, with_torch),
+            ("float64", X64_train, False),
+        ):
+            times[dtype] = seconds = epoch_times(
+                X_fit, y_train, batch, args.repeats, args.epochs, torch_here, with_kernels
             )
-        if with_torch:
-            row(
-                f"epoch, float32, batch {batch}: vs PyTorch (fused Adam)",
-                f32["hdrnn"],
-                f32["PyTorch"],
-            )
-        f64 = epoch_times(X64_train, y_train, batch, args.repeats, args.epochs, False, with_kernels)
-        row(f"epoch, float64, batch {batch}: vs MLPClassifier", f64["hdrnn"], f64["MLPClassifier"])
-        if with_kernels:
-            row(
-                f"epoch, float64, batch {batch}, NumPy only: vs MLPClassifier",
-                f64["hdrnn NumPy only"],
-                f64["MLPClassifier"],
-            )
+            label = f"epoch, {dtype}, batch {batch}"
+            row(f"{label}: vs MLPClassifier", seconds["hdrnn"], seconds["MLPClassifier"])
+            if with_kernels:
+                row(
+                    f"{label}, NumPy only: vs MLPClassifier",
+                    seconds["hdrnn NumPy only"],
+                    seconds["MLPClassifier"],
+                )
+            if torch_here:
+                row(f"{label}: vs PyTorch (fused Adam)", seconds["hdrnn"], seconds["PyTorch"])
         if batch == 128:
             units = (784, *HIDDEN, 10)
-            achieved = training_flops_per_epoch(len(X_train), units) / f32["hdrnn"] / 1e9
+            achieved = training_flops_per_epoch(len(X_train), units) / times["float32"]["hdrnn"]
+            achieved /= 1e9
             ceiling = matmul_ceiling()
             rows.append(
                 f"| training GFLOPS at batch 128 vs float32 matmul ceiling | {achieved:.1f} "

@@ -97,3 +97,25 @@ def test_without_numba_training_falls_back_to_numpy(small_digits, monkeypatch):
     assert _kernels.get() is None
     X, y = small_digits
     DigitMLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    # numba refuses cache=True where it finds no writable cache directory
+    # (read-only installs); the kernels are then compiled in every process.
+    import numba
+
+    real_njit = numba.njit
+
+    def njit_without_cache(*args, cache=False, **options):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return real_njit(*args, **options)
+
+    monkeypatch.setattr(numba, "njit", njit_without_cache)
+    monkeypatch.setattr(_kernels, "_kernels", _kernels._NOT_LOADED)
+    kernels = _kernels.get()
+    assert kernels is not None
+    params, grads = np.ones(5), np.full(5, 0.5)
+    state = np.zeros(5), np.zeros(5)
+    kernels.adam_step(params, grads, *state, 0.9, 0.999, 1e-8, 0.1)
+    assert np.all(params < 1)

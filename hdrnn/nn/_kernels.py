@@ -61,11 +61,21 @@ def _compile():
         import numpy as np
     except ImportError:
         return None
-    # error_model="numpy": division by zero gives inf/nan as in NumPy instead
-    # of raising, which also lets the loops vectorise.
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
-    @jit
+    def jit(**options):
+        # error_model="numpy": division by zero gives inf/nan as in NumPy
+        # instead of raising, which also lets the loops vectorise.
+        options = {"nogil": True, "error_model": "numpy", **options}
+
+        def compile_(function):
+            try:
+                return numba.njit(cache=True, **options)(function)
+            except (RuntimeError, OSError):  # nowhere writable to cache: compile each run
+                return numba.njit(**options)(function)
+
+        return compile_
+
+    @jit()
     def adam_step(params, grads, grad_sum, sq_grad_sum, beta_1, beta_2, eps, step):
         # Adam.step's NumPy passes, fused: G = b1 G + g; S = b2 S + g^2;
         # p -= (G / (sqrt(S) + eps)) * step. The scalars come in the arrays' dtype.
@@ -78,7 +88,7 @@ def _compile():
     # fastmath="reassoc" lets the sum of squares run in vector lanes (5x
     # faster than a strict left-to-right sum); the gradient has nothing to
     # reassociate, so it stays exact.
-    @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+    @jit(fastmath={"reassoc"})
     def add_l2_gradient(coefs, coef_grads, penalty):
         # coef_grads += penalty * coefs, and return sum(coefs**2) (in float64).
         total = 0.0
