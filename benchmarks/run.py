@@ -237,7 +237,7 @@ def _environment():
 
         lines.append(f"- numba {numba.__version__}: hdrnn's compiled Adam and L2 kernels on")
     else:
-        lines.append("- numba not installed: hdrnn runs its NumPy code only")
+        lines.append("- compiled kernels off (numba not installed, or HDRNN_NUMBA=0): NumPy only")
     if _torch_available():
         import torch
 

@@ -18,6 +18,8 @@ import contextlib
 import os
 from types import SimpleNamespace
 
+import numpy as np
+
 _NOT_LOADED = object()
 _kernels = _NOT_LOADED
 _enabled = os.environ.get("HDRNN_NUMBA", "1") != "0"
@@ -58,7 +60,6 @@ def use_kernels(enabled):
 def _compile():
     try:
         import numba
-        import numpy as np
     except ImportError:
         return None
 
