@@ -4,6 +4,7 @@ A scikit-learn compatible :class:`DigitMLPClassifier` whose forward pass,
 backpropagation and optimizers are plain NumPy (see :mod:`hdrnn.nn`).
 """
 
+from hdrnn._version import __version__
 from hdrnn.datasets import load_mnist, read_idx
 from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.exceptions import (
@@ -11,14 +12,15 @@ from hdrnn.exceptions import (
     DatasetIntegrityError,
     DatasetUnavailableError,
     IDXFormatError,
+    IncompatibleModelError,
     ModelFileError,
     ModelFormatWarning,
+    ModelVersionWarning,
     TrainingDivergedError,
     TrainingInterruptedWarning,
+    UnsafeModelError,
 )
 from hdrnn.persistence import load, save
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DataScaleWarning",
@@ -26,10 +28,13 @@ __all__ = [
     "DatasetUnavailableError",
     "DigitMLPClassifier",
     "IDXFormatError",
+    "IncompatibleModelError",
     "ModelFileError",
     "ModelFormatWarning",
+    "ModelVersionWarning",
     "TrainingDivergedError",
     "TrainingInterruptedWarning",
+    "UnsafeModelError",
     "__version__",
     "load",
     "load_mnist",

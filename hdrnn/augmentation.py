@@ -11,6 +11,7 @@ handful of vectorised NumPy operations.
 
 import math
 from dataclasses import dataclass, replace
+from numbers import Real
 
 import numpy as np
 
@@ -39,6 +40,13 @@ class Augmentation:
     elastic_sigma : float, default=4.0
         Smoothness of the elastic displacement field, in pixels.
 
+    Raises
+    ------
+    ValueError
+        If a distance or angle is negative or not finite, ``scale_range`` is
+        not two positive numbers in increasing order, or ``elastic_sigma``
+        is not positive.
+
     Examples
     --------
     >>> Augmentation.preset("affine", (28, 28)).max_rotation
@@ -63,6 +71,33 @@ class Augmentation:
             elastic_sigma=4.0,
         ),
     }
+
+    def __post_init__(self):
+        numbers = {
+            "max_shift": self.max_shift,
+            "max_rotation": self.max_rotation,
+            "elastic_alpha": self.elastic_alpha,
+        }
+        for name, value in numbers.items():
+            if not _is_finite_number(value) or value < 0:
+                raise ValueError(
+                    f"Augmentation {name} must be a finite number >= 0; got {value!r}."
+                )
+        if not _is_finite_number(self.elastic_sigma) or self.elastic_sigma <= 0:
+            raise ValueError(
+                f"Augmentation elastic_sigma must be a positive number; got {self.elastic_sigma!r}."
+            )
+        scale = self.scale_range
+        if not (
+            isinstance(scale, tuple | list)
+            and len(scale) == 2
+            and all(_is_finite_number(side) and side > 0 for side in scale)
+            and scale[0] <= scale[1]
+        ):
+            raise ValueError(
+                "Augmentation scale_range must be two positive numbers (low, high) with "
+                f"low <= high; got {scale!r}."
+            )
 
     @classmethod
     def preset(cls, name, image_shape):
@@ -137,7 +172,8 @@ class BatchAugmenter:
         self._dx = (cols - center_x).astype(dtype)
         self._center = (center_y, center_x)
         if config.is_whole_pixel_shift:
-            self._shift_maps = self._whole_pixel_maps(rows, cols)
+            self._shift_rows, self._shift_cols = self._whole_pixel_sources(height, width)
+            self._index = np.empty((batch_size, height, width), dtype=np.intp)
         else:
             shape = (batch_size, height * width)
             self._top = np.empty(shape, dtype=dtype)
@@ -159,10 +195,15 @@ class BatchAugmenter:
         )
         flat = padded.reshape(-1)
         if self.config.is_whole_pixel_shift:
-            shift = rng.integers(len(self._shift_maps), size=n)
-            index = self._shift_maps[shift]  # (n, n_pixels)
-            index += self._row_offsets(n).astype(np.intp)
-            np.take(flat, index, out=X_batch, mode="clip")
+            n_shifts = len(self._shift_rows)
+            shift_y, shift_x = np.divmod(rng.integers(n_shifts * n_shifts, size=n), n_shifts)
+            # Flat source index of each pixel: its source row's start plus its source column.
+            row_starts = self._shift_rows[shift_y] + self._row_offsets(n).astype(np.intp)  # (n, h)
+            index = self._index[:n]  # (n, height, width)
+            np.add(
+                row_starts[:, :, np.newaxis], self._shift_cols[shift_x][:, np.newaxis], out=index
+            )
+            np.take(flat, index.reshape(n, -1), out=X_batch, mode="clip")
             return
         self._interpolate(flat, *self._source_positions(n, rng), out=X_batch)
 
@@ -170,17 +211,19 @@ class BatchAugmenter:
         # Image i starts at i * frame_size in the flat view of the padded batch.
         return (np.arange(n, dtype=self._dy.dtype) * self._padded[0].size)[:, np.newaxis]
 
-    def _whole_pixel_maps(self, rows, cols):
-        """Flat frame index of the source of each pixel, for every whole-pixel shift."""
+    def _whole_pixel_sources(self, height, width):
+        """Source row starts and source columns in the frame, for every whole-pixel shift.
+
+        Rows and columns shift independently, so two small tables, of shape
+        (n_shifts, height) and (n_shifts, width), describe every shift; the
+        memory grows with the shift range, not with its square.
+        """
         shift = int(self.config.max_shift)
-        maps = []
-        for dy in range(-shift, shift + 1):
-            for dx in range(-shift, shift + 1):
-                # Clipping to the frame reads zeros for pixels shifted in from outside.
-                source_rows = np.clip(rows - dy + 1, 0, self.height + 1)
-                source_cols = np.clip(cols - dx + 1, 0, self.width + 1)
-                maps.append(source_rows * self._frame_width + source_cols)
-        return np.array(maps)  # (n_shifts, n_pixels)
+        shifts = np.arange(-shift, shift + 1)[:, np.newaxis]  # (n_shifts, 1)
+        # Clipping to the frame reads zeros for pixels shifted in from outside.
+        source_rows = np.clip(np.arange(height) - shifts + 1, 0, height + 1)
+        source_cols = np.clip(np.arange(width) - shifts + 1, 0, width + 1)
+        return (source_rows * self._frame_width).astype(np.intp), source_cols.astype(np.intp)
 
     def _source_positions(self, n, rng):
         """Where each output pixel of each image reads from: two (n, n_pixels) arrays."""
@@ -262,6 +305,10 @@ def _gaussian_matrix(size, sigma, dtype):
     offsets = np.arange(size)[:, np.newaxis] - np.arange(size)
     kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
     return (kernel / (sigma * math.sqrt(2 * math.pi))).astype(dtype)
+
+
+def _is_finite_number(value):
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def default_image_shape(n_features):

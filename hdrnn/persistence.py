@@ -2,11 +2,16 @@
 
 Unpickling runs code, so a pickled model from an untrusted source is a
 security risk. hdrnn's own format holds only data: one ``.npz`` archive
-(read with ``allow_pickle=False``) with the weights, the classes, the
-optimizer state, and a JSON document describing the model (format version,
-library versions, estimator parameters, fitted attributes, input image
-shape) plus a SHA-256 checksum of everything. Writes are atomic, so an
-interrupted save never damages an existing file.
+with the weights, the classes, the optimizer state, and a JSON document
+describing the model (format version, library versions, estimator
+parameters, fitted attributes, input image shape) plus a SHA-256 checksum
+of everything. Writes are atomic, so an interrupted save never damages an
+existing file.
+
+Loading follows a written threat model (``docs/reliability.rst``): the
+archive is read with bounded work (:mod:`hdrnn._model_archive`) and every
+value is checked against the format and against the others
+(:mod:`hdrnn._model_schema`) before a model is built.
 
 ``joblib.dump`` / ``pickle`` keep working for scikit-learn workflows; use
 this format to share models or to load ones you did not make.
@@ -15,15 +20,22 @@ this format to share models or to load ones you did not make.
 import datetime
 import hashlib
 import json
-import os
-import tempfile
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
+import sklearn
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.validation import check_is_fitted
 
-from hdrnn.exceptions import ModelFileError, ModelFormatWarning
+from hdrnn._files import atomic_write
+from hdrnn._model_archive import ModelArchive, damaged
+from hdrnn._model_schema import SchemaError, allowed_dtype, check_model
+from hdrnn._version import __version__
+from hdrnn.augmentation import Augmentation, default_image_shape
+from hdrnn.estimator import DigitMLPClassifier
+from hdrnn.exceptions import IncompatibleModelError, ModelFormatWarning
+from hdrnn.nn import SGD, Adam, PlateauTracker
 
 # The document type written into every file.
 FORMAT_NAME = "hdrnn-model"
@@ -34,42 +46,62 @@ FORMAT_VERSION = 2
 
 
 def _adam_moments_to_decayed_sums(metadata, arrays):
-    """Format 1 -> 2: Adam's ``m`` and ``v`` become ``grad_sum`` and ``sq_grad_sum``."""
+    """Format 1 -> 2: Adam's ``m`` and ``v`` become ``grad_sum`` and ``sq_grad_sum``.
+
+    Anything that is not a well-formed format-1 Adam state is left as it is,
+    for the checks that follow to refuse.
+    """
     optimizer = metadata.get("optimizer")
     metadata = {**metadata, "format_version": 2, "arrays": dict(metadata["arrays"])}
-    if optimizer is not None and optimizer.get("kind") == "Adam":
-        arrays = dict(arrays)
-        for old, new, beta in (
-            ("m", "grad_sum", optimizer["beta_1"]),
-            ("v", "sq_grad_sum", optimizer["beta_2"]),
-        ):
-            moment = arrays.pop(f"optimizer_{old}")
-            arrays[f"optimizer_{new}"] = (moment / (1.0 - beta)).astype(moment.dtype)
-            metadata["arrays"][f"optimizer_{new}"] = metadata["arrays"].pop(f"optimizer_{old}")
+    if not _is_format_1_adam(optimizer, arrays):
+        return metadata, arrays
+    arrays = dict(arrays)
+    for old, new, beta in (
+        ("m", "grad_sum", optimizer["beta_1"]),
+        ("v", "sq_grad_sum", optimizer["beta_2"]),
+    ):
+        moment = arrays.pop(f"optimizer_{old}")
+        arrays[f"optimizer_{new}"] = (moment / (1.0 - beta)).astype(moment.dtype)
+        metadata["arrays"][f"optimizer_{new}"] = metadata["arrays"].pop(f"optimizer_{old}")
     return metadata, arrays
+
+
+def _is_format_1_adam(optimizer, arrays):
+    return (
+        isinstance(optimizer, dict)
+        and optimizer.get("kind") == "Adam"
+        and all(
+            isinstance(optimizer.get(beta), float) and 0 <= optimizer[beta] < 1
+            for beta in ("beta_1", "beta_2")
+        )
+        and {"optimizer_m", "optimizer_v"} <= set(arrays)
+    )
 
 
 # Migrations from older format versions: {version: function(metadata, arrays)
 # -> (metadata, arrays)} upgrading a file of that version by one step.
 MIGRATIONS = {1: _adam_moments_to_decayed_sums}
 
-# Fitted attributes stored in the JSON document (the arrays are stored apart).
-_FITTED_SCALARS = (
-    "n_features_in_",
-    "n_layers_",
-    "n_outputs_",
-    "out_activation_",
-    "n_iter_",
-    "t_",
-    "loss_",
-    "best_loss_",
-    "loss_curve_",
-    "validation_scores_",
-    "validation_loss_curve_",
-    "best_validation_score_",
-    "history_",
-    "image_shape_",
-)
+# Fitted attributes stored in the JSON document (the arrays are stored apart),
+# with the value a file from before an attribute existed gets.
+_FITTED_SCALARS = {
+    "n_features_in_": None,
+    "n_layers_": None,
+    "n_outputs_": None,
+    "out_activation_": None,
+    "n_iter_": None,
+    "t_": None,
+    "loss_": None,
+    "best_loss_": None,
+    "loss_curve_": None,
+    "validation_scores_": None,
+    "validation_loss_curve_": None,
+    "best_validation_score_": None,
+    "history_": None,
+    "image_shape_": None,
+    "dead_units_fraction_": None,
+    "interrupted_": False,
+}
 
 
 def save(model, path, *, info=None):
@@ -77,7 +109,8 @@ def save(model, path, *, info=None):
 
     The file is written next to ``path`` under a temporary name and renamed
     over ``path`` only when complete, so a failed or interrupted save leaves
-    any previous file intact.
+    any previous file intact. A symlink is followed (the file it points to
+    is replaced); a directory, FIFO, socket or device is never replaced.
 
     Parameters
     ----------
@@ -94,6 +127,13 @@ def save(model, path, *, info=None):
     path : pathlib.Path
         The path written.
 
+    Raises
+    ------
+    ValueError
+        If ``path`` is a directory, FIFO, socket or device.
+    FileNotFoundError, PermissionError
+        If its folder does not exist or is not writable.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -106,8 +146,6 @@ def save(model, path, *, info=None):
     >>> bool((load(path).predict(X / 16) == model.predict(X / 16)).all())
     True
     """
-    from sklearn.utils.validation import check_is_fitted
-
     check_is_fitted(model)
     path = Path(path)
     optimizer = getattr(model, "_optimizer", None)
@@ -117,15 +155,19 @@ def save(model, path, *, info=None):
     metadata["checksum"] = _checksum(metadata, arrays)
     document = json.dumps(metadata, sort_keys=True).encode("utf-8")
     arrays["metadata.json"] = np.frombuffer(document, dtype=np.uint8)
-    _write_atomically(path, arrays)
+    with atomic_write(path) as file:
+        np.savez(file, **arrays)
     return path
 
 
 def load(path):
-    """Load a model saved by :func:`save`.
+    """Load a model saved by :func:`save`; safe for files from anyone.
 
-    Nothing in the file is executed: arrays are read with
-    ``allow_pickle=False`` and the description is JSON.
+    Nothing in the file is executed, and nothing is believed before it is
+    checked: the archive's members and each array's header are checked
+    before any data are read (so memory stays within a small multiple of
+    the file's size), then every value against the format and against the
+    others. A file that passes describes one consistent model.
 
     Parameters
     ----------
@@ -141,19 +183,47 @@ def load(path):
     Raises
     ------
     ModelFileError
-        If the file is not an hdrnn model, is truncated or corrupted (the
-        checksum does not match), or was written by a newer hdrnn.
+        If the file is not an hdrnn model (random bytes, another archive, a
+        ``.npy``), is truncated or corrupted (the checksum does not match),
+        or its contents do not describe one consistent model.
+    UnsafeModelError
+        If it is a pickle or joblib file (a :class:`ModelFileError`).
+    IncompatibleModelError
+        If it was written in a newer format (a :class:`ModelFileError`).
     FileNotFoundError
         If there is no file at ``path``.
+
+    Warns
+    -----
+    ModelFormatWarning
+        If the file is in an older format, upgraded while loading.
     """
     metadata, arrays = _read(Path(path))
-    return _build_model(metadata, arrays)
+    return _build_model(Path(path), metadata, arrays)
 
 
 def read_metadata(path):
-    """Return the JSON description of a saved model (verified, without building it)."""
-    metadata, _ = _read(Path(path))
-    return metadata
+    """Return the JSON description of a saved model, checked like :func:`load` checks it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    metadata : dict
+        The format and library versions, ``params``, ``fitted`` attributes,
+        ``info`` and the rest of the description, plus ``"classes"``: the
+        class labels as a list.
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`load`.
+    """
+    metadata, arrays = _read(Path(path))
+    return {**metadata, "classes": arrays["classes"].tolist()}
 
 
 # ------------------------------------------------------------------ writing
@@ -187,15 +257,12 @@ def _portable_classes(classes):
 
 
 def _model_metadata(model, arrays, optimizer_state, info):
-    import sklearn
-
-    from hdrnn import __version__
-
     optimizer_scalars = {
         name: value
         for name, value in (optimizer_state or {}).items()
         if not isinstance(value, np.ndarray)
     }
+    fitted = {name: getattr(model, name, default) for name, default in _FITTED_SCALARS.items()}
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -207,7 +274,7 @@ def _model_metadata(model, arrays, optimizer_state, info):
         },
         "estimator": type(model).__name__,
         "params": _portable_params(model),
-        "fitted": {name: _jsonable(getattr(model, name, None)) for name in _FITTED_SCALARS},
+        "fitted": _jsonable(fitted),
         "label_type": model._label_binarizer.y_type_,
         "input_dtype": str(getattr(model, "_input_dtype", model.coefs_[0].dtype)),
         "image_shape": _image_shape(model),
@@ -223,8 +290,6 @@ def _model_metadata(model, arrays, optimizer_state, info):
 
 
 def _image_shape(model):
-    from hdrnn.augmentation import default_image_shape
-
     shape = getattr(model, "image_shape_", None) or model.image_shape
     if shape is None:
         shape = default_image_shape(model.n_features_in_)
@@ -232,8 +297,6 @@ def _image_shape(model):
 
 
 def _portable_params(model):
-    from hdrnn.augmentation import Augmentation
-
     params = {}
     for name, value in model.get_params(deep=False).items():
         if isinstance(value, Augmentation):
@@ -274,110 +337,95 @@ def _checksum(metadata, arrays):
             continue
         array = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
+        digest.update(array.reshape(-1).view(np.uint8).data)  # the bytes, without a copy
     return digest.hexdigest()
-
-
-def _write_atomically(path, arrays):
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------ reading
 
 
 def _read(path):
+    """Return ``(metadata, arrays)`` of a checked, migrated model file."""
     if not path.exists():
         raise FileNotFoundError(f"No model file at {path}.")
-
-    def damaged(reason):
-        return ModelFileError(
-            f"{path} is not a usable hdrnn model file: {reason}. If you saved it "
-            "with hdrnn.save, the copy is damaged (truncated or modified): save it "
-            "again from the trained model."
-        )
-
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
-        raise damaged(f"it is not a readable .npz archive ({error})") from error
-    document = arrays.pop("metadata.json", None)
-    if document is None or document.dtype != np.uint8:
-        raise damaged("it has no hdrnn metadata")
-    try:
-        metadata = json.loads(document.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise damaged(f"its metadata is not valid JSON ({error})") from error
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise damaged("its metadata does not describe an hdrnn model")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise damaged(f"its format version {version!r} is not valid")
-    if version > FORMAT_VERSION:
-        written_by = metadata.get("versions", {}).get("hdrnn", "a newer hdrnn")
-        raise ModelFileError(
-            f"{path} was written by hdrnn {written_by} in model format {version}; this "
-            f"hdrnn reads formats up to {FORMAT_VERSION}. Upgrade hdrnn "
-            "(pip install --upgrade hdrnn) to load it."
-        )
+    if not path.is_file():
+        raise damaged(path, "it is a directory or a device, not a file")
+    with ModelArchive(path) as archive:
+        metadata = archive.read_metadata()
+        version = _check_format(path, metadata)
+        arrays = archive.read_arrays(metadata.get("arrays"), allowed_dtype)
     if metadata.get("checksum") != _checksum(metadata, arrays):
-        raise damaged("its checksum does not match its contents")
+        raise damaged(path, "its checksum does not match its contents")
+    arrays = {
+        name: array.astype(array.dtype.newbyteorder("="), copy=False)
+        for name, array in arrays.items()
+    }
     if version < FORMAT_VERSION:
         metadata, arrays = _migrate(path, metadata, arrays, version)
+    try:
+        check_model(metadata, arrays)
+    except SchemaError as error:
+        raise damaged(path, f"its contents are inconsistent: {error}") from None
     return metadata, arrays
+
+
+def _check_format(path, metadata):
+    """Return the file's format version, if this hdrnn reads it."""
+    if metadata.get("format") != FORMAT_NAME or metadata.get("estimator") != "DigitMLPClassifier":
+        raise damaged(path, "its metadata does not describe an hdrnn model")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise damaged(path, f"its format version {str(version)[:20]!r} is not valid")
+    if version > FORMAT_VERSION:
+        versions = metadata.get("versions")
+        written_by = versions.get("hdrnn") if isinstance(versions, dict) else None
+        raise IncompatibleModelError(
+            f"{path} was written by hdrnn {str(written_by or 'newer than this one')[:40]} in "
+            f"model format {version}; this hdrnn ({__version__}) reads formats up to "
+            f"{FORMAT_VERSION}. Upgrade hdrnn (pip install --upgrade hdrnn) to load it.",
+            file_format=version,
+            supported_format=FORMAT_VERSION,
+        )
+    return version
 
 
 def _migrate(path, metadata, arrays, version):
     for old in range(version, FORMAT_VERSION):
         if old not in MIGRATIONS:
-            raise ModelFileError(
+            raise IncompatibleModelError(
                 f"{path} uses model format {old}, which this hdrnn can no longer read. "
-                "Load it with the hdrnn version that wrote it and save it again."
+                "Load it with the hdrnn version that wrote it and save it again.",
+                file_format=old,
+                supported_format=FORMAT_VERSION,
             )
         metadata, arrays = MIGRATIONS[old](metadata, arrays)
+    versions = metadata.get("versions")
+    written_by = versions.get("hdrnn") if isinstance(versions, dict) else None
     warnings.warn(
-        f"{path} uses the older model format {version} and was upgraded while loading; "
-        f"save the model again to store it in format {FORMAT_VERSION}.",
-        ModelFormatWarning,
+        ModelFormatWarning(
+            f"{path} uses the older model format {version} (written by hdrnn "
+            f"{written_by}) and was upgraded while loading; save the model again to "
+            f"store it in format {FORMAT_VERSION}.",
+            original_version=written_by,
+        ),
         stacklevel=4,
     )
     return metadata, arrays
 
 
-def _build_model(metadata, arrays):
-    from sklearn.preprocessing import LabelBinarizer
-
-    from hdrnn.augmentation import Augmentation
-    from hdrnn.estimator import DigitMLPClassifier
-    from hdrnn.nn import PlateauTracker
-
-    params = dict(metadata["params"])
-    params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    if isinstance(params.get("augment"), dict):
-        config = params["augment"]["augmentation"]
-        config["scale_range"] = tuple(config["scale_range"])
-        params["augment"] = Augmentation(**config)
-    if isinstance(params.get("class_weight"), dict):
-        params["class_weight"] = {k: v for k, v in params["class_weight"]["class_weight_pairs"]}
-    if params.get("image_shape") is not None:
-        params["image_shape"] = tuple(params["image_shape"])
-    model = DigitMLPClassifier(**params)
-
-    n_layers = metadata["fitted"]["n_layers_"] - 1
+def _build_model(path, metadata, arrays):
+    """A DigitMLPClassifier from a checked file."""
+    try:
+        model = DigitMLPClassifier(**_params_from_file(metadata["params"]))
+        model._validate_params()
+    except (TypeError, ValueError) as error:
+        raise damaged(path, f"its parameters are invalid ({str(error)[:200]})") from None
+    fitted = metadata["fitted"]
+    n_layers = fitted["n_layers_"] - 1
     model.coefs_ = [arrays[f"coefs_{i}"] for i in range(n_layers)]
     model.intercepts_ = [arrays[f"intercepts_{i}"] for i in range(n_layers)]
-    for name, value in metadata["fitted"].items():
-        setattr(model, name, value)
+    for name, default in _FITTED_SCALARS.items():
+        setattr(model, name, fitted.get(name, default))
     if model.image_shape_ is not None:
         model.image_shape_ = tuple(model.image_shape_)
     model.classes_ = arrays["classes"]
@@ -389,17 +437,32 @@ def _build_model(metadata, arrays):
     binarizer.sparse_input_ = False
     model._label_binarizer = binarizer
     model._input_dtype = np.dtype(metadata["input_dtype"])
-
     model._plateau = PlateauTracker(model.tol)
     model._schedule = None
-    model._optimizer = _build_optimizer(metadata.get("optimizer"), arrays)
+    model._optimizer = _build_optimizer(metadata["optimizer"], arrays)
     return model
+
+
+def _params_from_file(params):
+    """Turn the JSON form of the parameters back into Python objects (or raise)."""
+    params = dict(params)
+    params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    augment = params.get("augment")
+    if isinstance(augment, dict):
+        config = dict(augment["augmentation"])
+        config["scale_range"] = tuple(config["scale_range"])
+        params["augment"] = Augmentation(**config)
+    class_weight = params.get("class_weight")
+    if isinstance(class_weight, dict):
+        pairs = class_weight["class_weight_pairs"]
+        params["class_weight"] = {label: float(weight) for label, weight in pairs}
+    if params.get("image_shape") is not None:
+        params["image_shape"] = tuple(params["image_shape"])
+    return params
 
 
 def _build_optimizer(description, arrays):
     """Recreate the saved optimizer, so that training can continue where it stopped."""
-    from hdrnn.nn import SGD, Adam
-
     if description is None:
         return None
     state = {k: v for k, v in description.items() if k != "kind"}

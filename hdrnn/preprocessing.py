@@ -14,6 +14,8 @@ Images can be NumPy arrays, PIL images or files; reading files and PIL
 images needs Pillow (``pip install "hdrnn[images]"``).
 """
 
+import warnings
+
 import numpy as np
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -37,6 +39,28 @@ INK_THRESHOLD = 0.25
 # An image whose brightest pixel differs from the paper by less than this
 # (on a 0-1 scale) has no digit on it.
 MIN_CONTRAST = 0.1
+
+# Larger images are refused before they are decoded: a 50-megapixel photo is
+# more than any camera of a digit needs, and bounds the memory a hostile file
+# can make us use (Pillow's own limit, 89 million pixels, only warns).
+MAX_IMAGE_PIXELS = 50_000_000
+_LIMIT_TEXT = f"hdrnn reads images of up to {MAX_IMAGE_PIXELS:,} pixels (e.g. 8000x6000)"
+
+# Images are decoded (or shrunk right after decoding) to at most this many
+# pixels along the longer side: a digit ends up 20 pixels tall anyway.
+MAX_DECODED_SIDE = 2048
+
+# The EXIF orientation tag, and the transposition that undoes each orientation.
+_EXIF_ORIENTATION = 0x0112
+_EXIF_TRANSPOSE = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
 
 
 def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
@@ -161,34 +185,80 @@ class DigitImagePreprocessor(TransformerMixin, BaseEstimator):
 def _read_grayscale(image):
     """Return the image as a 2-D float array in [0, 1], transparency flattened onto white."""
     if isinstance(image, np.ndarray):
+        _check_pixel_count(image.shape[1::-1] if image.ndim >= 2 else image.shape)
         return _array_to_grayscale(image)
     pil_image = _open_with_pillow(image)
-    from PIL import ImageOps
-
-    pil_image = ImageOps.exif_transpose(pil_image)
     if pil_image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16- and 32-bit grayscale
         array = np.asarray(pil_image)
         scale = 65535.0 if array.max(initial=0) > 255 or pil_image.mode.startswith("I;16") else 255
         return np.clip(array.astype(np.float64) / scale, 0, 1)
-    if pil_image.mode == "F":
+    if pil_image.mode in ("F", "L"):  # one channel, no transparency
         return _array_to_grayscale(np.asarray(pil_image))
     # Palette, gray+alpha, CMYK...: RGBA keeps any transparency.
     return _array_to_grayscale(np.asarray(pil_image.convert("RGBA")))
 
 
 def _open_with_pillow(image):
+    """Open, check the size before decoding, decode at a bounded size, apply EXIF rotation."""
     try:
-        from PIL import Image
+        from PIL import Image, ImageOps
     except ImportError:
         raise ImportError(
             "Reading image files and PIL images needs Pillow: pip install 'hdrnn[images]' "
             "(or pass the image as a NumPy array)."
         ) from None
     if isinstance(image, Image.Image):
-        return image
-    with Image.open(image) as opened:
+        _check_pixel_count(image.size)
+        return ImageOps.exif_transpose(_reduced(image))
+    with warnings.catch_warnings():
+        # hdrnn's own, lower limit applies below; Pillow's warning would be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(image)  # reads the header only
+        except Image.DecompressionBombError as error:
+            raise ValueError(
+                f"image too large: {_pixels_in(error)} pixels; {_LIMIT_TEXT}"
+            ) from None
+    with opened:
+        _check_pixel_count(opened.size)
+        orientation = opened.getexif().get(_EXIF_ORIENTATION)
+        if max(opened.size) > MAX_DECODED_SIDE:
+            # JPEG can decode straight at a fraction of the size (no effect elsewhere).
+            opened.draft("RGB", _bounded_size(opened.size))
         opened.load()
-        return opened.copy()
+        reduced = _reduced(opened)
+    # The orientation is read before shrinking, which drops the EXIF data.
+    transpose = _EXIF_TRANSPOSE.get(orientation)
+    return reduced if transpose is None else reduced.transpose(Image.Transpose[transpose])
+
+
+def _check_pixel_count(size):
+    """Refuse an image of more than MAX_IMAGE_PIXELS before it is decoded or converted."""
+    width, height = (int(side) for side in (*size, 1)[:2])
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"image too large: {width}x{height} pixels; {_LIMIT_TEXT}")
+
+
+def _pixels_in(error):
+    """The pixel count in Pillow's DecompressionBombError message, formatted."""
+    digits = "".join(ch for ch in str(error).split("pixels")[0] if ch.isdigit())
+    return f"{int(digits):,}" if digits else "too many"
+
+
+def _bounded_size(size):
+    scale = max(size) / MAX_DECODED_SIDE
+    return tuple(max(1, int(side / scale)) for side in size)
+
+
+def _reduced(pil_image):
+    """The image shrunk by a whole factor (box filter) so its longer side is at most
+    MAX_DECODED_SIDE: a digit needs far fewer pixels, and memory stays bounded."""
+    factor = -(-max(pil_image.size) // MAX_DECODED_SIDE)  # ceiling division
+    if factor <= 1:
+        return pil_image
+    if pil_image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        pil_image = pil_image.convert("RGBA")  # reduce() needs a plain mode
+    return pil_image.reduce(factor)
 
 
 def _array_to_grayscale(array):
