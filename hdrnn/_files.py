@@ -93,9 +93,9 @@ def atomic_write(path):
     file : file object
     """
     target = check_writable_target(path)
-    temporary, handle = _create_temporary(target)
+    temporary = _create_temporary(target)
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(temporary, "wb") as file:  # its name is the temporary path
             yield file
             file.flush()
             os.fsync(file.fileno())
@@ -110,12 +110,12 @@ def atomic_write(path):
 
 
 def _create_temporary(target):
-    """Create a new file beside ``target``; mode 0o666 minus the umask, like any new file."""
+    """Create a new empty file beside ``target`` (mode 0o666 minus the umask) and return it."""
     while True:
         temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            return temporary, os.open(temporary, flags, 0o666)
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return temporary
         except FileExistsError:
             continue
 

@@ -9,6 +9,8 @@ estimator's parameters and write its fitted attributes.
 
 import contextlib
 import math
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -48,6 +50,17 @@ DIVERGED_LOSS_FACTOR = 100.0
 # 784-128-64-10 at batch 128, 14M, is faster threaded; 784-800-800-10, 163M,
 # in line).
 BACKGROUND_AUGMENT_MAX_MACS = 50e6
+
+# A final loss above this share of the loss of guessing the class frequencies
+# means the network learned (almost) nothing.
+CHANCE_LOSS_RATIO = 0.95
+
+# With this share of ReLU units dead, a network has lost most of its capacity.
+DEAD_UNITS_WARNING_FRACTION = 0.9
+
+# Dead ReLU units are counted on this many training rows (a forward pass of
+# a few milliseconds).
+DEAD_UNIT_SAMPLE_ROWS = 2000
 
 # Warnings name the user's line: the stack is user -> scikit-learn's
 # _fit_context wrapper -> fit -> _fit -> fit_stochastic/fit_lbfgs -> helper.
@@ -185,16 +198,20 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
 
     est.n_iter_ = 0
     for _ in range(est.max_iter):
-        started = time.perf_counter()
-        epoch_number = len(est.loss_curve_)  # counts partial_fit calls too
-        learning_rate = schedule.rate(epoch_number, est.t_)
-        optimizer.learning_rate = learning_rate
-        last_good[...] = params
-        optimizer_state = optimizer.state_dict()
-        epoch_callbacks = callbacks and callbacks.subcontext(task_name="epoch")
-        if epoch_callbacks:
-            epoch_callbacks.call_on_fit_task_begin(estimator=est, X=X, y=y)
+        epoch_callbacks, committed, stop = None, False, False
         try:
+            # Ctrl-C lands only inside the epoch's training, never half-way
+            # through its snapshot or its bookkeeping.
+            with deferred_interrupts():
+                started = time.perf_counter()
+                epoch_number = len(est.loss_curve_)  # counts partial_fit calls too
+                learning_rate = schedule.rate(epoch_number, est.t_)
+                optimizer.learning_rate = learning_rate
+                last_good[...] = params
+                optimizer_state = optimizer.state_dict()
+                epoch_callbacks = callbacks and callbacks.subcontext(task_name="epoch")
+                if epoch_callbacks:
+                    epoch_callbacks.call_on_fit_task_begin(estimator=est, X=X, y=y)
             with _blas_threads(leave_one_core=background):
                 result = run_epoch(
                     arch,
@@ -221,63 +238,68 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
             metrics = (None, None)
             if validation is not None and not diverged:
                 metrics = validation_metrics(est, arch, params, validation)
+            if diverged:
+                finite_weights = bool(np.isfinite(params).all())
+                params[...] = last_good
+                optimizer.load_state(optimizer_state)
+                n_batches = -(-len(train_rows) // batch_size)
+                _raise_diverged(
+                    est, X, result, learning_rate, chance_loss, finite_weights, n_batches
+                )
+            with deferred_interrupts():
+                est.n_iter_ += 1
+                est.loss_ = result.loss
+                est.t_ += len(train_rows)
+                est.loss_curve_.append(est.loss_)
+                val_loss, val_score = metrics
+                if validation is not None:
+                    est.validation_loss_curve_.append(val_loss)
+                    est.validation_scores_.append(val_score)
+                if stops_on_validation:
+                    if est._plateau.observe_score(val_score):  # the best epoch so far
+                        est.best_validation_score_ = val_score
+                        best_params[...] = params
+                else:
+                    est._plateau.observe_loss(est.loss_)
+                    est.best_loss_ = est._plateau.best_loss
+                # The plateau schedule uses the tol rule, like early stopping.
+                schedule.epoch_ended(est._plateau.no_improvement_count == 0)
+                reporter.record(
+                    loss=est.loss_,
+                    val_loss=val_loss,
+                    val_score=val_score,
+                    learning_rate=learning_rate,
+                    seconds=time.perf_counter() - started,
+                )
+                committed = True
+                if epoch_callbacks:
+                    stop = epoch_callbacks.call_on_fit_task_end(
+                        estimator=est,
+                        X=X,
+                        y=y,
+                        reconstruction_attributes=lambda: _current_attributes(arch, params),
+                    )
+                if est._plateau.no_improvement_count >= est.n_iter_no_change:
+                    watched = "Validation score" if stops_on_validation else "Training loss"
+                    message = (
+                        f"{watched} did not improve more than tol={est.tol:f} for "
+                        f"{est.n_iter_no_change} consecutive epochs."
+                    )
+                    if schedule.on_patience_exhausted():
+                        reporter.note(message + " Stopping.")
+                        stop = True
+                    else:
+                        next_rate = schedule.rate(epoch_number + 1, est.t_)
+                        reporter.note(message + f" Setting learning rate to {next_rate:g}.")
+                        est._plateau.no_improvement_count = 0
         except KeyboardInterrupt:
-            params[...] = last_good
-            optimizer.load_state(optimizer_state)
-            _warn_interrupted(est.n_iter_, "epoch")
-            if epoch_callbacks:
-                epoch_callbacks.call_on_fit_task_end(estimator=est)
+            if not committed:
+                params[...] = last_good
+                optimizer.load_state(optimizer_state)
+                if epoch_callbacks:
+                    epoch_callbacks.call_on_fit_task_end(estimator=est)
+            est.interrupted_ = True  # the estimator reports it once the fit is complete
             break
-        if diverged:
-            params[...] = last_good
-            optimizer.load_state(optimizer_state)
-            _raise_diverged(est, X, result, learning_rate, chance_loss)
-
-        est.n_iter_ += 1
-        est.loss_ = result.loss
-        est.t_ += len(train_rows)
-        est.loss_curve_.append(est.loss_)
-        val_loss, val_score = metrics
-        if validation is not None:
-            est.validation_loss_curve_.append(val_loss)
-            est.validation_scores_.append(val_score)
-        if stops_on_validation:
-            if est._plateau.observe_score(val_score):  # the best epoch so far
-                est.best_validation_score_ = val_score
-                best_params[...] = params
-        else:
-            est._plateau.observe_loss(est.loss_)
-            est.best_loss_ = est._plateau.best_loss
-        # The plateau schedule uses the tol rule, like early stopping.
-        schedule.epoch_ended(est._plateau.no_improvement_count == 0)
-        reporter.record(
-            loss=est.loss_,
-            val_loss=val_loss,
-            val_score=val_score,
-            learning_rate=learning_rate,
-            seconds=time.perf_counter() - started,
-        )
-        stop = False
-        if epoch_callbacks:
-            stop = epoch_callbacks.call_on_fit_task_end(
-                estimator=est,
-                X=X,
-                y=y,
-                reconstruction_attributes=lambda: _current_attributes(arch, params),
-            )
-        if est._plateau.no_improvement_count >= est.n_iter_no_change:
-            watched = "Validation score" if stops_on_validation else "Training loss"
-            message = (
-                f"{watched} did not improve more than tol={est.tol:f} for "
-                f"{est.n_iter_no_change} consecutive epochs."
-            )
-            if schedule.on_patience_exhausted():
-                reporter.note(message + " Stopping.")
-                break
-            reporter.note(
-                message + f" Setting learning rate to {schedule.rate(epoch_number + 1, est.t_):g}."
-            )
-            est._plateau.no_improvement_count = 0
         if stop or incremental:
             break
         if est.n_iter_ == est.max_iter:
@@ -291,8 +313,6 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
         params[...] = best_params
     if callbacks:
         callbacks.call_on_fit_task_end(estimator=est, X=X, y=y, reconstruction_attributes={})
-    if not incremental:
-        _warn_if_no_better_than_chance(est, arch, params, X, Y, train_rows)
 
 
 def fit_lbfgs(est, arch, params, X, y, Y, sample_weight, validation):
@@ -310,6 +330,10 @@ def fit_lbfgs(est, arch, params, X, y, Y, sample_weight, validation):
         return loss, workspace.grads.copy()
 
     def record_iteration(intermediate_result):
+        with deferred_interrupts():  # all of an iteration's records, or none
+            _record(intermediate_result)
+
+    def _record(intermediate_result):
         last_iterate[...] = intermediate_result.x
         losses.append(float(intermediate_result.fun))
         val_loss = val_score = None
@@ -347,7 +371,7 @@ def fit_lbfgs(est, arch, params, X, y, Y, sample_weight, validation):
         )
     except KeyboardInterrupt:
         params[...] = last_iterate
-        _warn_interrupted(len(losses), "iteration")
+        est.interrupted_ = True  # the estimator reports it once the fit is complete
         result = None
     if result is not None:
         if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
@@ -377,6 +401,31 @@ def fit_lbfgs(est, arch, params, X, y, Y, sample_weight, validation):
         callbacks.call_on_fit_task_end(estimator=est, X=X, y=y, reconstruction_attributes={})
 
 
+@contextlib.contextmanager
+def deferred_interrupts():
+    """Hold a Ctrl-C that arrives inside the block until the block is done.
+
+    Bookkeeping between epochs (appending to the curves, the history, the
+    best weights) must not be left half-done. Only the main thread receives
+    signals, and a handler the user installed is left alone: in those cases
+    the block runs as it is.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if received:
+            raise KeyboardInterrupt
+
+
 def _blas_threads(leave_one_core):
     """Limit the BLAS to all cores but one while a background thread augments.
 
@@ -396,13 +445,16 @@ def _current_attributes(arch, params):
     return {"coefs_": coefs, "intercepts_": intercepts}
 
 
-def _warn_interrupted(done, unit):
-    warnings.warn(
-        f"Training interrupted by the user (KeyboardInterrupt) after {done} completed "
-        f"{unit}(s); the model keeps the weights of the last completed {unit}.",
-        TrainingInterruptedWarning,
-        stacklevel=6,
+def report_interruption(est):
+    """After a fit cut short by Ctrl-C: raise KeyboardInterrupt, or warn, per ``on_interrupt``."""
+    unit = "iteration" if est.solver == "lbfgs" else "epoch"
+    message = (
+        f"Training interrupted by the user (KeyboardInterrupt) after {est.n_iter_} completed "
+        f"{unit}(s) of this call; the model keeps the weights of the last completed {unit}."
     )
+    if est.on_interrupt == "raise":
+        raise KeyboardInterrupt(message)
+    warnings.warn(message, TrainingInterruptedWarning, stacklevel=5)
 
 
 def _batch_size(est, n_samples):
@@ -425,26 +477,20 @@ def _chance_loss(arch):
     return arch.layer_units[-1] * math.log(2.0)
 
 
-def _raise_diverged(est, X, result, learning_rate, chance_loss):
+def _raise_diverged(est, X, result, learning_rate, chance_loss, finite_weights, n_batches):
+    """Raise TrainingDivergedError naming the epoch, the batch (1-based) and the cause."""
     epoch = est.n_iter_ + 1
-    where = f"epoch {epoch}"
-    if result.diverged_batch is not None:
-        where += f", batch {result.diverged_batch + 1}"
+    batch, what = _divergence_cause(result, chance_loss, finite_weights, n_batches)
+    where = f"epoch {epoch}" + ("" if batch is None else f", batch {batch}")
     if not _all_finite(X):
         raise TrainingDivergedError(
             f"Training diverged at {where}: the input X holds NaN or infinite "
             "values (input validation was skipped with assume_finite=True). Remove "
             "or impute them before fitting.",
             epoch=epoch,
-            batch=result.diverged_batch,
+            batch=batch,
+            learning_rate=learning_rate,
         )
-    if math.isfinite(result.loss):
-        what = (
-            f"the training loss reached {result.loss:.3g}, over "
-            f"{DIVERGED_LOSS_FACTOR:g} times chance level ({chance_loss:.3g})"
-        )
-    else:
-        what = "the training loss became non-finite"
     kept = (
         f"The weights of the last good epoch ({est.n_iter_}) were kept."
         if est.n_iter_
@@ -456,34 +502,63 @@ def _raise_diverged(est, X, result, learning_rate, chance_loss):
         f"Lower learning_rate_init (e.g. to {est.learning_rate_init / 10:g}) or scale X "
         "to values of order 1.",
         epoch=epoch,
-        batch=None if result.diverged_batch is None else result.diverged_batch + 1,
+        batch=batch,
         learning_rate=learning_rate,
     )
 
 
-def _warn_if_no_better_than_chance(est, arch, params, X, Y, train_rows):
-    """Warn when training ended where a constant guess would have (e.g. dead ReLUs)."""
+def _divergence_cause(result, chance_loss, finite_weights, n_batches):
+    """Return ``(batch, what happened)``: the 1-based batch at fault (or None) and why.
+
+    An epoch stops at the first batch whose loss is not finite. If the
+    weights were already non-finite then, the update of the batch before
+    made them so (an overflowing gradient); otherwise that batch's own
+    forward pass overflowed.
+    """
+    if result.diverged_batch is not None:
+        if not finite_weights and result.diverged_batch > 0:
+            return result.diverged_batch, "its update made the weights non-finite"
+        return result.diverged_batch + 1, "its loss was not finite"
+    if not finite_weights:
+        return n_batches, "the last update of the epoch made the weights non-finite"
+    return None, (
+        f"the epoch's mean training loss reached {result.loss:.3g}, over "
+        f"{DIVERGED_LOSS_FACTOR:g} times chance level ({chance_loss:.3g})"
+    )
+
+
+def warn_if_no_better_than_chance(est, Y):
+    """Warn when training ended where a constant guess would have, or with dead ReLUs."""
     if not est.loss_curve_:
         return
-    prior = Y[train_rows].mean(axis=0)
-    if arch.output == "softmax":
+    prior = Y.mean(axis=0)
+    if est.out_activation_ == "softmax":
         guess_loss = -float(np.sum(prior * np.log(np.clip(prior, 1e-12, None))))
     else:
         p = np.clip(prior, 1e-12, 1 - 1e-12)
         guess_loss = -float(np.sum(p * np.log(p) + (1 - p) * np.log(1 - p)))
-    if est.loss_ < 0.95 * guess_loss:
+    dead = est.dead_units_fraction_
+    if est.loss_ >= CHANCE_LOSS_RATIO * guess_loss:
+        how = "no better than chance"
+    elif dead is not None and dead >= DEAD_UNITS_WARNING_FRACTION:
+        how = "little better than chance"
+    else:
         return
-    detail = ""
-    if est.activation == "relu":
-        sample = X[train_rows[:2000]]
-        detail = f" {_dead_unit_fraction(arch, params, sample):.0%} of hidden units never activate."
+    detail = "" if dead is None else f" {dead:.0%} of hidden units never activate."
     warnings.warn(
-        f"Training ended no better than chance: loss {est.loss_:.4g} against "
+        f"Training ended {how}: loss {est.loss_:.4g} against "
         f"{guess_loss:.4g} for always guessing the class frequencies.{detail} "
         f"Lower learning_rate_init (now {est.learning_rate_init:g}) or scale X.",
         ConvergenceWarning,
-        stacklevel=6,
+        stacklevel=5,
     )
+
+
+def dead_unit_fraction(arch, params, X, rows):
+    """Share of ReLU hidden units that output zero for every training row sampled (else None)."""
+    if arch.activation != "relu":
+        return None
+    return _dead_unit_fraction(arch, params, X[rows[:DEAD_UNIT_SAMPLE_ROWS]])
 
 
 def _dead_unit_fraction(arch, params, X):

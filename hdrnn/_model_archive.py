@@ -41,6 +41,9 @@ MAX_METADATA_BYTES = 64 << 20
 # A bound on members, far above what any network has (two per layer + a few).
 MAX_MEMBERS = 2 * 1000 + 8
 
+# At most this much of a compressed file is read to see whether it holds a pickle.
+MAX_SNIFF_BYTES = 1 << 20
+
 # Leading bytes of files that are not model files, for a useful message.
 _PICKLE_PROTOCOLS = range(2, 6)
 _COMPRESSED_PICKLE_MAGIC = (  # the formats joblib.dump(compress=...) writes
@@ -68,15 +71,15 @@ def refuse_non_archives(path):
     """Raise a clear error for a file that is not a zip archive (a pickle, a .npy...)."""
     with open(path, "rb") as file:
         head = file.read(64)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return
-    if _is_pickle(head):
-        raise UnsafeModelError(
-            f"{path} is a pickle-based file (pickle or joblib), not an hdrnn model file. "
-            "Loading a pickle runs code from the file, so hdrnn.load never does. If you "
-            "made the file yourself, load it with joblib.load (on the command line, pass "
-            "--trust-pickle); otherwise ask for an hdrnn.save file."
-        )
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            return
+        if _is_pickle(head, file):
+            raise UnsafeModelError(
+                f"{path} is a pickle-based file (pickle or joblib), not an hdrnn model file. "
+                "Loading a pickle runs code from the file, so hdrnn.load never does. If you "
+                "made the file yourself, load it with joblib.load (on the command line, pass "
+                "--trust-pickle); otherwise ask for an hdrnn.save file."
+            )
     if head.startswith(b"\x93NUMPY"):
         raise damaged(path, "it is a single NumPy array (.npy), not a model archive")
     if not head:
@@ -84,15 +87,26 @@ def refuse_non_archives(path):
     raise damaged(path, f"it is not a readable .npz archive (it starts with {head[:8]!r})")
 
 
-def _is_pickle(head):
-    """Whether ``head`` starts a pickle, plain or compressed (only 8 bytes are inflated)."""
-    for magic, decompressor in _COMPRESSED_PICKLE_MAGIC:
+def _is_pickle(head, file):
+    """Whether the file starts a pickle, plain or compressed as joblib compresses.
+
+    A compressed stream is inflated only until its first bytes come out, from
+    at most MAX_SNIFF_BYTES of the file (bzip2 needs a whole block first).
+    """
+    for magic, make_decompressor in _COMPRESSED_PICKLE_MAGIC:
         if head.startswith(magic):
+            decompressor, start, chunk = make_decompressor(), b"", head
             try:
-                head = decompressor().decompress(head, 8)
+                while len(start) < 2 and chunk and file.tell() <= MAX_SNIFF_BYTES:
+                    start += decompressor.decompress(chunk, 8 - len(start))
+                    chunk = file.read(1 << 16)
             except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
                 return False
-            break
+            return _is_plain_pickle(start)
+    return _is_plain_pickle(head)
+
+
+def _is_plain_pickle(head):
     return len(head) >= 2 and head[0] == 0x80 and head[1] in _PICKLE_PROTOCOLS
 
 
@@ -240,7 +254,11 @@ class ModelArchive:
                 # readinto fills the array in place; reading one byte more checks
                 # the end, where zipfile also verifies the member's CRC.
                 complete = member.readinto(view) == array.nbytes and not member.read(1)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, _HeaderError) as error:
+        except zipfile.BadZipFile as error:
+            if "CRC" in str(error):  # zipfile checks each member's CRC-32 as it reads
+                raise damaged(self.path, f"checksum mismatch in {name}") from error
+            raise damaged(self.path, f"its member {name!r} cannot be read ({error})") from error
+        except (OSError, EOFError, zlib.error, _HeaderError) as error:
             raise damaged(self.path, f"its member {name!r} cannot be read ({error})") from error
         if not complete:
             raise damaged(self.path, f"its member {name!r} is truncated")

@@ -4,7 +4,11 @@ A scikit-learn release that moves or renames one of these is then a
 one-file fix.
 """
 
+from urllib.request import Request
+
 from sklearn.base import _fit_context
+from sklearn.datasets import _openml
+from sklearn.datasets._openml import OpenMLError
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
@@ -17,6 +21,18 @@ except ImportError:  # older releases have no callback API: offer nothing
         """Stand-in for ``sklearn.callback.CallbackSupportMixin`` before scikit-learn 1.9."""
 
 
+def openml_description_url(data_id):
+    """The URL scikit-learn's fetch_openml asks first: the data set's description."""
+    return _openml._DATA_INFO.format(data_id)
+
+
+def openml_urlopen(url, timeout):
+    """Open an OpenML URL the way fetch_openml does (through its module's urlopen)."""
+    request = Request(url)
+    request.add_header("Accept-encoding", "gzip")
+    return _openml.urlopen(request, timeout=timeout)  # looked up now: tests replace it
+
+
 def callbacks_supported(estimator):
     """Whether this scikit-learn offers the callback API on ``estimator``."""
     return hasattr(estimator, "_init_callback_context")
@@ -26,6 +42,9 @@ __all__ = [
     "CallbackSupportMixin",
     "callbacks_supported",
     "Interval",
+    "OpenMLError",
+    "openml_description_url",
+    "openml_urlopen",
     "Options",
     "StrOptions",
     "_check_partial_fit_first_call",

@@ -1,27 +1,38 @@
 """The ``hdrnn`` command line: train, evaluate, predict your own images, inspect.
 
 ``main(argv)`` returns the process exit code (0 success, 1 failure, 2 usage
-error, 130 interrupted), so it can be tested in-process.
+error, 130 interrupted), so it can be tested in-process; it never raises
+``SystemExit``.
 """
 
 import argparse
 import json
 import os
+import platform
 import sys
 import time
 import warnings
 from pathlib import Path
 
+import joblib
 import numpy as np
+import scipy
+import sklearn
+from sklearn.datasets import get_data_home, load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_info
 
+from hdrnn import datasets
 from hdrnn._cli_output import EpochProgress, format_confusion_matrix, print_report
-from hdrnn.exceptions import (
-    DatasetUnavailableError,
-    IDXFormatError,
-    ModelFileError,
-    TrainingDivergedError,
-    TrainingInterruptedWarning,
-)
+from hdrnn._files import check_writable_target
+from hdrnn._version import __version__
+from hdrnn.augmentation import default_image_shape
+from hdrnn.estimator import DigitMLPClassifier
+from hdrnn.exceptions import UnsafeModelError
+from hdrnn.nn import _kernels
+from hdrnn.persistence import load_with_metadata, save
+from hdrnn.preprocessing import describe_preparation, prepare_digit_image
 
 __all__ = ["build_parser", "format_confusion_matrix", "main"]
 
@@ -64,6 +75,7 @@ def build_parser():
         prog="hdrnn",
         description="Handwritten-digit recognition with a NumPy multilayer perceptron.",
     )
+    parser.add_argument("--version", action="version", version=f"hdrnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
@@ -97,6 +109,12 @@ def build_parser():
     )
     model.add_argument("--seed", type=int, default=0)
     train.add_argument("--save", metavar="PATH", type=Path, help="write the model here")
+    train.add_argument(
+        "--save-partial",
+        metavar="PATH",
+        type=Path,
+        help="on Ctrl-C, write the model of the last completed epoch here",
+    )
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
 
     evaluate = commands.add_parser("evaluate", help="report a saved model's test accuracy")
@@ -109,6 +127,9 @@ def build_parser():
     predict.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
     predict.add_argument("--top", type=int, default=1, help="show the K most likely digits")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
+    predict.add_argument(
+        "--verbose", action="store_true", help="also say how each image was prepared"
+    )
 
     info = commands.add_parser("info", help="describe a saved model, or this installation")
     _add_model_argument(info, required=False)
@@ -144,15 +165,10 @@ def _add_model_argument(command, required=True):
 def _load_dataset(name, data_dir, seed):
     """Return ``(X_train, X_test, y_train, y_test, description)``."""
     if name == "mnist":
-        from hdrnn.datasets import load_mnist
-
-        mnist = load_mnist(source=data_dir)
+        mnist = datasets.load_mnist(source=data_dir)
         n = mnist.n_train
         X, y = mnist.data, mnist.target
         return X[:n], X[n:], y[:n], y[n:], f"MNIST from {mnist.source}"
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)  # pixel values 0-16 scaled to [0, 1]
     split = train_test_split(X, y, test_size=DIGITS_TEST_SIZE, random_state=seed, stratify=y)
@@ -160,26 +176,23 @@ def _load_dataset(name, data_dir, seed):
 
 
 def _load_model(path, trust_pickle):
-    from hdrnn.persistence import load
-
+    """Return ``(model, metadata)``; metadata is empty for a trusted pickle."""
     try:
-        return load(path)
-    except ModelFileError:
+        return load_with_metadata(path)
+    except UnsafeModelError:
         if not trust_pickle:
             raise
-    import joblib
-
-    return joblib.load(path)
+    return joblib.load(path), {}
 
 
 # --------------------------------------------------------------- commands
 
 
 def _train(args):
-    from sklearn.exceptions import ConvergenceWarning
-
-    from hdrnn.estimator import DigitMLPClassifier
-
+    # Where the model goes is checked first: training may take minutes.
+    for target in (args.save, args.save_partial):
+        if target is not None:
+            check_writable_target(target)
     X_train, X_test, y_train, y_test, source = _load_dataset(args.dataset, args.data_dir, args.seed)
     epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
     model = DigitMLPClassifier(
@@ -203,26 +216,26 @@ def _train(args):
             model.set_callbacks(EpochProgress(epochs))
         else:  # scikit-learn < 1.9: the estimator's own table
             model.set_params(verbose=True)
+    n_classes = len(np.unique(y_train))
     print(
-        f"Training a {'-'.join(map(str, (X_train.shape[1], *args.hidden, 10)))} network "
-        f"({args.solver}) on {source}: {len(X_train)} training and {len(X_test)} test images",
+        f"Training a {'-'.join(map(str, (X_train.shape[1], *args.hidden, n_classes)))} "
+        f"network ({args.solver}) on {source}: {len(X_train)} training and "
+        f"{len(X_test)} test images",
         flush=True,
     )
+    info = {"dataset": args.dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        # The user chose the number of epochs: reaching it is not news.
-        warnings.filterwarnings("ignore", "Stochastic Optimizer: Maximum", ConvergenceWarning)
-        # Ctrl-C: the estimator keeps its last epoch and warns; here it must
-        # stop the command instead, before anything is saved.
-        warnings.simplefilter("error", TrainingInterruptedWarning)
-        model.fit(X_train, y_train)
+    try:
+        with warnings.catch_warnings():
+            # The user chose the number of epochs: reaching it is not news.
+            warnings.filterwarnings("ignore", "Stochastic Optimizer: Maximum", ConvergenceWarning)
+            model.fit(X_train, y_train)
+    except KeyboardInterrupt:
+        return _interrupted(model, args.save_partial, info)
     seconds = time.perf_counter() - start
     if hasattr(model, "set_callbacks"):
         model.set_callbacks()
     if args.save:  # first: a report cut short (e.g. piped into head) must not lose the model
-        from hdrnn.persistence import save
-
-        info = {"dataset": args.dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
         save(model, args.save, info=info)
     print(f"Trained {model.n_iter_} epochs in {seconds:.1f} s, final loss {model.loss_:.4f}")
     print_report(y_test, model.predict(X_test), model.classes_)
@@ -231,15 +244,24 @@ def _train(args):
     return 0
 
 
-def _evaluate(args):
-    from hdrnn.persistence import read_metadata
+def _interrupted(model, save_partial, info):
+    """Report a Ctrl-C during training; keep the last completed epoch if asked to."""
+    done = getattr(model, "n_iter_", 0) if getattr(model, "interrupted_", False) else 0
+    unit = "iteration" if model.solver == "lbfgs" else "epoch"
+    if save_partial is not None and done:
+        save(model, save_partial, info={**info, "interrupted_after": done})
+        kept = f"saved the model of {unit} {done} to {save_partial}"
+    elif save_partial is not None:
+        kept = f"no {unit} was complete, so nothing was saved to {save_partial}"
+    else:
+        kept = "nothing was saved (--save-partial PATH keeps the last completed one)"
+    print(f"\nhdrnn: interrupted after {done} completed {unit}(s); {kept}.", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
-    model = _load_model(args.model, args.trust_pickle)
-    info = {}
-    try:
-        info = read_metadata(args.model).get("info", {})
-    except ModelFileError:
-        pass  # a trusted pickle: no metadata
+
+def _evaluate(args):
+    model, metadata = _load_model(args.model, args.trust_pickle)
+    info = metadata.get("info", {})
     dataset = args.dataset or info.get("dataset") or _guess_dataset(model)
     seed = info.get("seed", 0)
     _, X_test, _, y_test, source = _load_dataset(dataset, args.data_dir, seed)
@@ -249,12 +271,33 @@ def _evaluate(args):
             f"{X_test.shape[1]}; pass --dataset {_guess_dataset(model)}."
         )
     print(f"Evaluating {args.model} on the test split of {source} ({len(X_test)} images)")
+    y_test = _labels_like(y_test, model.classes_)
     y_pred = model.predict(X_test)
     print_report(y_test, y_pred, model.classes_)
     if args.plot:
         _plot_confusion_matrix(y_test, y_pred, args.plot)
         print(f"\nWrote the confusion matrix figure to {args.plot}")
     return 0
+
+
+def _labels_like(y_true, classes):
+    """The true labels in the type of the model's classes, with a warning.
+
+    A model fitted on OpenML's string labels ('0'...'9') compared with
+    integer labels would otherwise score 0% however good it is.
+    """
+    if (classes.dtype.kind in "UO") == (y_true.dtype.kind in "UO"):
+        return y_true
+    try:
+        converted = y_true.astype(classes.dtype)
+    except ValueError:
+        return y_true
+    print(
+        f"hdrnn: warning: the model's classes are {classes.dtype} ({classes[0].item()!r}, "
+        f"...) but the test labels are {y_true.dtype}; comparing them as {classes.dtype}.",
+        file=sys.stderr,
+    )
+    return converted
 
 
 def _guess_dataset(model):
@@ -280,10 +323,7 @@ def _plot_confusion_matrix(y_true, y_pred, path):
 
 
 def _predict(args):
-    from hdrnn.augmentation import default_image_shape
-    from hdrnn.preprocessing import prepare_digit_image
-
-    model = _load_model(args.model, args.trust_pickle)
+    model, _ = _load_model(args.model, args.trust_pickle)
     shape = getattr(model, "image_shape_", None) or default_image_shape(model.n_features_in_)
     if shape is None:
         raise ValueError(
@@ -295,9 +335,11 @@ def _predict(args):
     for path in args.images:
         try:
             x = prepare_digit_image(path, shape)
-        except (OSError, ValueError, ImportError) as error:
+        except ImportError:
+            raise  # Pillow is missing: no file can be read
+        except Exception as error:
             failures += 1
-            message = str(error).splitlines()[0]
+            message = (str(error).splitlines() or [type(error).__name__])[0]
             print(f"hdrnn: {path}: {message}", file=sys.stderr)
             results.append({"file": str(path), "error": message})
             continue
@@ -317,6 +359,8 @@ def _predict(args):
         if not args.json:
             shown = ", ".join(f"{r['label']} ({r['probability']:.1%})" for r in ranked)
             print(f"{path}: {shown}")
+            if args.verbose:
+                print(f"  {describe_preparation(path, shape)}")
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failures else 0
@@ -329,14 +373,6 @@ def _plain(value):
 def _info(args):
     if args.model is not None:
         return _model_info(args)
-    import platform
-
-    import scipy
-    import sklearn
-    from threadpoolctl import threadpool_info
-
-    from hdrnn import __version__
-
     print(f"hdrnn {__version__} on Python {platform.python_version()} ({platform.platform()})")
     print(f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
     for pool in threadpool_info():
@@ -356,8 +392,6 @@ def _info(args):
 
 
 def _kernel_status():
-    from hdrnn.nn import _kernels
-
     if not _kernels.enabled():
         return "compiled optimizer kernels off (HDRNN_NUMBA=0)"
     if _kernels.get() is None:
@@ -366,27 +400,17 @@ def _kernel_status():
 
 
 def _mnist_status():
-    from sklearn.datasets import get_data_home
-
-    from hdrnn.datasets import CACHE_NAME
-
     if os.environ.get("HDRNN_MNIST_DIR"):
         return f"IDX files from HDRNN_MNIST_DIR={os.environ['HDRNN_MNIST_DIR']}"
-    cache = Path(get_data_home()) / "hdrnn" / CACHE_NAME
+    cache = Path(get_data_home()) / "hdrnn" / datasets.CACHE_NAME
     if cache.exists():
         return f"cached at {cache}"
     return f"not on this machine yet; 'hdrnn train --dataset mnist' downloads it to {cache}"
 
 
 def _model_info(args):
-    from hdrnn.persistence import read_metadata
-
-    try:
-        metadata = read_metadata(args.model)
-    except ModelFileError:
-        if not args.trust_pickle:
-            raise
-        model = _load_model(args.model, trust_pickle=True)
+    model, metadata = _load_model(args.model, args.trust_pickle)
+    if not metadata:
         print(f"{args.model}: a pickled {type(model).__name__} (no metadata)")
         return 0
     params, fitted = metadata["params"], metadata["fitted"]
@@ -396,7 +420,7 @@ def _model_info(args):
         ("network", "-".join(map(str, units)) + f", {params['activation']} hidden units"),
         ("input", f"{shape[0]}x{shape[1]} images" if shape else "feature vectors"),
         ("solver", f"{params['solver']}, {fitted['n_iter_']} epochs, loss {fitted['loss_']:.4f}"),
-        ("classes", ", ".join(map(str, _read_classes(args.model)))),
+        ("classes", ", ".join(map(str, metadata["classes"]))),
         ("trained on", str(metadata["info"].get("dataset", "unknown data"))),
         ("saved", f"{metadata['created']} by hdrnn {metadata['versions']['hdrnn']}"),
         ("format", f"{metadata['format']} version {metadata['format_version']}, checksum OK"),
@@ -407,26 +431,13 @@ def _model_info(args):
     return 0
 
 
-def _read_classes(path):
-    """Return the class labels stored in a model file."""
-    with np.load(path, allow_pickle=False) as archive:
-        return archive["classes"].tolist()
-
-
 # ------------------------------------------------------------------- main
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "info": _info}
 
 # Errors that are the user's situation, not a bug: one line, exit code 1.
-_EXPECTED_ERRORS = (
-    DatasetUnavailableError,
-    IDXFormatError,
-    ModelFileError,
-    TrainingDivergedError,
-    FileNotFoundError,
-    ImportError,
-    ValueError,
-)
+# (Dataset, model-file and divergence errors are ValueErrors or OSErrors.)
+_EXPECTED_ERRORS = (OSError, ImportError, ValueError)
 
 
 def main(argv=None):
@@ -440,12 +451,16 @@ def main(argv=None):
     Returns
     -------
     exit_code : int
-        0 on success, 1 on failure, 130 when interrupted with Ctrl-C.
+        0 on success (and for ``--help``), 1 on failure, 2 for a usage error
+        (after argparse's message), 130 when interrupted with Ctrl-C.
     """
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit_:  # --help, --version or a usage error
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         return _COMMANDS[args.command](args)
-    except (KeyboardInterrupt, TrainingInterruptedWarning):
+    except KeyboardInterrupt:
         print("\nhdrnn: interrupted; nothing was saved.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except _EXPECTED_ERRORS as error:

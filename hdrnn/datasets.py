@@ -10,25 +10,31 @@ place that has it:
 4. OpenML (``fetch_openml(data_id=554)``), whose result is then cached.
 """
 
+import contextlib
 import gzip
 import hashlib
 import importlib.util
+import math
 import os
 import socket
 import tempfile
 import time
 import warnings
-from contextlib import contextmanager
+import zlib
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 import numpy as np
 from sklearn.datasets import get_data_home
 from sklearn.utils import Bunch
 
+from hdrnn._files import atomic_write
+from hdrnn._sklearn_compat import OpenMLError, openml_description_url, openml_urlopen
 from hdrnn.exceptions import DatasetIntegrityError, DatasetUnavailableError, IDXFormatError
 
 MNIST_OPENML_ID = 554
+NETWORK_ATTEMPTS = 3
+NETWORK_RETRY_DELAY_SECONDS = 1.0
 N_TRAIN, N_TEST = 60_000, 10_000
 IMAGE_SHAPE = (28, 28)
 IDX_FILES = {
@@ -39,6 +45,13 @@ IDX_FILES = {
 }
 CACHE_NAME = "mnist_784.npz"
 NETWORK_TIMEOUT_SECONDS = 30.0
+
+# IDX files hold 1 to 4 dimensions (MNIST: 1 for labels, 3 for images).
+MAX_IDX_DIMENSIONS = 4
+
+# Deflate never expands data by more than about 1032 times: a gzip file that
+# declares more than that of its own size is truncated or lying.
+GZIP_MAX_EXPANSION = 1032
 
 # IDX type codes (the third byte of the magic number) and their big-endian dtypes.
 _IDX_DTYPES = {
@@ -63,6 +76,13 @@ float32 unless ``as_uint8=True``), ``images`` the same as (n, 28, 28),
 def read_idx(path):
     """Read an IDX file (the format MNIST is distributed in), gzipped or not.
 
+    The header is checked before the data are read: 1 to 4 dimensions, and a
+    declared size that the file can actually hold (for a ``.gz`` file, no
+    more than deflate's largest expansion of its compressed size). A gzip
+    stream is inflated only up to the declared size plus one byte, so a
+    small file that inflates to gigabytes is refused after reading just
+    what its header promised.
+
     Parameters
     ----------
     path : str or path-like
@@ -77,9 +97,10 @@ def read_idx(path):
     Raises
     ------
     IDXFormatError
-        If the magic number is wrong or the byte count does not match the
-        dimensions in the header (a truncated or padded file). The message
-        names the file, the expected and the actual size.
+        If the magic number is wrong, the header declares too many
+        dimensions or more data than the file can hold, or the byte count
+        does not match the dimensions (a truncated or padded file). The
+        message names the file, the expected and the actual size.
 
     Examples
     --------
@@ -91,34 +112,64 @@ def read_idx(path):
     array([7, 2, 1], dtype=uint8)
     """
     path = Path(path)
+    compressed = path.suffix == ".gz"
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as file:
-                raw = file.read()
-        else:
-            raw = path.read_bytes()
-    except (OSError, EOFError) as error:  # gzip raises these for damaged files
+        file_size = path.stat().st_size
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as file:
+            dtype, shape, header_size = _read_idx_header(path, file)
+            n_bytes = math.prod(shape) * dtype.itemsize
+            _check_idx_size(path, header_size + n_bytes, file_size, compressed)
+            raw = file.read(n_bytes + 1)  # one byte more than declared reveals padding
+    except (OSError, EOFError, zlib.error) as error:  # gzip raises these for damaged files
         raise IDXFormatError(f"Cannot read IDX file {path}: {error}") from error
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+    if len(raw) < n_bytes:
+        problem, actual = "truncated", f"{header_size + len(raw):,}"
+    elif len(raw) > n_bytes:
+        problem, actual = "padded with trailing bytes", "more" if compressed else f"{file_size:,}"
+    if len(raw) != n_bytes:
         raise IDXFormatError(
-            f"{path} is not an IDX file: its magic number is {raw[:4].hex() or 'missing'} "
+            f"{path} is {problem}: its header declares shape {shape}, so it should hold "
+            f"{header_size + n_bytes:,} bytes{' once decompressed' if compressed else ''}, "
+            f"but it holds {actual}."
+        )
+    data = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))
+
+
+def _read_idx_header(path, file):
+    """Return ``(dtype, shape, header_size)`` from the start of an IDX file."""
+    magic = file.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
+        raise IDXFormatError(
+            f"{path} is not an IDX file: its magic number is {magic.hex() or 'missing'} "
             "but should be 0000 followed by a type code (08 for unsigned bytes) and the "
             "number of dimensions."
         )
-    dtype, n_dims = _IDX_DTYPES[raw[2]], raw[3]
-    header_size = 4 + 4 * n_dims
-    if n_dims == 0 or len(raw) < header_size:
-        raise IDXFormatError(f"{path} is truncated: its header is incomplete.")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
-    expected = header_size + int(np.prod(shape)) * dtype.itemsize
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "padded with trailing bytes"
+    n_dims = magic[3]
+    if not 1 <= n_dims <= MAX_IDX_DIMENSIONS:
         raise IDXFormatError(
-            f"{path} is {problem}: its header declares shape {shape}, so it should hold "
-            f"{expected:,} bytes, but it holds {len(raw):,}."
+            f"{path} declares {n_dims} dimensions; IDX files have 1 to "
+            f"{MAX_IDX_DIMENSIONS} (MNIST: 1 for labels, 3 for images)."
         )
-    data = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))
+    dims = file.read(4 * n_dims)
+    if len(dims) < 4 * n_dims:
+        raise IDXFormatError(f"{path} is truncated: its header is incomplete.")
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(n_dims))
+    return _IDX_DTYPES[magic[2]], shape, 4 + 4 * n_dims
+
+
+def _check_idx_size(path, declared, file_size, compressed):
+    """Refuse a header that declares more data than the file can hold, before reading it."""
+    limit = GZIP_MAX_EXPANSION * file_size + 64 if compressed else file_size
+    if declared > limit:
+        hold = (
+            f"a {file_size:,}-byte gzip file inflates to at most {limit:,}"
+            if compressed
+            else f"the file holds {file_size:,}"
+        )
+        raise IDXFormatError(
+            f"{path} is truncated or damaged: its header declares {declared:,} bytes, but {hold}."
+        )
 
 
 def _find_idx_file(folder, stem):
@@ -151,6 +202,11 @@ def load_idx_folder(folder):
     labels : ndarray of shape (70000,), dtype uint8
     """
     folder = Path(folder)
+    if folder.is_file():
+        raise DatasetUnavailableError(
+            f"{folder} is a file, not a folder: point at the folder that holds the four "
+            "MNIST IDX files (train-images-idx3-ubyte.gz, ...)."
+        )
     if not folder.is_dir():
         raise DatasetUnavailableError(f"The MNIST folder {folder} does not exist.")
     parts = {key: read_idx(_find_idx_file(folder, stem)) for key, stem in IDX_FILES.items()}
@@ -188,28 +244,32 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-@contextmanager
-def _atomic_path(path):
-    """Yield a temporary path beside ``path``; move it into place only on success."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def _write_cache(cache_path, images, labels):
+    """Write the cache and its checksum file, each atomically (the data file first)."""
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_path(cache_path) as temporary:
-        with open(temporary, "wb") as file:
-            np.savez_compressed(file, images=images, labels=labels)
-        digest = _sha256(temporary)
+    with atomic_write(cache_path) as file:
+        np.savez_compressed(file, images=images, labels=labels)
+        file.flush()
+        digest = _sha256(file.name)
     checksum_path = cache_path.with_name(cache_path.name + ".sha256")
-    with _atomic_path(checksum_path) as temporary:
-        temporary.write_text(f"{digest}  {cache_path.name}\n")
+    with atomic_write(checksum_path) as file:
+        file.write(f"{digest}  {cache_path.name}\n".encode())
+
+
+def _cache_if_possible(cache_path, images, labels):
+    """Cache a download; where that fails (read-only folder, full disk), warn and go on."""
+    try:
+        _write_cache(cache_path, images, labels)
+    except OSError as error:
+        warnings.warn(
+            f"MNIST was downloaded but could not be cached at {cache_path} ({error}); it "
+            "will be downloaded again next time. Make the folder writable, or pass "
+            "data_home= (SCIKIT_LEARN_DATA) pointing at a writable one.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return False
+    return True
 
 
 def _read_cache(cache_path):
@@ -251,7 +311,7 @@ def _check_arrays(images, labels, origin):
 # ----------------------------------------------------------------- OpenML
 
 
-@contextmanager
+@contextlib.contextmanager
 def _socket_timeout(seconds):
     """fetch_openml has no timeout argument: bound every socket operation instead."""
     previous = socket.getdefaulttimeout()
@@ -286,19 +346,76 @@ def _openml_parsers():
 
 
 def _fetch_from_openml(data_home):
+    """Download MNIST from OpenML once it answers; a 4xx answer or a second bad copy is final."""
+    _wait_for_openml()
+    try:
+        return _fetch_once(data_home)
+    except HTTPError as error:
+        if 400 <= error.code < 500:
+            raise _openml_refused(error.code, error) from error
+        raise
+    except OpenMLError as error:  # OpenML's own answer: a 412 "precondition failed"
+        raise _openml_refused(412, error) from error
+    except ValueError as error:
+        if "md5" not in str(error):
+            raise
+        raise DatasetIntegrityError(
+            "OpenML's copy of mnist_784 failed its md5 integrity check twice (scikit-learn "
+            f"downloaded it again after the first failure): {error}"
+        ) from error
+
+
+def _wait_for_openml():
+    """Ask OpenML for MNIST's description, retrying network failures but not 4xx answers.
+
+    fetch_openml retries its first request up to 3 times, with a 1 s delay,
+    whatever the answer and whatever its n_retries says; asking first bounds
+    an unreachable or stalled OpenML to NETWORK_ATTEMPTS timeouts, and
+    turns a 4xx answer into an error at once.
+    """
+    url = openml_description_url(MNIST_OPENML_ID)
+    for attempt in range(1, NETWORK_ATTEMPTS + 1):
+        try:
+            with contextlib.closing(openml_urlopen(url, NETWORK_TIMEOUT_SECONDS)):
+                return
+        except HTTPError as error:
+            if 400 <= error.code < 500:
+                raise _openml_refused(error.code, error) from error
+            if attempt == NETWORK_ATTEMPTS:
+                raise
+        except (URLError, OSError):
+            if attempt == NETWORK_ATTEMPTS:
+                raise
+        time.sleep(NETWORK_RETRY_DELAY_SECONDS)
+
+
+def _openml_refused(code, error):
+    what = {404: "dataset not found", 412: "precondition failed"}.get(code, "request refused")
+    return DatasetUnavailableError(
+        f"OpenML answered HTTP {code} ({what}) for mnist_784 (data id {MNIST_OPENML_ID}): "
+        f"{error}. Retrying would not help. Set HDRNN_MNIST_DIR to a folder of the four "
+        "MNIST IDX files instead, or use the bundled 8x8 digits (hdrnn train --dataset digits)."
+    )
+
+
+def _fetch_once(data_home):
     from sklearn.datasets import fetch_openml
 
     for parser in _openml_parsers():
         try:
-            with _socket_timeout(NETWORK_TIMEOUT_SECONDS):
+            with _socket_timeout(NETWORK_TIMEOUT_SECONDS), warnings.catch_warnings():
+                # fetch_openml always tries twice at least (n_retries >= 1), 4xx answers
+                # included; its second try is made at once and silently, and the real
+                # retries, which skip 4xx answers, are _fetch_from_openml's.
+                warnings.filterwarnings("ignore", "A network error occurred", UserWarning)
                 X, y = fetch_openml(
                     data_id=MNIST_OPENML_ID,
                     data_home=data_home,
                     as_frame=False,
                     return_X_y=True,
                     parser=parser,
-                    n_retries=2,
-                    delay=1.0,
+                    n_retries=1,
+                    delay=1e-3,
                 )
             break
         except TypeError:
@@ -315,11 +432,27 @@ def _fetch_from_openml(data_home):
     return images, labels
 
 
-# ------------------------------------------------------------------- load
+def _download(home):
+    """Fetch from OpenML; into a temporary folder when ``home`` cannot be written to."""
+    try:
+        (home / "hdrnn").mkdir(parents=True, exist_ok=True)
+        writable = os.access(home, os.W_OK | os.X_OK)
+    except OSError:
+        writable = False
+    if writable:
+        return _fetch_from_openml(home)
+    # scikit-learn keeps its raw download under data_home: give it a folder it can
+    # write, so that a read-only cache is not mistaken for a network failure.
+    with tempfile.TemporaryDirectory(prefix="hdrnn-openml-") as scratch:
+        return _fetch_from_openml(Path(scratch))
 
 
 def _data_home(data_home):
-    return Path(get_data_home(data_home))
+    try:
+        return Path(get_data_home(data_home))  # which also creates it
+    except OSError:  # it cannot be created; a download still works (into a scratch folder)
+        default = os.environ.get("SCIKIT_LEARN_DATA", os.path.join("~", "scikit_learn_data"))
+        return Path(os.path.expanduser(str(data_home or default)))
 
 
 def _offline_error(searched, error):
@@ -329,7 +462,8 @@ def _offline_error(searched, error):
         f"OpenML ({type(error).__name__}: {error}).\nSearched:\n{places}\n"
         "Fix it in one of two ways:\n"
         "  - set HDRNN_MNIST_DIR to a folder holding the four MNIST IDX files "
-        "(train-images-idx3-ubyte.gz, ...), or pass source=that_folder;\n"
+        "(train-images-idx3-ubyte.gz, ...), or give that folder directly "
+        "(source= in Python, --data-dir on the command line);\n"
         "  - for an offline demo use scikit-learn's bundled 8x8 digits: "
         "sklearn.datasets.load_digits() (hdrnn train --dataset digits)."
     )
@@ -364,11 +498,12 @@ def _load_images_and_labels(source, data_home, download_if_missing):
             "Set HDRNN_MNIST_DIR to a folder of MNIST IDX files, or allow the download."
         )
     try:
-        images, labels = _fetch_from_openml(home)
+        images, labels = _download(home)
     except (URLError, OSError) as error:
         searched = ["source= (not given)", "HDRNN_MNIST_DIR (not set)", str(cache_path)]
         raise _offline_error(searched, error) from error
-    _write_cache(cache_path, images, labels)
+    if not _cache_if_possible(cache_path, images, labels):
+        return images, labels, "OpenML (data id 554), not cached"
     # Read back what was written, so a bad write is caught now and not next time.
     images, labels = _read_cache(cache_path)
     return images, labels, "OpenML (data id 554), now cached"

@@ -7,9 +7,11 @@ attributes under ``MLPClassifier``'s names. The mathematics lives in
 """
 
 import functools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn
 from scipy.sparse import issparse as _is_sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
@@ -28,7 +30,9 @@ from hdrnn._sklearn_compat import (
     _check_partial_fit_first_call,
     _fit_context,
 )
+from hdrnn._version import __version__
 from hdrnn.augmentation import Augmentation
+from hdrnn.exceptions import ModelVersionWarning
 from hdrnn.nn import (
     ACTIVATIONS,
     OUTPUT_LOSSES,
@@ -40,6 +44,25 @@ from hdrnn.nn import (
     unflatten,
 )
 from hdrnn.nn.network import flatten
+
+
+def _library_versions():
+    return {"hdrnn": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+def _warn_other_versions(saved):
+    running = _library_versions()
+    then = ", ".join(f"{name} {saved.get(name)}" for name in running)
+    now = ", ".join(f"{name} {version}" for name, version in running.items())
+    warnings.warn(
+        ModelVersionWarning(
+            f"This DigitMLPClassifier was pickled with {then} and is loaded with {now}. "
+            "It may fail or predict differently: retrain it, or move models between "
+            "versions with hdrnn.save / hdrnn.load, whose files are checked when loaded.",
+            original_version=saved.get("hdrnn"),
+        ),
+        stacklevel=3,
+    )
 
 
 def _partial_fit_available(estimator):
@@ -165,6 +188,15 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     plateau_patience : int, default=5
         Epochs without improvement before ``learning_rate="plateau"``
         halves the rate.
+    on_interrupt : {"raise", "stop"}, default="raise"
+        What Ctrl-C (``KeyboardInterrupt``) during ``fit`` or
+        ``partial_fit`` does. Either way the model is rolled back to the end
+        of the last completed epoch (the same model as a fit with
+        ``max_iter`` equal to the epochs done) and ``interrupted_`` is set.
+        ``"raise"`` then lets the ``KeyboardInterrupt`` propagate, so a
+        script, ``GridSearchCV`` or ``cross_val_score`` stops; ``"stop"``
+        warns with :class:`~hdrnn.exceptions.TrainingInterruptedWarning` and
+        returns, as MLPClassifier does.
 
     Attributes
     ----------
@@ -210,6 +242,14 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         ``pandas.DataFrame(clf.history_)`` makes it a table.
     image_shape_ : tuple of int or None
         The image shape used for augmentation.
+    interrupted_ : bool
+        Whether the last ``fit`` or ``partial_fit`` was cut short by Ctrl-C
+        (see ``on_interrupt``).
+    dead_units_fraction_ : float or None
+        With ``activation="relu"``, the share of hidden units that output
+        zero for every one of (up to 2000) training samples after the last
+        ``fit`` or ``partial_fit``: "dead" units that no longer learn. None
+        for other activations.
 
     See Also
     --------
@@ -224,13 +264,16 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     Pressing Ctrl-C during ``fit`` or ``partial_fit`` does not lose the
     model: the weights and optimizer state roll back to the end of the last
     completed epoch (the same model as ``max_iter`` equal to the epochs
-    done), a :class:`~hdrnn.exceptions.TrainingInterruptedWarning` is
-    issued and the method returns, like MLPClassifier's.
+    done) and, by default, the ``KeyboardInterrupt`` propagates so that the
+    whole job stops (``on_interrupt="stop"`` returns instead, like
+    MLPClassifier).
 
     With scikit-learn 1.9 or later the estimator supports
     ``sklearn.callback``: ``clf.set_callbacks(ProgressBar())`` or
-    ``ScoringMonitor(...)`` see one task per epoch, directly or through a
-    ``Pipeline`` or ``GridSearchCV``.
+    ``ScoringMonitor(...)`` see one task per epoch. Inside a ``Pipeline``
+    or ``GridSearchCV``, set the callbacks on the outermost meta-estimator
+    (``search.set_callbacks(ProgressBar())``): scikit-learn propagates them
+    from there to every fit of this estimator.
 
     Examples
     --------
@@ -280,6 +323,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         "scoring": [None, str, callable],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "plateau_patience": [Interval(Integral, 1, None, closed="left")],
+        "on_interrupt": [StrOptions({"raise", "stop"})],
     }
 
     def __init__(
@@ -316,6 +360,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         scoring=None,
         warmup_epochs=0,
         plateau_patience=5,
+        on_interrupt="raise",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -348,6 +393,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         self.scoring = scoring
         self.warmup_epochs = warmup_epochs
         self.plateau_patience = plateau_patience
+        self.on_interrupt = on_interrupt
 
     # ------------------------------------------------------------------ fit
 
@@ -440,6 +486,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
 
         output = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
         arch = Architecture((X.shape[1], *hidden, Y.shape[1]), self.activation, output)
+        _inputs.check_network_fits_in_memory(arch, dtype, self.hidden_layer_sizes)
         rng = check_random_state(self.random_state)
         if first_pass:
             params = init_params(arch, rng, dtype, self.init)
@@ -448,6 +495,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             params = self._current_params(arch, dtype)
         # coefs_ and intercepts_ are views of params: training updates them in place.
         self.coefs_, self.intercepts_ = unflatten(arch, params)
+        self.interrupted_ = False
         validation = _inputs.validation_data(self, validation, dtype)
         if validation is not None or (self.early_stopping and self.solver != "lbfgs"):
             self.validation_scores_ = self.validation_scores_ or []
@@ -458,6 +506,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):
             if self.solver == "lbfgs":
                 _fitting.fit_lbfgs(self, arch, params, X, y, Y, sample_weight, validation)
+                train_rows = np.arange(X.shape[0])
             else:
                 if self.early_stopping and incremental:
                     raise ValueError("partial_fit does not support early_stopping=True")
@@ -465,8 +514,14 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
                 _fitting.fit_stochastic(
                     self, arch, params, X, y, Y, sample_weight, rng, incremental, split
                 )
+                train_rows = split[0]
+            self.dead_units_fraction_ = _fitting.dead_unit_fraction(arch, params, X, train_rows)
         if dtype != self._input_dtype:
             self.coefs_, self.intercepts_ = unflatten(arch, params.astype(self._input_dtype))
+        if not incremental and self.solver != "lbfgs":
+            _fitting.warn_if_no_better_than_chance(self, Y[train_rows])
+        if self.interrupted_:
+            _fitting.report_interruption(self)
         return self
 
     def _initialize_attributes(self, arch):
@@ -533,6 +588,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         model_dtype = self.coefs_[0].dtype
         other = np.float64 if model_dtype == np.float32 else np.float32
         # Dense X is checked for NaN and infinity chunk by chunk, in predict_logits.
+        _inputs.refuse_image_stacks(X)
         X = validate_data(
             self,
             X,
@@ -552,11 +608,18 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
             logits = predict_logits(arch, X, self.coefs_, self.intercepts_, finite_check)
         if not np.isfinite(logits).all():
+            largest = _inputs.abs_max(X)
+            if largest > np.finfo(model_dtype).max:
+                raise ValueError(
+                    f"Input X holds values too large for this {model_dtype} model (largest "
+                    f"|X| here: {largest:.3g}; {model_dtype} holds up to "
+                    f"{np.finfo(model_dtype).max:.3g}). Scale X the same way as the "
+                    "training data, e.g. divide pixel values by 255."
+                )
             raise ValueError(
                 "The network produced non-finite class scores: X has values far outside "
-                "the range it was trained on (largest |X| here: "
-                f"{_inputs.abs_max(X):.3g}). Scale X the same way as the training data, "
-                "e.g. divide pixel values by 255."
+                f"the range it was trained on (largest |X| here: {largest:.3g}). Scale X "
+                "the same way as the training data, e.g. divide pixel values by 255."
             )
         return logits
 
@@ -621,6 +684,21 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             probability of its own label).
         """
         return np.exp(self.predict_log_proba(X))
+
+    # ------------------------------------------------------------- pickling
+
+    def __getstate__(self):
+        # A copy: the default state is the instance's own __dict__.
+        state = dict(super().__getstate__())
+        if hasattr(self, "coefs_"):
+            state["_hdrnn_versions"] = _library_versions()
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_hdrnn_versions", None)
+        if saved is not None and saved != _library_versions():
+            _warn_other_versions(saved)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

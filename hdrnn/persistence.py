@@ -202,6 +202,31 @@ def load(path):
     return _build_model(Path(path), metadata, arrays)
 
 
+def load_with_metadata(path):
+    """Load a model and its description with one read of the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    model : DigitMLPClassifier
+        As :func:`load` returns it.
+    metadata : dict
+        As :func:`read_metadata` returns it.
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`load`.
+    """
+    metadata, arrays = _read(Path(path))
+    model = _build_model(Path(path), metadata, arrays)
+    return model, {**metadata, "classes": arrays["classes"].tolist()}
+
+
 def read_metadata(path):
     """Return the JSON description of a saved model, checked like :func:`load` checks it.
 
@@ -418,7 +443,7 @@ def _build_model(path, metadata, arrays):
     try:
         model = DigitMLPClassifier(**_params_from_file(metadata["params"]))
         model._validate_params()
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise damaged(path, f"its parameters are invalid ({str(error)[:200]})") from None
     fitted = metadata["fitted"]
     n_layers = fitted["n_layers_"] - 1

@@ -14,6 +14,8 @@ Images can be NumPy arrays, PIL images or files; reading files and PIL
 images needs Pillow (``pip install "hdrnn[images]"``).
 """
 
+import contextlib
+import os
 import warnings
 
 import numpy as np
@@ -112,6 +114,47 @@ def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
     else:
         digit = _mnist_style(gray, (height, width))
     return (digit * max_value).astype(np.float32).reshape(-1)
+
+
+def describe_preparation(image, image_shape=(28, 28)):
+    """Say in one line how :func:`prepare_digit_image` turns ``image`` into model input.
+
+    Parameters
+    ----------
+    image : str, path-like, PIL.Image.Image or ndarray
+        As :func:`prepare_digit_image` takes it (a file's header is read for
+        its size; the image is not decoded).
+    image_shape : tuple of (int, int), default=(28, 28)
+        The model's input image.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> describe_preparation(np.zeros((100, 60))).split(":")[0]
+    'a 60x100 image'
+    """
+    if isinstance(image, np.ndarray):
+        width, height = image.shape[1], image.shape[0]
+    else:
+        with _open_header(image) as opened:
+            width, height = opened.size
+    rows, cols = (int(side) for side in image_shape)
+    if (rows, cols) == (8, 8):
+        steps = (
+            f"cropped to the ink, scaled to fill a {DIGITS_BITMAP}x{DIGITS_BITMAP} bitmap, "
+            "strokes thickened, averaged over 4x4 blocks into 8x8"
+        )
+    else:
+        box = max(1, round(min(rows, cols) * MNIST_BOX / MNIST_SIZE))
+        steps = (
+            f"cropped to the ink, scaled to fit a {box}x{box} box keeping its aspect ratio, "
+            f"centred by its centre of mass in {rows}x{cols}"
+        )
+    return f"a {width}x{height} image: {steps}"
 
 
 class DigitImagePreprocessor(TransformerMixin, BaseEstimator):
@@ -230,6 +273,20 @@ def _open_with_pillow(image):
     # The orientation is read before shrinking, which drops the EXIF data.
     transpose = _EXIF_TRANSPOSE.get(orientation)
     return reduced if transpose is None else reduced.transpose(Image.Transpose[transpose])
+
+
+@contextlib.contextmanager
+def _open_header(image):
+    """A PIL image as given, or a file opened without decoding it."""
+    if not isinstance(image, str | os.PathLike):
+        yield image
+        return
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(image) as opened:
+            yield opened
 
 
 def _check_pixel_count(size):

@@ -1,5 +1,7 @@
 """Batch augmentation: distortions keep a digit's shape and mass and move it as asked."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,34 @@ def test_default_image_shape_is_square_or_none():
     assert default_image_shape(784) == (28, 28)
     assert default_image_shape(64) == (8, 8)
     assert default_image_shape(63) is None
+
+
+def test_whole_pixel_shifts_of_large_images_need_memory_linear_in_the_shift():
+    # The shift preset scales with the image: 71 pixels either way at 1000x1000.
+    # A table per (dy, dx) pair would take 143**2 * 10**6 indices (163 GB).
+    config = Augmentation.preset("shift", (1000, 1000))
+    assert config.max_shift == 71
+    tracemalloc.start()
+    augmenter = BatchAugmenter(config, (1000, 1000), 2, np.float32)
+    batch = np.ones((2, 10**6), dtype=np.float32)
+    augmenter(batch, np.random.default_rng(0))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100 << 20, peak  # the batch-sized buffers, nothing per shift pair
+    assert 0 < batch.sum() < 2 * 10**6  # shifted: zeros came in from outside
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"max_shift": -1}, "max_shift must be a finite number >= 0"),
+        ({"max_rotation": float("nan")}, "max_rotation"),
+        ({"scale_range": (1.1, 0.9)}, "low <= high"),
+        ({"scale_range": (0, 1)}, "two positive numbers"),
+        ({"elastic_sigma": 0}, "elastic_sigma must be a positive number"),
+        ({"max_shift": "2"}, "max_shift"),
+    ],
+)
+def test_invalid_augmentations_are_refused_when_made(options, match):
+    with pytest.raises(ValueError, match=match):
+        Augmentation(**options)

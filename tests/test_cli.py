@@ -1,18 +1,22 @@
 """The hdrnn command line, in-process (main(argv)) and as a subprocess."""
 
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 
 import joblib
 import numpy as np
 import pytest
 
+import hdrnn
 import hdrnn.cli as cli
-from hdrnn import DigitMLPClassifier, load
+from hdrnn import DigitMLPClassifier, load, save
 from hdrnn.cli import format_confusion_matrix, main
+from hdrnn.persistence import load_with_metadata
 
 FAST_TRAIN = ["train", "--dataset", "digits", "--hidden", "32", "--epochs", "40"]
 
@@ -76,20 +80,69 @@ def _draw(path, digit):
     return path
 
 
-def test_predict_names_each_digit_and_survives_a_bad_file(model_file, tmp_path, capsys):
+def _png_header(width, height):
+    """A PNG that declares a size in its header, with almost no pixels behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(bytes(1000))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_predict_names_each_digit_and_survives_bad_files(model_file, tmp_path, capsys):
+    # battery rows 7 and 52: the CLI reshapes each image; a non-image, a truncated
+    # image and a missing file each get one line, the good files are still read
     pytest.importorskip("PIL")
     zero = _draw(tmp_path / "zero.png", 0)
+    seven = _draw(tmp_path / "seven.png", 7)
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(seven.read_bytes()[:300])
     missing = tmp_path / "missing.png"
-    argv = ["predict", "--model", str(model_file), str(zero), str(bad), str(missing), "--top", "3"]
-    assert main(argv) == 1  # some files failed
+    files = [zero, bad, truncated, missing, seven]
+    assert main(["predict", "--model", str(model_file), *map(str, files), "--top", "3"]) == 1
     captured = capsys.readouterr()
-    line = captured.out.strip()
-    assert line.startswith(f"{zero}: 0 (") and line.count("%") == 3
+    lines = captured.out.strip().splitlines()
+    assert lines[0].startswith(f"{zero}: 0 (") and lines[0].count("%") == 3
+    assert lines[1].startswith(f"{seven}: ")
     errors = captured.err.strip().splitlines()
-    assert len(errors) == 2 and "cannot identify image file" in errors[0]
-    assert "missing.png" in errors[1]
+    assert len(errors) == 3
+    assert "bad.png: cannot identify image file" in errors[0]
+    assert "truncated.png:" in errors[1] and "missing.png" in errors[2]
+
+
+def test_predict_refuses_huge_images_before_decoding_them(model_file, tmp_path, capsys):
+    # battery row 53: per file, "image too large", the other files still read
+    pytest.importorskip("PIL")
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_header(50000, 50000))  # Pillow's own limit refuses it
+    big = tmp_path / "big.png"
+    big.write_bytes(_png_header(9500, 9500))  # under Pillow's error limit, over ours
+    zero = _draw(tmp_path / "zero.png", 0)
+    assert main(["predict", "--model", str(model_file), str(bomb), str(big), str(zero)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{zero}: 0 (")
+    errors = captured.err.strip().splitlines()
+    assert "bomb.png: image too large: 2,500,000,000 pixels" in errors[0]
+    assert "big.png: image too large: 9500x9500 pixels" in errors[1]
+
+
+def test_predict_verbose_says_how_the_image_was_prepared(model_file, tmp_path, capsys):
+    # battery row 55
+    pytest.importorskip("PIL")
+    seven = _draw(tmp_path / "seven.png", 7)
+    assert main(["predict", "--model", str(model_file), str(seven), "--verbose"]) == 0
+    note = capsys.readouterr().out.splitlines()[1]
+    assert note.strip().startswith("a 120x160 image: cropped to the ink")
+    assert "averaged over 4x4 blocks into 8x8" in note
 
 
 def test_predict_json(model_file, tmp_path, capsys):
@@ -103,13 +156,61 @@ def test_predict_json(model_file, tmp_path, capsys):
     assert 0 < result["probability"] <= 1
 
 
-def test_pickles_load_only_when_trusted(digits, tmp_path, capsys):
+class Malicious:
+    def __reduce__(self):
+        return (os.system, ("touch hdrnn-was-here",))
+
+
+def test_pickles_load_only_when_trusted(digits, tmp_path, capsys, monkeypatch):
+    # battery row 37 from the command line: refused without being opened
+    monkeypatch.chdir(tmp_path)
+    joblib.dump(Malicious(), tmp_path / "evil.hdrnn")
+    for command in ("evaluate", "info", "predict"):
+        argv = [command, "--model", "evil.hdrnn"] + (["x.png"] if command == "predict" else [])
+        assert main(argv) == 1
+        error = capsys.readouterr().err
+        assert "pickle-based" in error and "--trust-pickle" in error
+        assert error.count("\n") == 1  # one line, no traceback
+    assert not (tmp_path / "hdrnn-was-here").exists()
     X, y = digits
     path = tmp_path / "model.joblib"
     joblib.dump(DigitMLPClassifier((8,), max_iter=20).fit(X, y), path)
-    assert main(["evaluate", "--model", str(path)]) == 1
-    assert "not a usable hdrnn model file" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(path), "--trust-pickle"]) == 0
+    assert main(["info", "--model", str(path), "--trust-pickle"]) == 0
+    assert "a pickled DigitMLPClassifier" in capsys.readouterr().out
+
+
+def test_crafted_model_files_are_one_line_errors(model_file, tmp_path, capsys):
+    # A file with a valid checksum but classes that do not match the network.
+    from hdrnn import persistence
+
+    with np.load(model_file) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    metadata = json.loads(arrays.pop("metadata.json").tobytes())
+    arrays["classes"] = arrays["classes"][:3]
+    metadata["arrays"]["classes"]["shape"] = [3]
+    metadata["checksum"] = persistence._checksum(metadata, arrays)
+    crafted = tmp_path / "crafted.hdrnn"
+    with crafted.open("wb") as file:
+        document = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+        np.savez(file, **arrays, **{"metadata.json": document})
+    for command in ("evaluate", "info"):
+        assert main([command, "--model", str(crafted)]) == 1
+        error = capsys.readouterr().err
+        assert error.startswith("hdrnn: error:") and "output layer has 10 units" in error
+        assert error.count("\n") == 1
+
+
+def test_evaluate_compares_string_classes_with_integer_labels(digits, tmp_path, capsys):
+    # battery row 17: a model fitted on OpenML's string labels is not scored 0%
+    X, y = digits
+    model = DigitMLPClassifier((32,), max_iter=100, random_state=0).fit(X, y.astype(str))
+    path = tmp_path / "strings.hdrnn"
+    save(model, path, info={"dataset": "digits", "seed": 0})
+    assert main(["evaluate", "--model", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "classes are <U1 ('0', ...) but the test labels are int64" in captured.err
+    assert _accuracy(captured.out) > 0.9
 
 
 def test_info_describes_a_model_and_the_installation(model_file, capsys):
@@ -121,40 +222,88 @@ def test_info_describes_a_model_and_the_installation(model_file, capsys):
     assert "numpy" in out and "MNIST:" in out
 
 
+def test_save_targets_are_checked_before_training(tmp_path, capsys):
+    # A folder (or a pipe, a device) as --save is refused at once, not after training.
+    for target in (tmp_path, "/dev/null"):
+        assert main([*FAST_TRAIN, "--save", str(target)]) == 1
+        captured = capsys.readouterr()
+        assert "Training" not in captured.out
+        assert "not a regular file" in captured.err and captured.err.count("\n") == 1
+    assert main([*FAST_TRAIN, "--save", str(tmp_path / "no" / "m.hdrnn")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_usage_errors_help_and_version_return_exit_codes(capsys):
+    assert main(["train", "--hidden", "128,x"]) == 2
+    assert "comma-separated layer sizes" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+    assert "train" in capsys.readouterr().out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"hdrnn {hdrnn.__version__}"
+
+
 def test_a_missing_model_is_a_one_line_error(tmp_path, capsys):
     assert main(["evaluate", "--model", str(tmp_path / "nope.hdrnn")]) == 1
     assert capsys.readouterr().err.strip().count("\n") == 0
 
 
-def test_mnist_unavailable_is_a_clear_error(monkeypatch, capsys):
-    from hdrnn.exceptions import DatasetUnavailableError
+def test_mnist_unavailable_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    # battery row 44: offline with no copy: exit 1, what to do, no traceback
+    from urllib.error import URLError
 
-    def offline(**kwargs):
-        raise DatasetUnavailableError("MNIST is not available on this machine ...")
+    def refuse(request, *args, **kwargs):
+        raise URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr("hdrnn.datasets.load_mnist", offline)
+    monkeypatch.setattr("sklearn.datasets._openml.urlopen", refuse)
+    monkeypatch.setattr("hdrnn.datasets.time.sleep", lambda seconds: None)
+    monkeypatch.delenv("HDRNN_MNIST_DIR", raising=False)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
     assert main(["train", "--dataset", "mnist"]) == 1
-    assert "hdrnn: error: MNIST is not available" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert error.startswith("hdrnn: error: MNIST is not available")
+    assert "HDRNN_MNIST_DIR" in error and "--data-dir" in error and "--dataset digits" in error
+    assert "Traceback" not in error
 
 
-def test_ctrl_c_in_process_saves_nothing(tmp_path, monkeypatch, capsys):
+def _interrupt_after_epochs(monkeypatch, epochs):
+    """Make training raise KeyboardInterrupt inside epoch ``epochs + 1``."""
+    import hdrnn.nn.training as training
+
+    real = training.run_epoch
+    calls = {"n": 0}
+
+    def run_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > epochs:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("hdrnn._fitting.run_epoch", run_epoch)
+
+
+def test_ctrl_c_in_process_saves_nothing_but_names_the_epoch(tmp_path, monkeypatch, capsys):
     path = tmp_path / "m.hdrnn"
     path.write_bytes(b"the previous model")
-
-    def interrupted_fit(self, X, y):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(DigitMLPClassifier, "fit", interrupted_fit)
+    _interrupt_after_epochs(monkeypatch, 3)
     assert main([*FAST_TRAIN, "--save", str(path)]) == cli.EXIT_INTERRUPTED
     assert path.read_bytes() == b"the previous model"
-    assert "interrupted" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "interrupted after 3 completed epoch(s); nothing was saved" in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.hdrnn"]
 
 
-def test_bad_hidden_sizes_are_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["train", "--hidden", "128,x"])
-    assert info.value.code == 2
-    assert "comma-separated layer sizes" in capsys.readouterr().err
+def test_ctrl_c_with_save_partial_keeps_the_last_completed_epoch(tmp_path, monkeypatch, capsys):
+    # battery row 33: the model of the last completed epoch, in a separate file
+    path, partial = tmp_path / "m.hdrnn", tmp_path / "partial.hdrnn"
+    path.write_bytes(b"the previous model")
+    _interrupt_after_epochs(monkeypatch, 3)
+    argv = [*FAST_TRAIN, "--save", str(path), "--save-partial", str(partial)]
+    assert main(argv) == cli.EXIT_INTERRUPTED
+    assert path.read_bytes() == b"the previous model"
+    assert f"saved the model of epoch 3 to {partial}" in capsys.readouterr().err
+    model, metadata = load_with_metadata(partial)
+    assert model.n_iter_ == 3 and model.interrupted_
+    assert metadata["info"]["interrupted_after"] == 3
 
 
 def test_confusion_matrix_text_is_aligned():
@@ -177,24 +326,35 @@ def test_python_dash_m_runs_the_cli():
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_during_train_exits_130_and_keeps_the_old_model(tmp_path):
-    path = tmp_path / "model.hdrnn"
+    # battery row 33, with a real SIGINT: exit 130, the epoch named, the old model
+    # byte for byte, the partial model saved apart, no temporary files
+    path, partial = tmp_path / "model.hdrnn", tmp_path / "partial.hdrnn"
     path.write_bytes(b"the previous model")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
     command = [sys.executable, "-m", "hdrnn", "train", "--hidden", "1024,1024"]
     process = subprocess.Popen(
-        [*command, "--epochs", "500", "--save", str(path)],
+        [*command, "--epochs", "500", "--save", str(path), "--save-partial", str(partial)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    for line in process.stdout:  # wait until training is under way
-        if line.split()[:2] == ["epoch", "1/500"]:
-            break
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    deadline = threading.Timer(120, process.kill)  # the test never hangs
+    deadline.start()
+    try:
+        for line in process.stdout:  # wait until training is under way
+            if line.split()[:2] == ["epoch", "2/500"]:
+                break
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        deadline.cancel()
+        process.kill()
     assert process.returncode == 130, err
-    assert "interrupted; nothing was saved" in err
-    assert path.read_bytes() == b"the previous model"
+    assert "interrupted after " in err and "completed epoch(s); saved the model of epoch" in err
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert load(partial).n_iter_ >= 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.hdrnn", "partial.hdrnn"]
 
 
 @pytest.mark.skipif(not os.environ.get("HDRNN_MNIST_DIR"), reason="HDRNN_MNIST_DIR is not set")

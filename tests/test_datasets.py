@@ -1,13 +1,17 @@
 """The MNIST data layer: IDX files, the OpenML path (mocked, never the network), the cache."""
 
+import errno
 import gzip
 import hashlib
 import io
 import json
 import os
 import socket
+import threading
+import tracemalloc
+import zlib
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 
 import numpy as np
@@ -96,6 +100,7 @@ def test_read_idx_reads_big_endian_integers(tmp_path):
 
 
 def test_bad_magic_number_is_named(tmp_path):
+    # battery row 50
     path = tmp_path / "picture.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     with pytest.raises(IDXFormatError, match=r"picture\.png is not an IDX file.*89504e47"):
@@ -103,6 +108,7 @@ def test_bad_magic_number_is_named(tmp_path):
 
 
 def test_truncated_file_names_expected_and_actual_bytes(tmp_path):
+    # battery row 50
     images, _ = _tiny_mnist()
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(_idx_bytes(images)[:-10])
@@ -112,6 +118,7 @@ def test_truncated_file_names_expected_and_actual_bytes(tmp_path):
 
 
 def test_padded_file_is_rejected(tmp_path):
+    # battery row 50
     path = tmp_path / "labels"
     path.write_bytes(_idx_bytes(np.arange(5, dtype=np.uint8)) + b"\0\0")
     with pytest.raises(IDXFormatError, match=r"padded with trailing bytes.*13 bytes.*15"):
@@ -119,15 +126,55 @@ def test_padded_file_is_rejected(tmp_path):
 
 
 def test_truncated_gzip_stream_is_an_idx_error(tmp_path):
+    # battery row 50
     path = tmp_path / "labels.gz"
     path.write_bytes(gzip.compress(_idx_bytes(np.arange(50, dtype=np.uint8)))[:-12])
     with pytest.raises(IDXFormatError, match="Cannot read IDX file"):
         read_idx(path)
 
 
+@pytest.mark.parametrize("gz", [True, False])
+def test_a_header_declaring_more_than_the_file_holds_is_refused_before_reading(tmp_path, gz):
+    # Dimensions whose product would overflow 64 bits: refused with positive numbers.
+    header = bytes([0, 0, 8, 3]) + (2**32 - 1).to_bytes(4, "big") * 3
+    path = tmp_path / ("huge.gz" if gz else "huge")
+    path.write_bytes(gzip.compress(header + bytes(100)) if gz else header + bytes(100))
+    tracemalloc.start()
+    with pytest.raises(IDXFormatError, match=r"header declares 79,228,[0-9,]+ bytes, but "):
+        read_idx(path)
+    assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    tracemalloc.stop()
+
+
+def test_more_than_four_dimensions_are_refused(tmp_path):
+    path = tmp_path / "cube"
+    path.write_bytes(bytes([0, 0, 8, 7]) + (1).to_bytes(4, "big") * 7 + b"x")
+    with pytest.raises(IDXFormatError, match="declares 7 dimensions; IDX files have 1 to 4"):
+        read_idx(path)
+
+
+def test_a_gzip_bomb_is_inflated_only_as_far_as_the_header_declares(tmp_path):
+    # 64 MiB of zeros behind a header declaring 5 labels: refused after 6 bytes
+    path = tmp_path / "labels.gz"
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    body = compressor.compress(_idx_bytes(np.arange(5, dtype=np.uint8)))
+    zeros = bytes(1 << 20)
+    body += b"".join(compressor.compress(zeros) for _ in range(64)) + compressor.flush()
+    path.write_bytes(body)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    with pytest.raises(
+        IDXFormatError, match=r"padded with trailing bytes.*13 bytes once decompressed"
+    ):
+        read_idx(path)
+    assert tracemalloc.get_traced_memory()[1] < 4 << 20
+    tracemalloc.stop()
+
+
 @settings(max_examples=200, deadline=None)
 @given(raw=st.binary(max_size=64))
 def test_arbitrary_bytes_give_an_array_or_an_idx_error(tmp_path_factory, raw):
+    # battery row 50: Hypothesis fuzz of headers
     path = tmp_path_factory.mktemp("fuzz") / "file"
     path.write_bytes(raw)
     try:
@@ -138,6 +185,7 @@ def test_arbitrary_bytes_give_an_array_or_an_idx_error(tmp_path_factory, raw):
 
 
 def test_label_ten_is_rejected(tmp_path):
+    # battery row 50
     images, labels = _tiny_mnist()
     labels[3] = 10
     _write_idx_folder(tmp_path, images, labels)
@@ -146,12 +194,21 @@ def test_label_ten_is_rejected(tmp_path):
 
 
 def test_image_label_count_mismatch_is_rejected(tmp_path):
+    # battery row 50
     images, labels = _tiny_mnist()
     _write_idx_folder(tmp_path, images, labels)
     short = _idx_bytes(labels[: N_TRAIN - 1])
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(short))
     with pytest.raises(IDXFormatError, match="8 train images but 7 train labels"):
         load_mnist(source=tmp_path)
+
+
+def test_a_file_where_the_folder_should_be_is_named(tmp_path, monkeypatch):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(b"")
+    monkeypatch.setenv("HDRNN_MNIST_DIR", str(path))
+    with pytest.raises(DatasetUnavailableError, match="is a file, not a folder"):
+        load_mnist()
 
 
 def test_missing_idx_file_is_named(tmp_path):
@@ -264,19 +321,35 @@ class _Response(io.BytesIO):
         return {"Content-Encoding": "gzip"}
 
 
+ARFF_PATH = "/data/v1/download/52667/mnist_784.arff"
+
+
 class FakeOpenML:
-    """Serves the fixture in place of urllib's urlopen, and records what was asked."""
+    """Serves the fixture in place of urllib's urlopen, and records what was asked.
+
+    ``failures`` maps a URL path to exceptions raised, one per request, before
+    the fixture is served (an HTTPError, a timeout, a KeyboardInterrupt...).
+    """
 
     def __init__(self, responses):
         self.responses = responses
         self.paths = []
         self.timeouts = []
+        self.failures = {}
+        self.lock = threading.Lock()
 
     def __call__(self, request, *args, **kwargs):
         url = getattr(request, "full_url", request)
         path = urlparse(url).path
-        self.paths.append(path)
-        self.timeouts.append(kwargs.get("timeout", socket.getdefaulttimeout()))
+        if path.startswith("/data/v1/download/52667"):  # scikit-learn < 1.7 drops the name
+            path = ARFF_PATH
+        with self.lock:
+            self.paths.append(path)
+            self.timeouts.append(kwargs.get("timeout", socket.getdefaulttimeout()))
+            pending = self.failures.get(path)
+            failure = pending.pop(0) if pending else None
+        if failure is not None:
+            raise failure
         if path not in self.responses:
             raise AssertionError(f"unexpected OpenML request {url}")
         return _Response(url, self.responses[path])
@@ -290,12 +363,18 @@ def openml(monkeypatch):
     return fake
 
 
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    """Retries do not sleep in the tests."""
+    monkeypatch.setattr("sklearn.datasets._openml.time.sleep", lambda seconds: None)
+    monkeypatch.setattr(datasets.time, "sleep", lambda seconds: None)
+
+
 def _offline(monkeypatch):
     def refuse(request, *args, **kwargs):
         raise URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr("sklearn.datasets._openml.urlopen", refuse)
-    monkeypatch.setattr("sklearn.datasets._openml.time.sleep", lambda seconds: None)
 
 
 def test_first_load_goes_through_openml_and_writes_the_cache(tmp_path, openml):
@@ -306,9 +385,122 @@ def test_first_load_goes_through_openml_and_writes_the_cache(tmp_path, openml):
     cache = tmp_path / "hdrnn" / "mnist_784.npz"
     digest = (tmp_path / "hdrnn" / "mnist_784.npz.sha256").read_text().split()[0]
     assert digest == hashlib.sha256(cache.read_bytes()).hexdigest()
-    assert "/data/v1/download/52667/mnist_784.arff" in openml.paths
+    assert ARFF_PATH in openml.paths
+
+
+def test_every_request_has_a_timeout(tmp_path, openml):
+    # battery row 47: a stalled connection times out (30 s per socket operation)
+    load_mnist(data_home=tmp_path)
     assert set(openml.timeouts) == {datasets.NETWORK_TIMEOUT_SECONDS}
     assert socket.getdefaulttimeout() is None  # restored afterwards
+
+
+def test_a_stalled_connection_ends_in_the_clear_error(tmp_path, openml):
+    # battery row 47: every attempt times out: the offline error after a few tries
+    description = "/api/v1/json/data/554"
+    openml.failures[description] = [TimeoutError("timed out") for _ in range(10)]
+    with pytest.raises(DatasetUnavailableError, match="HDRNN_MNIST_DIR") as info:
+        load_mnist(data_home=tmp_path)
+    assert "timed out" in str(info.value)
+    assert openml.paths.count(description) == datasets.NETWORK_ATTEMPTS
+
+
+def test_a_transient_failure_is_retried(tmp_path, openml):
+    openml.failures["/api/v1/json/data/554"] = [URLError("reset") for _ in range(2)]
+    assert load_mnist(data_home=tmp_path).data.shape == (N_TRAIN + N_TEST, 784)
+
+
+@pytest.mark.parametrize(
+    ("code", "match"), [(404, "HTTP 404 \\(dataset not found\\)"), (410, "HTTP 410")]
+)
+def test_openml_4xx_answers_are_not_retried(tmp_path, openml, code, match):
+    # battery row 48
+    description = "/api/v1/json/data/554"
+    openml.failures[description] = [
+        HTTPError(f"https://api.openml.org{description}", code, "Not Found", {}, None)
+        for _ in range(10)
+    ]
+    with pytest.raises(DatasetUnavailableError, match=match):
+        load_mnist(data_home=tmp_path)
+    assert openml.paths.count(description) == 1
+
+
+def test_openml_412_is_precondition_failed(tmp_path, openml):
+    # battery row 48: OpenML's 412 carries its own error, which scikit-learn raises
+    description = "/api/v1/json/data/554"
+    body = io.BytesIO(json.dumps({"error": {"code": "111", "message": "Unknown"}}).encode())
+    openml.failures[description] = [
+        HTTPError(f"https://api.openml.org{description}", 412, "Precondition", {}, body)
+    ]
+    with pytest.raises(DatasetUnavailableError, match="HTTP 412 \\(precondition failed\\)"):
+        load_mnist(data_home=tmp_path)
+    assert openml.paths.count(description) == 1
+
+
+def test_a_download_interrupted_by_ctrl_c_leaves_nothing_behind(tmp_path, openml):
+    # battery row 34: no partial cache file, no temporary folder; the next run downloads
+    openml.failures[ARFF_PATH] = [KeyboardInterrupt()]
+    with pytest.raises(KeyboardInterrupt):
+        load_mnist(data_home=tmp_path)
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert not [p for p in leftovers if "arff" in p.name or p.suffix in (".npz", ".tmp")]
+    assert not list(tmp_path.rglob("tmp*")) and not (tmp_path / "hdrnn" / "mnist_784.npz").exists()
+    assert load_mnist(data_home=tmp_path).data.shape == (N_TRAIN + N_TEST, 784)
+    assert openml.paths.count(ARFF_PATH) == 2
+
+
+def test_two_threads_fetching_at_once_both_succeed(tmp_path, openml):
+    # battery row 49: the cache is valid afterwards (each file is replaced atomically)
+    results, errors = [], []
+
+    def fetch():
+        try:
+            results.append(load_mnist(data_home=tmp_path).target)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=fetch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(results) == 2
+    cache = tmp_path / "hdrnn" / "mnist_784.npz"
+    digest = (tmp_path / "hdrnn" / "mnist_784.npz.sha256").read_text().split()[0]
+    assert digest == hashlib.sha256(cache.read_bytes()).hexdigest()
+    assert not list((tmp_path / "hdrnn").glob(".*.tmp"))
+
+
+def test_an_md5_mismatch_twice_is_an_integrity_error(tmp_path, openml):
+    # battery row 46's network side: scikit-learn downloads again once; the second
+    # bad copy is a DatasetIntegrityError naming the expected and actual md5
+    openml.responses[ARFF_PATH] = openml.responses[ARFF_PATH] + b"% tampered\n"
+    with pytest.warns(RuntimeWarning, match="redownloading"):
+        with pytest.raises(
+            DatasetIntegrityError,
+            match=r"md5 integrity check twice.*expected:? [0-9a-f]{32}.*got:? [0-9a-f]{32}",
+        ):
+            load_mnist(data_home=tmp_path)
+
+
+def test_a_cache_folder_that_cannot_be_written_still_returns_the_data(tmp_path, openml):
+    # Not blamed on the network, and the download is not thrown away.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.warns(RuntimeWarning, match="downloaded but could not be cached"):
+        mnist = load_mnist(data_home=blocker / "cache")
+    np.testing.assert_array_equal(mnist.target, _tiny_mnist()[1])
+    assert mnist.source == "OpenML (data id 554), not cached"
+
+
+def test_a_full_disk_while_caching_still_returns_the_data(tmp_path, openml, monkeypatch):
+    def disk_full(cache_path, images, labels):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(datasets, "_write_cache", disk_full)
+    with pytest.warns(RuntimeWarning, match="No space left on device"):
+        mnist = load_mnist(data_home=tmp_path)
+    assert mnist.data.shape == (N_TRAIN + N_TEST, 784)
 
 
 def test_openml_and_idx_files_give_the_same_arrays(tmp_path, openml):
@@ -322,6 +514,7 @@ def test_openml_and_idx_files_give_the_same_arrays(tmp_path, openml):
 
 
 def test_second_load_makes_no_http_call(tmp_path, openml, monkeypatch):
+    # battery row 45
     first = load_mnist(data_home=tmp_path)
 
     def no_network(*args, **kwargs):
@@ -340,6 +533,7 @@ def test_scikit_learn_data_environment_variable_sets_the_cache_home(tmp_path, op
 
 
 def test_corrupted_cache_is_moved_aside_and_rebuilt(tmp_path, openml):
+    # battery row 46
     load_mnist(data_home=tmp_path)
     cache = tmp_path / "hdrnn" / "mnist_784.npz"
     data = bytearray(cache.read_bytes())
@@ -349,12 +543,11 @@ def test_corrupted_cache_is_moved_aside_and_rebuilt(tmp_path, openml):
         mnist = load_mnist(data_home=tmp_path)
     np.testing.assert_array_equal(mnist.target, _tiny_mnist()[1])
     assert len(list((tmp_path / "hdrnn").glob("mnist_784.npz.corrupt-*"))) == 1
-    assert (
-        openml.paths.count("/data/v1/download/52667/mnist_784.arff") == 1
-    )  # ARFF cached by sklearn
+    assert openml.paths.count(ARFF_PATH) == 1  # ARFF cached by scikit-learn
 
 
 def test_a_rebuilt_cache_that_is_bad_again_raises(tmp_path, openml, monkeypatch):
+    # battery row 46: with the expected and the actual sha256
     load_mnist(data_home=tmp_path)
     cache = tmp_path / "hdrnn" / "mnist_784.npz"
     cache.write_bytes(b"garbage")
@@ -371,6 +564,7 @@ def test_a_rebuilt_cache_that_is_bad_again_raises(tmp_path, openml, monkeypatch)
 
 
 def test_interrupted_cache_write_leaves_no_cache_and_no_temp_file(tmp_path, openml, monkeypatch):
+    # battery row 34: Ctrl-C while the cache is written
     real_savez = np.savez_compressed
     calls = []
 
@@ -393,11 +587,13 @@ def test_interrupted_cache_write_leaves_no_cache_and_no_temp_file(tmp_path, open
 
 
 def test_offline_without_cache_says_what_to_do(tmp_path, monkeypatch):
+    # battery row 44 (the command line's exit code: test_cli)
     _offline(monkeypatch)
     with pytest.raises(DatasetUnavailableError) as info:
         load_mnist(data_home=tmp_path)
     message = str(info.value)
     assert "HDRNN_MNIST_DIR" in message and "load_digits" in message
+    assert "source=" in message and "--data-dir" in message and "--dataset digits" in message
     assert str(tmp_path / "hdrnn" / "mnist_784.npz") in message
     assert isinstance(info.value.__cause__, URLError)
     assert not (tmp_path / "hdrnn" / "mnist_784.npz").exists()
@@ -413,6 +609,7 @@ def test_download_if_missing_false_never_asks_the_network(tmp_path, monkeypatch)
 def test_openml_parser_works_with_and_without_pandas(
     tmp_path, openml, monkeypatch, pandas_installed
 ):
+    # battery row 51
     real_find_spec = datasets.importlib.util.find_spec
 
     def find_spec(name, *args):
@@ -440,7 +637,7 @@ def test_openml_parser_works_with_and_without_pandas(
     else:
         assert parsers == ["pandas"]
     np.testing.assert_array_equal(mnist.target, _tiny_mnist()[1])
-    assert openml.paths.count("/data/v1/download/52667/mnist_784.arff") == 1
+    assert openml.paths.count(ARFF_PATH) == 1
 
 
 # ------------------------------------------------------ real MNIST files

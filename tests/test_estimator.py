@@ -2,6 +2,8 @@
 
 import pickle
 import threading
+import tracemalloc
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import joblib
@@ -16,8 +18,9 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+import hdrnn
 import hdrnn.nn.training as training
-from hdrnn import DataScaleWarning, DigitMLPClassifier, TrainingDivergedError
+from hdrnn import DataScaleWarning, DigitMLPClassifier, ModelVersionWarning, TrainingDivergedError
 
 FAST = dict(hidden_layer_sizes=(32,), max_iter=20, random_state=0)
 
@@ -70,6 +73,7 @@ def test_cross_val_score_with_minmax_scaler(digits):
 
 
 def test_clone_gives_an_unfitted_copy_with_the_same_parameters(fitted):
+    # battery row 43
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()
     assert not hasattr(copy, "coefs_")
@@ -77,6 +81,7 @@ def test_clone_gives_an_unfitted_copy_with_the_same_parameters(fitted):
 
 @pytest.mark.parametrize("round_trip", ["pickle", "joblib"])
 def test_persistence_round_trip_gives_identical_probabilities(fitted, digits, round_trip, tmp_path):
+    # battery row 43
     X, _ = digits
     if round_trip == "pickle":
         loaded = pickle.loads(pickle.dumps(fitted))
@@ -87,6 +92,7 @@ def test_persistence_round_trip_gives_identical_probabilities(fitted, digits, ro
 
 
 def test_memory_mapped_model_predicts_and_keeps_training(fitted, digits, tmp_path):
+    # battery row 42: predict works, partial_fit copies the read-only weights
     X, y = digits
     joblib.dump(fitted, tmp_path / "model.joblib")
     loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
@@ -96,6 +102,7 @@ def test_memory_mapped_model_predicts_and_keeps_training(fitted, digits, tmp_pat
 
 
 def test_same_random_state_gives_bit_identical_models(small_digits):
+    # battery row 28
     X, y = small_digits
     first = DigitMLPClassifier(**FAST).fit(X, y)
     second = DigitMLPClassifier(**FAST).fit(X, y)
@@ -107,6 +114,7 @@ def test_same_random_state_gives_bit_identical_models(small_digits):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 def test_compute_dtype_follows_the_input(small_digits, dtype):
+    # battery row 26
     X, y = small_digits
     X = (X * 16).astype(dtype) if dtype == np.int64 else X.astype(dtype)
     model = DigitMLPClassifier(**FAST).fit(X, y)
@@ -162,6 +170,7 @@ def test_sparse_input_gives_the_dense_results(small_digits):
 
 
 def test_concurrent_predictions_equal_serial_ones(fitted, digits):
+    # battery row 56: including Fortran-ordered and non-contiguous X (numpy#31618)
     X, _ = digits
     variants = [X, np.asfortranarray(X), X[:, ::1][::2], X.T.copy().T]
     expected = [fitted.predict_proba(v) for v in variants]
@@ -173,6 +182,7 @@ def test_concurrent_predictions_equal_serial_ones(fitted, digits):
 
 
 def test_predict_stores_nothing_on_the_estimator(fitted, digits):
+    # battery row 56
     X, _ = digits
     before = {k: v for k, v in vars(fitted).items()}
     fitted.predict(X)
@@ -202,25 +212,35 @@ def test_warm_start_continues_and_rejects_a_new_architecture(small_digits):
 # ---------------------------------------------------------------- bad input
 
 
+PREDICTORS = ("predict", "predict_proba", "predict_log_proba", "score")
+
+
+def _call(model, method, X, y):
+    return getattr(model, method)(X, y) if method == "score" else getattr(model, method)(X)
+
+
 @pytest.mark.parametrize(
     "bad, match",
-    [(np.nan, "NaN"), (np.inf, "infinity")],
+    [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")],
+    ids=["nan", "inf"],
 )
-def test_non_finite_x_is_rejected(small_digits, fitted, bad, match):
+def test_non_finite_x_is_rejected_by_every_method(small_digits, fitted, bad, match):
+    # battery row 1 (NaN) and row 2 (infinity): fit, predict, predict_proba, score
     X, y = small_digits
     X = X.copy()
     X[3, 3] = bad
     with pytest.raises(ValueError, match=match):
         DigitMLPClassifier(**FAST).fit(X, y)
-    with pytest.raises(ValueError, match=match):
-        fitted.predict_proba(X)
+    for method in PREDICTORS:
+        with pytest.raises(ValueError, match=match):
+            _call(fitted, method, X, y)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad, match", [(np.nan, "contains NaN"), (-np.inf, "infinity")])
 def test_non_finite_x_deep_in_a_large_batch_is_rejected(small_digits, dtype, bad, match):
-    # predict checks X chunk by chunk (4096 rows): the bad value is in the second
-    # chunk, and float64 X goes through the cast to the float32 model's dtype.
+    # battery rows 1-2: predict checks X chunk by chunk (4096 rows); the bad value
+    # is in the second chunk, and float64 X goes through the cast to float32.
     X, y = small_digits
     model = DigitMLPClassifier(**FAST).fit(X.astype(np.float32), y)
     X_large = np.tile(X, (5000 // len(X) + 1, 1))[:5000].astype(dtype)
@@ -232,33 +252,46 @@ def test_non_finite_x_deep_in_a_large_batch_is_rejected(small_digits, dtype, bad
 
 
 def test_float64_values_beyond_float32_range_are_rejected_by_a_float32_model(small_digits):
+    # battery row 3: the cast to float32 would give inf; never a silent inf
     X, y = small_digits
     model = DigitMLPClassifier(**FAST).fit(X.astype(np.float32), y)
     X_big = X.copy()
     X_big[0, 0] = 1e39
-    with pytest.raises(ValueError, match=r"non-finite class scores.*largest \|X\| here: 1e\+39"):
-        model.predict(X_big)
+    for method in PREDICTORS:
+        with pytest.raises(ValueError, match=r"too large for this float32 model.*1e\+39"):
+            _call(model, method, X_big, y)
 
 
-def test_huge_inputs_raise_instead_of_returning_nan(small_digits):
+def test_huge_finite_inputs_warn_at_fit_and_never_give_nan(small_digits):
+    # battery row 4: DataScaleWarning naming max|X| and /255; then an error or a
+    # finite model; predict_proba on 3e38 raises instead of returning NaN.
     X, y = small_digits
+    with pytest.warns(DataScaleWarning, match=r"as large as 1e\+30.*by 255"):
+        try:
+            model = DigitMLPClassifier(**FAST).fit(X * 1e30, y)
+        except TrainingDivergedError:
+            model = None
+    if model is not None:
+        assert all(np.isfinite(w).all() for w in model.coefs_)
     model = DigitMLPClassifier(**FAST).fit(X.astype(np.float32), y)
     X_huge = np.full((2, 64), 3e38, dtype=np.float32)
-    with pytest.raises(ValueError, match=r"non-finite class scores.*[Ss]cale X"):
-        model.predict_proba(X_huge)
-    with pytest.raises(ValueError, match="non-finite class scores"):
-        model.predict(X_huge)
+    for method in PREDICTORS:
+        with pytest.raises(ValueError, match=r"non-finite class scores.*[Ss]cale X"):
+            _call(model, method, X_huge, y[:2])
 
 
-def test_nan_in_y_is_rejected(small_digits):
+@pytest.mark.parametrize("bad, match", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_non_finite_y_is_rejected(small_digits, bad, match):
+    # battery row 5
     X, y = small_digits
     y = y.astype(float)
-    y[0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    y[0] = bad
+    with pytest.raises(ValueError, match=f"Input y contains {match}"):
         DigitMLPClassifier(**FAST).fit(X, y)
 
 
 def test_wrong_number_of_features_is_rejected(fitted, digits):
+    # battery row 6
     X, _ = digits
     with pytest.raises(
         ValueError, match="X has 63 features, but DigitMLPClassifier is expecting 64"
@@ -267,21 +300,160 @@ def test_wrong_number_of_features_is_rejected(fitted, digits):
 
 
 def test_one_dimensional_x_asks_for_a_reshape(fitted, digits):
+    # battery row 7 (the CLI reshapes for the user: test_cli's predict tests)
     X, _ = digits
-    with pytest.raises(ValueError, match="Reshape your data"):
+    with pytest.raises(ValueError, match=r"(?s)Expected 2D array, got 1D array.*Reshape your data"):
         fitted.predict(X[0])
 
 
-def test_three_dimensional_x_is_rejected(digits):
+def test_three_dimensional_x_is_rejected_with_the_reshape_to_use(digits, fitted):
+    # battery row 8
     X, y = digits
-    with pytest.raises(ValueError, match="dim 3"):
+    with pytest.raises(ValueError, match=r"dim 3.*Reshape to \(n_samples, 64\)"):
         DigitMLPClassifier(**FAST).fit(X.reshape(-1, 8, 8), y)
+    with pytest.raises(ValueError, match=r"dim 3.*X.reshape\(len\(X\), -1\)"):
+        fitted.predict(X.reshape(-1, 8, 8))
+
+
+def test_strings_dicts_and_complex_numbers_in_x_are_rejected(small_digits):
+    # battery row 9
+    X, y = small_digits
+    strings = X.astype(object)
+    strings[0, 0] = "seven"
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        DigitMLPClassifier(**FAST).fit(strings, y)
+    dicts = X.astype(object)
+    dicts[0, 0] = {"pixel": 1}
+    with pytest.raises(TypeError, match="dict"):
+        DigitMLPClassifier(**FAST).fit(dicts, y)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        DigitMLPClassifier(**FAST).fit(X + 1j, y)
+
+
+def test_empty_data_is_rejected(small_digits):
+    # battery row 10
+    X, y = small_digits
+    with pytest.raises(ValueError, match=r"0 sample\(s\) \(shape=\(0, 64\)\)"):
+        DigitMLPClassifier(**FAST).fit(X[:0], y[:0])
+    with pytest.raises(ValueError, match=r"0 feature\(s\)"):
+        DigitMLPClassifier(**FAST).fit(X[:, :0], y)
+
+
+def test_inconsistent_numbers_of_samples_are_rejected(small_digits):
+    # battery row 11
+    X, y = small_digits
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[40, 39\]"):
+        DigitMLPClassifier(**FAST).fit(X[:40], y[:39])
+
+
+def test_one_sample_fits_only_with_partial_fit(small_digits):
+    # battery row 12: fit() on one sample raises the single-class error (a sample
+    # has one class); partial_fit with classes= learns from it (documented in fit)
+    X, y = small_digits
+    with pytest.raises(ValueError, match="got 1 class"):
+        DigitMLPClassifier(**FAST).fit(X[:1], y[:1])
+    model = DigitMLPClassifier(**FAST).partial_fit(X[:1], y[:1], classes=np.arange(10))
+    assert model.predict(X[:1]).shape == (1,)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("kind", ["csr", "csc", "coo", "csr-int64"])
+def test_sparse_input_trains_and_predicts_like_dense_for_every_solver(small_digits, solver, kind):
+    # battery row 13; L-BFGS with sparse X used to fail in fit with a raw UFuncTypeError
+    X, y = small_digits
+    sparse = sp.csr_matrix(X) if kind.startswith("csr") else getattr(sp, f"{kind}_matrix")(X)
+    if kind == "csr-int64":
+        sparse.indices = sparse.indices.astype(np.int64)
+        sparse.indptr = sparse.indptr.astype(np.int64)
+    params = dict(FAST, solver=solver)
+    dense = DigitMLPClassifier(**params).fit(X, y)
+    model = DigitMLPClassifier(**params).fit(sparse, y)
+    np.testing.assert_allclose(model.predict_proba(sparse), dense.predict_proba(X), atol=1e-9)
+    np.testing.assert_array_equal(model.predict(sp.csc_matrix(X)), dense.predict(X))
+
+
+def test_read_only_input_is_never_written(small_digits, tmp_path):
+    # battery row 14 (scikit-learn's check_readonly_memmap_input runs too)
+    X, y = small_digits
+    X = X.copy()
+    X.flags.writeable = False
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    memmap = np.load(path, mmap_mode="r")
+    for data in (X, memmap):
+        model = DigitMLPClassifier(**FAST, augment="shift", dropout=0.1).fit(data, y)
+        model.predict_proba(data)
+    np.testing.assert_array_equal(memmap, X)
+
+
+def test_unfitted_estimator_raises_not_fitted(digits):
+    # battery row 15 (save(): test_persistence)
+    X, y = digits
+    for method in PREDICTORS:
+        with pytest.raises(NotFittedError):
+            _call(DigitMLPClassifier(), method, X, y)
+
+
+def test_a_frame_at_fit_and_an_array_at_predict_warns_about_names(small_digits):
+    # battery row 16
+    pd = pytest.importorskip("pandas")
+    X, y = small_digits
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(1, 65)])
+    model = DigitMLPClassifier(**FAST).fit(frame, y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        model.predict(X)
+
+
+def test_string_labels_stay_strings(small_digits):
+    # battery row 17 (OpenML's '0'..'9'; the CLI's check: test_cli)
+    X, y = small_digits
+    model = DigitMLPClassifier(**FAST).fit(X, y.astype(str))
+    assert model.classes_.dtype.kind == "U" and model.predict(X).dtype.kind == "U"
+    as_integers = DigitMLPClassifier(**FAST).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), as_integers.predict(X).astype(str))
 
 
 def test_a_single_class_is_rejected(small_digits):
+    # battery row 18
     X, _ = small_digits
-    with pytest.raises(ValueError, match=r"at least 2 classes.*got 1 class"):
+    with pytest.raises(ValueError, match=r"at least 2 classes.*got 1 class \(5\)"):
         DigitMLPClassifier(**FAST).fit(X, np.full(len(X), 5))
+
+
+def test_continuous_labels_are_named_continuous_without_dumping_them(small_digits):
+    # battery row 19
+    X, _ = small_digits
+    y = np.random.RandomState(0).uniform(size=len(X))
+    with pytest.raises(ValueError, match="Unknown label type: continuous") as info:
+        DigitMLPClassifier(**FAST).fit(X, y)
+    assert len(str(info.value)) < 400  # not every value
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (lambda y: np.where(y > 4, "big", y.astype(object)), r"mixes strings and other types"),
+        (lambda y: np.where(y > 4, None, y.astype(object)), r"contains None.*position 5"),
+    ],
+    ids=["mixed", "none"],
+)
+def test_mixed_and_missing_labels_are_clear_errors(small_digits, labels, match):
+    X, y = small_digits
+    bad = labels(y)
+    with pytest.raises(ValueError, match=match):
+        DigitMLPClassifier(**FAST).fit(X, bad)
+
+
+def test_a_column_of_labels_warns_and_predicts_the_same(small_digits):
+    # battery row 20
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = small_digits
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = DigitMLPClassifier(**FAST).fit(X, y.reshape(-1, 1))
+    np.testing.assert_array_equal(
+        column.predict(X), DigitMLPClassifier(**FAST).fit(X, y).predict(X)
+    )
 
 
 def test_partial_fit_rejects_labels_outside_classes(small_digits):
@@ -297,30 +469,102 @@ def test_partial_fit_is_not_offered_by_lbfgs():
     assert not hasattr(DigitMLPClassifier(solver="lbfgs"), "partial_fit")
 
 
-def test_unfitted_estimator_raises_not_fitted(digits):
-    X, _ = digits
-    for method in ("predict", "predict_proba", "predict_log_proba"):
-        with pytest.raises(NotFittedError):
-            getattr(DigitMLPClassifier(), method)(X)
-
-
-def test_all_zero_sample_weights_are_rejected(small_digits):
+def test_sample_weights_with_zeros_and_integers_work_but_all_zero_is_refused(small_digits):
+    # battery row 29 (equivalence with repeated rows: test_estimator_checks)
     X, y = small_digits
-    with pytest.raises(ValueError, match="at least one non-zero"):
+    weights = np.arange(len(y)) % 3  # integers, a third of them zero
+    model = DigitMLPClassifier(**FAST).fit(X, y, sample_weight=weights)
+    assert model.score(X, y) > 0.5  # it learned from the weighted two thirds
+    with pytest.raises(ValueError, match="zero for every sample"):
         DigitMLPClassifier(**FAST).fit(X, y, sample_weight=np.zeros(len(y)))
+    two = np.isin(y, [0, 1])  # and class weights that zero every class present
+    with pytest.raises(ValueError, match=r"sample_weight and class_weight\) are zero"):
+        DigitMLPClassifier(**FAST, class_weight={0: 0.0, 1: 0.0}).fit(X[two], y[two])
 
 
-def test_bad_hidden_layer_sizes_are_rejected(small_digits):
+@pytest.mark.parametrize(
+    ("sizes", "match"),
+    [
+        ((10, 0), r"positive integers.*\(10, 0\)"),
+        ((True,), r"positive integers.*\(True,\)"),
+        ((128.0,), r"positive integers.*\(128\.0,\)"),
+        ((2**40,), r"hidden_layer_sizes=\(1099511627776,\).*GiB of memory"),
+    ],
+    ids=["zero", "bool", "float", "too-big"],
+)
+def test_bad_hidden_layer_sizes_are_rejected_with_the_parameter_named(small_digits, sizes, match):
     X, y = small_digits
-    with pytest.raises(ValueError, match="hidden_layer_sizes"):
-        DigitMLPClassifier(hidden_layer_sizes=(10, 0)).fit(X, y)
+    with pytest.raises(ValueError, match=f"hidden_layer_sizes.*{match}|{match}"):
+        DigitMLPClassifier(hidden_layer_sizes=sizes).fit(X, y)
+
+
+def test_set_params_accepts_anything_and_fit_names_the_bad_parameter(small_digits):
+    # battery row 57 (scikit-learn's check_set_params runs too)
+    X, y = small_digits
+    for name, value in [("alpha", -np.inf), ("learning_rate_init", None), ("max_iter", np.inf)]:
+        model = DigitMLPClassifier(**FAST).set_params(**{name: value})  # no error here
+        with pytest.raises((ValueError, TypeError), match=f"'{name}' parameter"):
+            model.fit(X, y)
 
 
 def test_raw_pixel_values_warn_and_still_train(digits):
+    # battery row 25
     X, y = digits
     with pytest.warns(DataScaleWarning, match="divide raw pixel values.*by 255"):
         model = DigitMLPClassifier(random_state=0, max_iter=50).fit(X * 255, y)
     assert model.score(X * 255, y) > 0.95
+
+
+def test_large_batches_are_predicted_in_bounded_memory(fitted):
+    # battery row 58: a million rows (a read-only broadcast view: no data of its own)
+    rows = 10**6
+    X = np.broadcast_to(np.linspace(0, 1, 64), (rows, 64))
+    tracemalloc.start()
+    labels = fitted.predict(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert labels.shape == (rows,)
+    # the logits (rows x 10 floats) and the labels, not a copy of X (512 MB)
+    assert peak < rows * 10 * 8 * 2 + (32 << 20), peak
+
+
+def test_single_rows_predict_like_the_batch_in_the_model_dtype(small_digits):
+    # battery row 27 (scikit-learn's check_methods_subset_invariance runs too)
+    X, y = small_digits
+    model = DigitMLPClassifier(**FAST).fit(X.astype(np.float32), y)
+    batch = model.predict_proba(X)
+    rows = np.vstack([model.predict_proba(X[i : i + 1]) for i in range(20)])
+    assert rows.dtype == batch.dtype == np.float32
+    np.testing.assert_allclose(rows, batch[:20], rtol=1e-5, atol=1e-6)
+
+
+def test_pickles_from_other_versions_warn_with_the_versions(fitted, tmp_path):
+    # battery row 40
+    state = fitted.__getstate__()
+    assert state["_hdrnn_versions"]["hdrnn"] == hdrnn.__version__
+    state["_hdrnn_versions"] = {"hdrnn": "0.0.1", "numpy": "1.0", "scikit-learn": "0.1"}
+    old = DigitMLPClassifier.__new__(DigitMLPClassifier)
+    old.__dict__.update(state)
+    path = tmp_path / "old.joblib"
+    with open(path, "wb") as file:
+        pickle.dump(_Reduced(state), file)
+    with pytest.warns(ModelVersionWarning, match=r"hdrnn 0\.0\.1, numpy 1\.0.*loaded with") as w:
+        loaded = joblib.load(path)
+    assert w[0].message.original_version == "0.0.1"
+    np.testing.assert_array_equal(loaded.coefs_[0], fitted.coefs_[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same versions: silence
+        pickle.loads(pickle.dumps(fitted))
+
+
+class _Reduced:
+    """Pickles as a DigitMLPClassifier with the given state (written by another version)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __reduce__(self):
+        return (DigitMLPClassifier.__new__, (DigitMLPClassifier,), self.state)
 
 
 # ------------------------------------------------------------- divergence
@@ -328,14 +572,50 @@ def test_raw_pixel_values_warn_and_still_train(digits):
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_huge_learning_rate_stops_with_a_clear_error(digits, solver):
+    # battery row 21
     X, y = digits
     model = DigitMLPClassifier(solver=solver, learning_rate_init=10, random_state=0)
     with pytest.raises(TrainingDivergedError, match=r"epoch \d+.*learning_rate=10") as info:
         model.fit(X, y)
-    assert info.value.epoch <= 5
+    assert info.value.epoch <= 5 and info.value.learning_rate == 10
     assert "Lower learning_rate_init" in str(info.value)
     assert all(np.isfinite(w).all() for w in model.coefs_ + model.intercepts_)
     assert np.isfinite(model.predict_proba(X)).all()
+
+
+def _poison_gradient(monkeypatch, batch_number):
+    """Make the gradient (not the loss) of the n-th batch of the fit NaN."""
+    real = training.loss_and_grads
+    calls = {"n": 0}
+
+    def poisoned(arch, params, X, Y, weights, alpha, workspace):
+        loss = real(arch, params, X, Y, weights, alpha, workspace)
+        calls["n"] += 1
+        if calls["n"] == batch_number:
+            workspace.grads[7] = np.nan
+        return loss
+
+    monkeypatch.setattr(training, "loss_and_grads", poisoned)
+
+
+@pytest.mark.parametrize("batch", [4, 6], ids=["mid-epoch", "last-batch"])
+def test_a_nan_gradient_stops_at_its_batch_with_the_last_good_epoch(
+    small_digits, monkeypatch, batch
+):
+    # battery row 22: named at the batch whose update failed; n_iter_ == 2 and
+    # the weights of a max_iter=2 fit, bit for bit
+    X, y = small_digits
+    params = dict(hidden_layer_sizes=(16,), random_state=0, max_iter=5, batch_size=50)
+    reference = DigitMLPClassifier(**{**params, "max_iter": 2}).fit(X, y)
+    _poison_gradient(monkeypatch, 2 * 6 + batch)  # 6 batches per epoch
+    model = DigitMLPClassifier(**params)
+    with pytest.raises(TrainingDivergedError, match=f"epoch 3, batch {batch} .*update") as info:
+        model.fit(X, y)
+    assert (info.value.epoch, info.value.batch) == (3, batch)
+    assert "times chance" not in str(info.value)
+    assert model.n_iter_ == 2
+    for a, b in zip(model.coefs_ + model.intercepts_, reference.coefs_ + reference.intercepts_):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_divergence_keeps_the_weights_of_the_last_good_epoch(small_digits, monkeypatch):
@@ -357,23 +637,37 @@ def test_divergence_keeps_the_weights_of_the_last_good_epoch(small_digits, monke
     model = DigitMLPClassifier(**params)
     with pytest.raises(TrainingDivergedError, match="epoch 3, batch 1") as info:
         model.fit(X, y)
-    assert info.value.epoch == 3
+    assert (info.value.epoch, info.value.batch) == (3, 1)
     assert model.n_iter_ == 2
     for a, b in zip(model.coefs_ + model.intercepts_, reference.coefs_ + reference.intercepts_):
         np.testing.assert_array_equal(a, b)
 
 
 def test_nan_input_with_validation_skipped_is_blamed_on_the_input(small_digits):
+    # battery row 24: the batch attribute is 1-based like the message
     X, y = small_digits
     X = X.copy()
-    X[10, 0] = np.nan
+    X[210, 0] = np.nan  # in the second batch of 200 rows, unshuffled
     with config_context(assume_finite=True):
-        with pytest.raises(TrainingDivergedError, match=r"epoch 1, batch 1.*input X holds NaN"):
-            DigitMLPClassifier(**FAST).fit(X, y)
+        with pytest.raises(
+            TrainingDivergedError, match=r"epoch 1, batch 2: the input X holds NaN"
+        ) as info:
+            DigitMLPClassifier(**FAST, shuffle=False).fit(X, y)
+    assert (info.value.epoch, info.value.batch) == (1, 2)
 
 
-def test_dead_relu_network_warns_it_is_no_better_than_chance(digits):
+def test_dead_relu_network_warns_and_reports_its_dead_units(digits):
+    # battery row 23
     X, y = digits
-    model = DigitMLPClassifier(solver="sgd", learning_rate_init=1, max_iter=30, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="no better than chance.*never activate"):
+    model = DigitMLPClassifier(solver="sgd", learning_rate_init=0.5, max_iter=30, random_state=0)
+    with pytest.warns(
+        ConvergenceWarning, match=r"chance.*9\d% of hidden units never activate.*learning_rate_init"
+    ):
         model.fit(X, y)
+    assert model.dead_units_fraction_ >= 0.9
+
+
+def test_dead_units_fraction_is_measured_for_relu_only(small_digits):
+    X, y = small_digits
+    assert 0 <= DigitMLPClassifier(**FAST).fit(X, y).dead_units_fraction_ < 0.5
+    assert DigitMLPClassifier(**FAST, activation="tanh").fit(X, y).dead_units_fraction_ is None

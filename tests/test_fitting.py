@@ -1,6 +1,7 @@
 """What DigitMLPClassifier does beyond MLPClassifier: each test fails without its feature."""
 
 import itertools
+import signal
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 import hdrnn.nn.training as training
 from hdrnn import DigitMLPClassifier
+from hdrnn._reporting import EpochReporter
 from hdrnn.exceptions import TrainingInterruptedWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -293,10 +295,13 @@ def test_history_has_one_record_per_epoch(small_digits):
 # ---------------------------------------------------------------- callbacks
 
 
-callback = pytest.importorskip("sklearn.callback", reason="needs scikit-learn >= 1.9")
+@pytest.fixture
+def callback():
+    """scikit-learn's callback API, or a skip of just this test where it is missing."""
+    return pytest.importorskip("sklearn.callback", reason="needs scikit-learn >= 1.9")
 
 
-def test_scoring_monitor_sees_every_epoch(small_digits):
+def test_scoring_monitor_sees_every_epoch(small_digits, callback):
     X, y = small_digits
     monitor = callback.ScoringMonitor(scoring="accuracy")
     model = DigitMLPClassifier(**FAST).set_callbacks(monitor).fit(X, y)
@@ -332,7 +337,7 @@ class EpochCounter:
 
 
 @pytest.mark.filterwarnings("ignore:The estimator FunctionTransformer does not support callbacks")
-def test_callbacks_reach_the_estimator_through_pipeline_and_grid_search(small_digits):
+def test_callbacks_set_on_the_search_reach_the_estimator_in_a_pipeline(small_digits, callback):
     X, y = small_digits
     counter = EpochCounter()
     assert isinstance(counter, callback.AutoPropagatedCallback)
@@ -343,13 +348,13 @@ def test_callbacks_reach_the_estimator_through_pipeline_and_grid_search(small_di
     assert counter.epochs == (2 * 2 + 1) * 3  # 4 CV fits and the refit, 3 epochs each
 
 
-def test_a_callback_can_stop_training(small_digits):
+def test_a_callback_can_stop_training(small_digits, callback):
     X, y = small_digits
     model = DigitMLPClassifier(**FAST).set_callbacks(EpochCounter(stop_after=3)).fit(X, y)
     assert model.n_iter_ == 3
 
 
-def test_progress_bar_runs(small_digits):
+def test_progress_bar_runs(small_digits, callback):
     pytest.importorskip("rich")
     X, y = small_digits
     model = DigitMLPClassifier(**FAST).set_callbacks(callback.ProgressBar())
@@ -370,23 +375,62 @@ def _interrupt_at_batch(monkeypatch, module, batch_number):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, "loss_and_grads", interrupting)
+    return calls
+
+
+def _assert_same_model(model, reference):
+    assert _same_weights(model, reference)
+    assert model.n_iter_ == reference.n_iter_ and model.loss_curve_ == reference.loss_curve_
+    assert model.t_ == reference.t_ and len(model.history_) == len(reference.history_)
+    for name in ("grad_sum", "sq_grad_sum"):
+        np.testing.assert_array_equal(
+            getattr(model._optimizer, name), getattr(reference._optimizer, name)
+        )
+    assert model._optimizer.t == reference._optimizer.t
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
-def test_ctrl_c_keeps_the_last_completed_epoch(small_digits, monkeypatch, early_stopping):
+def test_ctrl_c_stops_fit_and_keeps_the_last_completed_epoch(
+    small_digits, monkeypatch, early_stopping
+):
+    # battery row 30: the KeyboardInterrupt propagates; the model is the epoch-2 model
     X, y = small_digits
     params = dict(FAST, batch_size=50, early_stopping=early_stopping)
     reference = DigitMLPClassifier(**{**params, "max_iter": 2}).fit(X, y)
     batches_per_epoch = 6  # 300 (or 270 with early stopping) rows, 50 per batch
     _interrupt_at_batch(monkeypatch, training, 2 * batches_per_epoch + 3)  # inside epoch 3
     model = DigitMLPClassifier(**params)
-    with pytest.warns(TrainingInterruptedWarning, match="after 2 completed epoch"):
+    with pytest.raises(KeyboardInterrupt, match="after 2 completed epoch"):
         model.fit(X, y)
-    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
-    assert _same_weights(model, reference)
-    np.testing.assert_array_equal(model._optimizer.m, reference._optimizer.m)
-    assert model._optimizer.t == reference._optimizer.t
+    assert model.interrupted_ is True and reference.interrupted_ is False
+    _assert_same_model(model, reference)
+    if early_stopping:
+        assert model.validation_scores_ == reference.validation_scores_
     np.testing.assert_array_equal(model.predict_proba(X), reference.predict_proba(X))
+
+
+def test_ctrl_c_with_on_interrupt_stop_warns_and_returns(small_digits, monkeypatch):
+    # battery row 31
+    X, y = small_digits
+    params = dict(FAST, batch_size=50, on_interrupt="stop")
+    reference = DigitMLPClassifier(**{**params, "max_iter": 2}).fit(X, y)
+    _interrupt_at_batch(monkeypatch, training, 2 * 6 + 3)
+    model = DigitMLPClassifier(**params)
+    with pytest.warns(TrainingInterruptedWarning, match="after 2 completed epoch"):
+        assert model.fit(X, y) is model
+    assert model.interrupted_ is True
+    _assert_same_model(model, reference)
+
+
+def test_ctrl_c_stops_a_grid_search(small_digits, monkeypatch):
+    # battery row 32: the search aborts instead of moving to the next candidate
+    X, y = small_digits
+    calls = _interrupt_at_batch(monkeypatch, training, 10)
+    search = GridSearchCV(DigitMLPClassifier(**FAST), {"alpha": [1e-4, 1e-3, 1e-2]}, cv=2, n_jobs=1)
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    assert calls["n"] == 10  # nothing was trained after the interrupt
+    assert not hasattr(search, "best_estimator_")
 
 
 def test_ctrl_c_during_partial_fit_leaves_the_model_unchanged(small_digits, monkeypatch):
@@ -394,10 +438,10 @@ def test_ctrl_c_during_partial_fit_leaves_the_model_unchanged(small_digits, monk
     model = DigitMLPClassifier(**FAST).partial_fit(X, y, classes=np.arange(10))
     before = [w.copy() for w in model.coefs_]
     _interrupt_at_batch(monkeypatch, training, 1)
-    with pytest.warns(TrainingInterruptedWarning):
+    with pytest.raises(KeyboardInterrupt, match="after 0 completed epoch"):
         model.partial_fit(X, y)
     assert all(np.array_equal(a, b) for a, b in zip(model.coefs_, before))
-    assert len(model.loss_curve_) == 1
+    assert len(model.loss_curve_) == 1 and model.interrupted_
 
 
 def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small_digits, monkeypatch):
@@ -407,14 +451,34 @@ def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small_digits, monkeypatch):
     params = dict(FAST, solver="lbfgs", max_iter=50)
     _interrupt_at_batch(monkeypatch, fitting, 12)
     model = DigitMLPClassifier(**params)
-    with pytest.warns(TrainingInterruptedWarning, match="iteration") as record:
+    with pytest.raises(KeyboardInterrupt, match="iteration") as info:
         model.fit(X, y)
     monkeypatch.undo()
     done = model.n_iter_
-    assert 0 < done < 12
-    assert f"after {done} completed iteration(s)" in str(record[0].message)
+    assert 0 < done < 12 and model.interrupted_
+    assert f"after {done} completed iteration(s)" in str(info.value)
     reference = DigitMLPClassifier(**{**params, "max_iter": done}).fit(X, y)
     assert _same_weights(model, reference)
+
+
+def test_ctrl_c_during_the_bookkeeping_of_an_epoch_counts_that_epoch(small_digits, monkeypatch):
+    # A real SIGINT between epochs (here while an epoch is recorded) is held
+    # until the epoch's records are complete: the model is the epoch-3 model.
+    X, y = small_digits
+    reference = DigitMLPClassifier(**{**FAST, "max_iter": 3}).fit(X, y)
+    real_record = EpochReporter.record
+
+    def record_and_interrupt(self, **values):
+        real_record(self, **values)
+        if len(self.estimator.history_) == 3:
+            signal.raise_signal(signal.SIGINT)  # arrives half-way through the bookkeeping
+
+    monkeypatch.setattr(EpochReporter, "record", record_and_interrupt)
+    model = DigitMLPClassifier(**FAST)
+    with pytest.raises(KeyboardInterrupt, match="after 3 completed epoch"):
+        model.fit(X, y)
+    _assert_same_model(model, reference)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # ------------------------------------------------------------- warm start

@@ -2,6 +2,7 @@
 
 import io
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -43,6 +44,7 @@ def test_ink_polarity_does_not_matter():
 
 
 def test_size_and_position_do_not_matter():
+    # battery row 55 (the --verbose note: test_cli)
     small = prepare_digit_image(_stroke_seven())
     big = np.kron(_stroke_seven(), np.ones((3, 3), dtype=np.uint8))
     padded = np.pad(big, ((10, 140), (200, 5)), constant_values=225)  # off-centre
@@ -50,6 +52,7 @@ def test_size_and_position_do_not_matter():
 
 
 def test_transparency_is_flattened_onto_white():
+    # battery row 54
     ink = (_stroke_seven() < 128).astype(np.float64)
     rgba = np.zeros((*ink.shape, 4))
     rgba[..., :3] = [0.1, 0.1, 0.6]  # blue ink
@@ -114,18 +117,22 @@ def test_transformer_in_a_pipeline(digits_split):
 # ------------------------------------------------------------ with Pillow
 
 
-PIL = pytest.importorskip("PIL", reason="reading image files needs Pillow")
-from PIL import Image  # noqa: E402
+@pytest.fixture
+def Image():
+    """PIL.Image, or a skip of just this test where Pillow is missing."""
+    return pytest.importorskip("PIL.Image", reason="reading image files needs Pillow")
 
 
 def _encode(image, fmt, **options):
+    from PIL import Image
+
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     buffer.seek(0)
     return Image.open(buffer)
 
 
-def test_files_and_pil_images_give_the_same_result(tmp_path):
+def test_files_and_pil_images_give_the_same_result(tmp_path, Image):
     array = _stroke_seven()
     path = tmp_path / "seven.png"
     Image.fromarray(array).save(path)
@@ -135,7 +142,8 @@ def test_files_and_pil_images_give_the_same_result(tmp_path):
     np.testing.assert_allclose(prepare_digit_image(Image.open(path)), expected, atol=1e-6)
 
 
-def test_exif_rotation_is_applied():
+def test_exif_rotation_is_applied(Image):
+    # battery row 54
     upright = Image.fromarray(_stroke_seven()).convert("RGB")
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # as a sideways camera stores it
     exif = Image.Exif()
@@ -146,7 +154,8 @@ def test_exif_rotation_is_applied():
     )
 
 
-def test_palette_and_sixteen_bit_images():
+def test_palette_and_sixteen_bit_images(Image):
+    # battery row 54
     expected = prepare_digit_image(_stroke_seven())
     palette = Image.fromarray(_stroke_seven()).convert("P")
     np.testing.assert_allclose(prepare_digit_image(palette), expected, atol=0.02)
@@ -155,7 +164,7 @@ def test_palette_and_sixteen_bit_images():
     np.testing.assert_allclose(prepare_digit_image(sixteen), expected, atol=0.02)
 
 
-def test_an_unreadable_file_is_an_error(tmp_path):
+def test_an_unreadable_file_is_an_error(tmp_path, Image):
     path = tmp_path / "not-an-image.png"
     path.write_bytes(b"hello")
     with pytest.raises(OSError, match="cannot identify image file"):
@@ -164,6 +173,8 @@ def test_an_unreadable_file_is_an_error(tmp_path):
 
 def _photograph(x, rng, kind):
     """Turn an MNIST digit into a 'photo': bigger, off-centre, dark on tinted paper..."""
+    from PIL import Image
+
     image = Image.fromarray((x.reshape(28, 28) * 255).astype(np.uint8))
     scale = int(rng.integers(3, 8))
     image = image.resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
@@ -191,7 +202,7 @@ def _photograph(x, rng, kind):
 
 
 @pytest.mark.skipif(not os.environ.get("HDRNN_MNIST_DIR"), reason="HDRNN_MNIST_DIR is not set")
-def test_photographed_mnist_digits_are_read_almost_as_well_as_the_originals():
+def test_photographed_mnist_digits_are_read_almost_as_well_as_the_originals(Image):
     from hdrnn import load_mnist
 
     X_train, X_test, y_train, y_test = load_mnist(return_X_y=True)
@@ -202,3 +213,55 @@ def test_photographed_mnist_digits_are_read_almost_as_well_as_the_originals():
     prepared = DigitImagePreprocessor().fit_transform(photos)
     original = model.score(X_test[chosen], y_test[chosen])
     assert model.score(prepared, y_test[chosen]) >= original - 0.03
+
+
+def _png_header(width, height):
+    """A PNG whose header declares a size, with almost no pixels behind it."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(1000)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "match"),
+    [((50000, 50000), "2,500,000,000 pixels"), ((9500, 9500), "9500x9500 pixels")],
+    ids=["pillow-bomb", "over-our-limit"],
+)
+def test_huge_images_are_refused_before_decoding(tmp_path, Image, size, match):
+    # battery row 53: a ValueError, not Pillow's DecompressionBombError traceback
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_header(*size))
+    with pytest.raises(ValueError, match=f"image too large: {match}"):
+        prepare_digit_image(path)
+
+
+def test_huge_arrays_are_refused_before_conversion():
+    huge = np.broadcast_to(np.uint8(255), (8000, 7000))  # no memory of its own
+    with pytest.raises(ValueError, match="image too large: 7000x8000 pixels"):
+        prepare_digit_image(huge)
+
+
+def test_large_photos_are_decoded_at_a_bounded_size(tmp_path, Image):
+    # A 24-megapixel scan: shrunk right after decoding, so the float arrays
+    # stay far below the 200 MB a full-size float64 copy alone would take.
+    big = np.full((4000, 6000), 230, dtype=np.uint8)
+    big[1000:3000, 2900:3300] = 20  # a "1"
+    path = tmp_path / "scan.png"
+    Image.fromarray(big).save(path)
+    tracemalloc.start()
+    x = prepare_digit_image(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100 << 20, peak
+    np.testing.assert_allclose(x, prepare_digit_image(big[::4, ::4]), atol=0.15)

@@ -306,7 +306,7 @@ def forward(arch, X, coefs, intercepts, buffers):
     A = X
     last = arch.n_layers - 1
     for i in range(last):  # the hidden layers
-        Z = np.matmul(A, coefs[i], out=buffers.activations[i])  # (n_rows, units[i + 1])
+        Z = _matmul(A, coefs[i], out=buffers.activations[i])  # (n_rows, units[i + 1])
         Z += intercepts[i]
         if buffers.inputs is not None:
             buffers.inputs[i][...] = Z
@@ -314,7 +314,7 @@ def forward(arch, X, coefs, intercepts, buffers):
         if buffers.masks is not None and buffers.masks[i] is not None:
             np.multiply(Z, buffers.masks[i], out=buffers.dropped[i])
         A = buffers.layer_output(i)
-    logits = np.matmul(A, coefs[last], out=buffers.activations[last])  # (n_rows, units[-1])
+    logits = _matmul(A, coefs[last], out=buffers.activations[last])  # (n_rows, units[-1])
     logits += intercepts[last]
     return logits
 
@@ -328,7 +328,7 @@ def backward(arch, X, coefs, buffers, coef_grads, intercept_grads):
     deltas = buffers.deltas
     for i in range(arch.n_layers - 1, -1, -1):
         layer_input = X if i == 0 else buffers.layer_output(i - 1)
-        np.matmul(layer_input.T, deltas[i], out=coef_grads[i])
+        _matmul(layer_input.T, deltas[i], out=coef_grads[i])  # dL/dW = input^T deltas
         np.add.reduce(deltas[i], axis=0, out=intercept_grads[i])  # np.sum minus its wrapper
         if i > 0:
             np.matmul(deltas[i], coefs[i].T, out=deltas[i - 1])
@@ -340,6 +340,14 @@ def backward(arch, X, coefs, buffers, coef_grads, intercept_grads):
                 buffers.scratch[i - 1],
                 None if buffers.inputs is None else buffers.inputs[i - 1],
             )
+
+
+def _matmul(A, B, out):
+    """``A @ B`` into ``out``; ``A`` may be a scipy.sparse matrix (the input of L-BFGS)."""
+    if hasattr(A, "toarray"):  # sparse @ dense is dense, but scipy has no out=
+        out[...] = A @ B
+        return out
+    return np.matmul(A, B, out=out)
 
 
 def draw_dropout_masks(workspace, n_rows, rng):
@@ -383,7 +391,7 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
         The network's shape.
     params : ndarray of shape (arch.n_params,)
         Flat parameters.
-    X : ndarray of shape (n_rows, units[0])
+    X : ndarray or sparse matrix of shape (n_rows, units[0])
         The batch, in the compute dtype. Not modified.
     Y : ndarray of shape (n_rows, units[-1])
         Targets: one-hot rows for softmax, 0/1 indicators for logistic.
