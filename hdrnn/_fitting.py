@@ -193,7 +193,9 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
     best_params = params.copy() if stops_on_validation else None
     chance_loss = _chance_loss(arch)
     last_good = np.empty_like(params)
-    reporter = EpochReporter(est, validation is not None)
+    reporter = EpochReporter(
+        est, validation is not None, planned=1 if incremental else est.max_iter
+    )
     callbacks = begin_callbacks(est, X, y, max_subtasks=1 if incremental else est.max_iter)
 
     est.n_iter_ = 0
@@ -318,7 +320,9 @@ def fit_stochastic(est, arch, params, X, y, Y, sample_weight, rng, incremental, 
 def fit_lbfgs(est, arch, params, X, y, Y, sample_weight, validation):
     """Train with scipy's L-BFGS-B on the whole data set."""
     workspace = Workspace(arch, X.shape[0], params.dtype)
-    reporter = EpochReporter(est, validation is not None, iteration_name="iter")
+    reporter = EpochReporter(
+        est, validation is not None, iteration_name="iter", planned=est.max_iter
+    )
     callbacks = begin_callbacks(est, X, y, max_subtasks=est.max_iter + 1)
     losses = []
     last_iterate = params.copy()

@@ -1,5 +1,7 @@
 """Reporting training progress: ``history_``, the verbose table, scikit-learn callbacks."""
 
+import time
+
 from hdrnn._sklearn_compat import callbacks_supported
 
 
@@ -14,12 +16,18 @@ class EpochReporter:
         Whether the rows have validation columns.
     iteration_name : str, default="epoch"
         What one row is: ``"epoch"`` or ``"iter"`` (L-BFGS).
+    planned : int or None, default=None
+        Rows this run will print at most (``max_iter``), for the estimate of
+        the time left; None leaves that column out.
     """
 
-    def __init__(self, estimator, with_validation, iteration_name="epoch"):
+    def __init__(self, estimator, with_validation, iteration_name="epoch", planned=None):
         self.estimator = estimator
         self.with_validation = with_validation
         self.iteration_name = iteration_name
+        self.planned = planned
+        self._started = time.perf_counter()
+        self._rows = 0
         self._header_printed = False
 
     def record(self, *, loss, val_loss, val_score, learning_rate, seconds):
@@ -47,7 +55,8 @@ class EpochReporter:
         columns = [(self.iteration_name, 6), ("train loss", 11)]
         if self.with_validation:
             columns += [("val loss", 10), ("val score", 10)]
-        return [*columns, ("learning rate", 14), ("seconds", 8)]
+        columns += [("learning rate", 14), ("seconds", 8), ("elapsed", 8)]
+        return columns + ([("left", 8)] if self.planned else [])
 
     def _print_row(self, record):
         columns = self._columns()
@@ -60,7 +69,22 @@ class EpochReporter:
         rate = record["learning_rate"]
         values.append(f"{rate:>14.3g}" if rate is not None else f"{'-':>14}")
         values.append(f"{record['seconds']:>8.2f}")
+        self._rows += 1
+        elapsed = time.perf_counter() - self._started
+        values.append(f"{format_duration(elapsed):>8}")
+        if self.planned:
+            # at most: early stopping and convergence may end sooner
+            left = elapsed / self._rows * max(self.planned - self._rows, 0)
+            values.append(f"{'~' + format_duration(left):>8}")
         print(" ".join(values), flush=True)
+
+
+def format_duration(seconds):
+    """``75.4`` -> ``"1:15"``; ``3725`` -> ``"1:02:05"``."""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def begin_callbacks(estimator, X, y, max_subtasks):

@@ -23,7 +23,9 @@ except ImportError:  # older releases have no callback API: offer nothing
 
 def openml_description_url(data_id):
     """The URL scikit-learn's fetch_openml asks first: the data set's description."""
-    return _openml._DATA_INFO.format(data_id)
+    url = _openml._DATA_INFO.format(data_id)
+    # scikit-learn < 1.7 keeps the host apart, in _OPENML_PREFIX
+    return url if "://" in url else getattr(_openml, "_OPENML_PREFIX", "") + url
 
 
 def openml_urlopen(url, timeout):

@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_info
 
 from hdrnn import datasets
-from hdrnn._cli_output import EpochProgress, format_confusion_matrix, print_report
+from hdrnn._cli_output import format_confusion_matrix, print_report
 from hdrnn._files import check_writable_target
 from hdrnn._version import __version__
 from hdrnn.augmentation import default_image_shape
@@ -211,11 +211,8 @@ def _train(args):
         early_stopping=args.early_stopping,
         random_state=args.seed,
     )
-    if not args.quiet:
-        if hasattr(model, "set_callbacks"):
-            model.set_callbacks(EpochProgress(epochs))
-        else:  # scikit-learn < 1.9: the estimator's own table
-            model.set_params(verbose=True)
+    # One row per epoch: loss, validation score, time elapsed and left.
+    model.set_params(verbose=not args.quiet)
     n_classes = len(np.unique(y_train))
     print(
         f"Training a {'-'.join(map(str, (X_train.shape[1], *args.hidden, n_classes)))} "
@@ -226,15 +223,16 @@ def _train(args):
     info = {"dataset": args.dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             # The user chose the number of epochs: reaching it is not news.
             warnings.filterwarnings("ignore", "Stochastic Optimizer: Maximum", ConvergenceWarning)
             model.fit(X_train, y_train)
     except KeyboardInterrupt:
         return _interrupted(model, args.save_partial, info)
+    for warning in caught:  # one line each, without Python's file and line
+        print(f"hdrnn: warning: {warning.message}", file=sys.stderr)
     seconds = time.perf_counter() - start
-    if hasattr(model, "set_callbacks"):
-        model.set_callbacks()
     if args.save:  # first: a report cut short (e.g. piped into head) must not lose the model
         save(model, args.save, info=info)
     print(f"Trained {model.n_iter_} epochs in {seconds:.1f} s, final loss {model.loss_:.4f}")
@@ -463,10 +461,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\nhdrnn: interrupted; nothing was saved.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except _EXPECTED_ERRORS as error:
-        print(f"hdrnn: error: {error}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # e.g. `hdrnn evaluate ... | head`: the reader left
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so that the exit flush does not fail too
+        return 1
+    except _EXPECTED_ERRORS as error:
+        print(f"hdrnn: error: {error}", file=sys.stderr)
         return 1

@@ -447,7 +447,8 @@ def test_a_format_1_file_is_upgraded_with_a_warning(small_digits):
     assert isinstance(warning, ModelVersionWarning)
     assert warning.original_version == "0.1.0.dev1"
     reference = np.load(FIXTURES / "digits-format1-proba.npy")
-    np.testing.assert_array_equal(loaded.predict_proba(X[:20]), reference)
+    # float64 weights: equal up to the last bits of another NumPy's exp and BLAS
+    np.testing.assert_allclose(loaded.predict_proba(X[:20]), reference, rtol=1e-12)
     # Adam's moments came through the migration: training continues.
     assert loaded._optimizer.t > 0
     loaded.partial_fit(X, y)
