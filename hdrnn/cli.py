@@ -30,7 +30,7 @@ from hdrnn._version import __version__
 from hdrnn.augmentation import default_image_shape
 from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.exceptions import UnsafeModelError
-from hdrnn.nn import _kernels
+from hdrnn.nn import ACTIVATIONS, SCHEDULES, _kernels
 from hdrnn.persistence import load_with_metadata, save
 from hdrnn.preprocessing import describe_preparation, prepare_digit_image
 
@@ -84,9 +84,7 @@ def build_parser():
     _add_data_arguments(train)
     model = train.add_argument_group("model and training")
     model.add_argument("--hidden", type=_parse_hidden, default=(128, 64), help="e.g. 128,64")
-    model.add_argument(
-        "--activation", choices=["relu", "leaky_relu", "elu", "gelu", "tanh", "logistic"]
-    )
+    model.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
     model.add_argument("--init", choices=["glorot", "he"], default="glorot")
     model.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam")
     model.add_argument(
@@ -95,10 +93,7 @@ def build_parser():
     model.add_argument("--batch-size", type=int, help="default: min(200, n)")
     model.add_argument("--learning-rate", type=float, default=0.001)
     model.add_argument(
-        "--schedule",
-        choices=["constant", "invscaling", "adaptive", "cosine", "plateau"],
-        default="constant",
-        help="learning-rate schedule",
+        "--schedule", choices=sorted(SCHEDULES), default="constant", help="learning-rate schedule"
     )
     model.add_argument("--warmup", type=int, default=0, help="epochs of learning-rate warm-up")
     model.add_argument("--alpha", type=float, default=0.0001, help="L2 penalty")
@@ -197,7 +192,7 @@ def _train(args):
     epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
     model = DigitMLPClassifier(
         hidden_layer_sizes=args.hidden,
-        activation=args.activation or "relu",
+        activation=args.activation,
         solver=args.solver,
         max_iter=epochs,
         batch_size="auto" if args.batch_size is None else args.batch_size,

@@ -79,8 +79,12 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
     the same parameters, defaults (except ``hidden_layer_sizes``), maths and
-    fitted attributes. Training runs in float32 when ``X`` is float32 (as
-    :func:`hdrnn.load_mnist` returns it), in float64 when ``X`` is float64.
+    fitted attributes. Four parameters differ a little in meaning, on
+    purpose, each said below: ``n_iter_no_change``, ``learning_rate`` (with
+    Adam), ``warm_start`` and Ctrl-C (``on_interrupt``). The stochastic
+    solvers train in float32 when ``X`` is float32 (as
+    :func:`hdrnn.load_mnist` returns it), in float64 when ``X`` is float64;
+    ``"lbfgs"`` computes in float64, like MLPClassifier's.
     Training that diverges stops with :class:`~hdrnn.exceptions.TrainingDivergedError`
     instead of returning a broken model.
 
@@ -152,7 +156,8 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         Adam's numerical-stability constant.
     n_iter_no_change : int, default=10
         Epochs without an improvement of ``tol`` before stopping: exactly
-        that many (MLPClassifier waits one more than it says).
+        that many. MLPClassifier waits one more than it says, so
+        ``n_iter_no_change=11`` here stops where its default does.
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``solver="lbfgs"``.
     dropout : float or array-like of shape (n_layers - 2,), default=0.0
@@ -161,10 +166,12 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         every unit, so it stays deterministic. Stochastic solvers only.
     augment : {"shift", "affine", "elastic"}, Augmentation or None, default=None
         Random distortion of every training image in every batch:
-        translations by up to 2 pixels (exact, whole pixels); plus
-        rotations up to 12 degrees and zooms of 0.9-1.1; or all of that
-        with Simard's elastic distortions. Sizes are for 28x28 images and
-        scale with ``image_shape``; an
+        ``"shift"`` translates by up to 2 pixels (exact, whole pixels);
+        ``"affine"`` shifts by up to 2 pixels, rotates by up to 12 degrees
+        and zooms by 0.9-1.1; ``"elastic"`` shifts by up to 2 pixels, rotates
+        by up to 10 degrees, zooms by 0.9-1.1 and adds Simard's elastic
+        distortions. Sizes are for 28x28 images and scale with
+        ``image_shape``; an
         :class:`~hdrnn.augmentation.Augmentation` sets them freely.
         Stochastic solvers only.
     image_shape : tuple of (int, int) or None, default=None

@@ -225,7 +225,7 @@ def _call(model, method, X, y):
     ids=["nan", "inf"],
 )
 def test_non_finite_x_is_rejected_by_every_method(small_digits, fitted, bad, match):
-    # battery row 1 (NaN) and row 2 (infinity): fit, predict, predict_proba, score
+    # battery rows 1 and 2: NaN and infinity at fit, predict, predict_proba and score
     X, y = small_digits
     X = X.copy()
     X[3, 3] = bad
@@ -239,7 +239,7 @@ def test_non_finite_x_is_rejected_by_every_method(small_digits, fitted, bad, mat
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad, match", [(np.nan, "contains NaN"), (-np.inf, "infinity")])
 def test_non_finite_x_deep_in_a_large_batch_is_rejected(small_digits, dtype, bad, match):
-    # battery rows 1-2: predict checks X chunk by chunk (4096 rows); the bad value
+    # battery row 1: predict checks X chunk by chunk (4096 rows); the bad value
     # is in the second chunk, and float64 X goes through the cast to float32.
     X, y = small_digits
     model = DigitMLPClassifier(**FAST).fit(X.astype(np.float32), y)
@@ -438,6 +438,7 @@ def test_continuous_labels_are_named_continuous_without_dumping_them(small_digit
     ids=["mixed", "none"],
 )
 def test_mixed_and_missing_labels_are_clear_errors(small_digits, labels, match):
+    # battery row 19: other labels that are not classes, once raw TypeErrors
     X, y = small_digits
     bad = labels(y)
     with pytest.raises(ValueError, match=match):

@@ -27,9 +27,9 @@ def test_readme_training_extras_example_runs(monkeypatch, tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
     real_load, real_class = hdrnn.load_mnist, hdrnn.DigitMLPClassifier
 
-    def small_mnist(**kwargs):
+    def small_mnist(**kwargs):  # 1500 to train on, the last 5000 to validate
         X_train, X_test, y_train, y_test = real_load(**kwargs)
-        return X_train[:1500], X_test[:500], y_train[:1500], y_test[:500]
+        return X_train[:6500], X_test[:500], y_train[:6500], y_test[:500]
 
     monkeypatch.setattr(hdrnn, "load_mnist", small_mnist)
     monkeypatch.setattr(
@@ -41,3 +41,31 @@ def test_readme_training_extras_example_runs(monkeypatch, tmp_path):
     assert isinstance(namespace["clf"], real_class)
     assert namespace["clf"].n_iter_ == 3 and len(namespace["clf"].history_) == 3
     assert (tmp_path / "mnist-800.hdrnn").exists()
+
+
+def test_readme_predict_output_shows_what_the_command_prints(tmp_path):
+    """The digits in the README's output block are the ones `hdrnn predict` names."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not os.environ.get("HDRNN_MNIST_DIR"):
+        pytest.skip("HDRNN_MNIST_DIR is not set")
+    text = README.read_text()
+    command = next(
+        line for line in text.splitlines() if "hdrnn predict --model mnist.hdrnn" in line
+    )
+    images = re.findall(r"examples/images/\S+", command)
+    shown = re.search(r"```text\n(.*?)```", text.split(command, 1)[1], flags=re.DOTALL).group(1)
+    expected = [line.split(" (")[0] for line in shown.strip().splitlines()]  # "file: digit"
+    root = README.parent
+    model = tmp_path / "mnist.hdrnn"
+    hdrnn = [sys.executable, "-m", "hdrnn"]
+    train = [*hdrnn, "train", "--dataset", "mnist", "--quiet", "--save", str(model)]
+    subprocess.run(train, check=True, capture_output=True, timeout=600, cwd=root)
+    predict = [*hdrnn, "predict", "--model", str(model), *images, "--top", "2"]
+    result = subprocess.run(predict, capture_output=True, text=True, timeout=120, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert [line.split(" (")[0] for line in result.stdout.strip().splitlines()] == expected

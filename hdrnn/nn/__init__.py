@@ -4,7 +4,7 @@ This package imports nothing but NumPy and the standard library, so the
 mathematics can be read, tested and reused without scikit-learn. The
 estimator in :mod:`hdrnn.estimator` is a thin layer over it. When numba is
 installed, two loops (Adam's update and the L2 term) run compiled, with
-bit-identical results (:mod:`hdrnn.nn._kernels`).
+bit-identical weights (:mod:`hdrnn.nn._kernels`).
 """
 
 from hdrnn.nn.activations import ACTIVATIONS, Activation

@@ -427,7 +427,9 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
         penalty = alpha / weight_sum
         kernels = _kernels.get()
         if kernels is not None:
-            # one compiled pass for the sum of squares and the gradient (bit-identical)
+            # one compiled pass for the sum of squares and the gradient (a bit-identical
+            # gradient; the sum is added up in another order, so the loss may differ
+            # in its last bits)
             squares = kernels.add_l2_gradient(flat_coefs, coef_grads, params.dtype.type(penalty))
         else:
             squares = float(np.dot(flat_coefs, flat_coefs))
