@@ -44,8 +44,10 @@ for _ in range(30):
     epoch_loss = 0.0
     for start in range(0, len(X), 64):
         rows = order[start : start + 64]
-        loss = loss_and_grads(arch, params, X[rows], Y[rows], None, 1e-4, workspace)
-        adam.step(params, workspace.grads)
+        loss, grads = loss_and_grads(
+            arch, params, X[rows], Y[rows], workspace=workspace, alpha=1e-4
+        )
+        adam.step(params, grads)
         epoch_loss += loss * len(rows)
     losses.append(epoch_loss / len(X))
 

@@ -14,11 +14,26 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from hdrnn._model_migrations import STRUCTURE_DEFAULTS
 from hdrnn.nn import ACTIVATIONS, OUTPUT_LOSSES
 
 LABEL_TYPES = {"binary", "multiclass", "multilabel-indicator"}
 WEIGHT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
 HISTORY_KEYS = {"epoch", "loss", "val_loss", "val_score", "learning_rate", "seconds"}
+STRUCTURE_KEYS = set(STRUCTURE_DEFAULTS)
+STATE_KEYS = {
+    "plateau",
+    "schedule",
+    "optimizer",
+    "loss_curve",
+    "validation_scores",
+    "validation_loss_curve",
+    "history",
+    "samples_seen",
+    "epochs",
+    "loss",
+}
+SCHEDULE_KEYS = {"reduction", "epochs_since_reduction"}
 
 # The optimizer state a file may hold: scalar keys, array keys.
 OPTIMIZER_STATE = {
@@ -50,39 +65,61 @@ def check_model(metadata, arrays):
     arrays : dict of str to ndarray
         Its arrays.
     """
-    fitted = _require(metadata, "fitted", dict)
+    structure = _require(metadata, "structure", dict)
     params = _require(metadata, "params", dict)
-    _check_fitted(fitted)
-    units = _check_layers(params, fitted, arrays)
-    _check_labels(metadata, fitted, arrays)
+    state = _require(metadata, "state", dict)
+    _check_structure(structure)
+    units = _check_layers(params, structure, arrays)
+    _check_labels(metadata, structure, arrays)
     _check_weights(units, arrays)
-    _check_optimizer(metadata.get("optimizer"), units, arrays)
+    _check_state(state)
+    _check_optimizer(state["optimizer"], units, arrays)
     _require(metadata, "info", dict)
-    _check_image_shape(metadata.get("image_shape"), fitted["n_features_in_"], "image_shape")
+    _check_image_shape(metadata.get("image_shape"), structure["n_features_in_"], "image_shape")
     if "feature_names_in" in arrays and arrays["feature_names_in"].shape != (units[0],):
         raise SchemaError("feature_names_in does not have one name per input feature")
-    _choice(metadata.get("input_dtype"), {"float32", "float64"}, "input_dtype")
 
 
-def _check_fitted(fitted):
+def _check_structure(structure):
+    if set(structure) != STRUCTURE_KEYS:
+        raise SchemaError("structure does not hold the documented attributes")
     for name in ("n_features_in_", "n_layers_", "n_outputs_"):
-        _integer(fitted, name, minimum=1)
-    for name in ("n_iter_", "t_"):
-        _integer(fitted, name, minimum=0)
-    _choice(fitted.get("out_activation_"), OUTPUT_LOSSES, "out_activation_")
-    for name in ("loss_", "best_loss_", "best_validation_score_"):
-        _number(fitted.get(name), name, optional=True)
-    _numbers(fitted.get("loss_curve_"), "loss_curve_")
-    for name in ("validation_scores_", "validation_loss_curve_"):
-        _numbers(fitted.get(name), name, optional=True)
-    fraction = fitted.get("dead_units_fraction_")
+        _integer(structure, name, minimum=1)
+    _choice(structure["out_activation_"], OUTPUT_LOSSES, "out_activation_")
+    fraction = structure["dead_units_fraction_"]
     _number(fraction, "dead_units_fraction_", optional=True)
     if fraction is not None and not 0 <= fraction <= 1:
         raise SchemaError("dead_units_fraction_ is not a fraction")
-    if not isinstance(fitted.get("interrupted_", False), bool):
+    if not isinstance(structure["interrupted_"], bool):
         raise SchemaError("interrupted_ is not a boolean")
-    _check_history(fitted.get("history_"))
-    _check_image_shape(fitted.get("image_shape_"), fitted["n_features_in_"], "image_shape_")
+    n_features = structure["n_features_in_"]
+    _check_image_shape(structure["image_shape_"], n_features, "image_shape_")
+
+
+def _check_state(state):
+    if set(state) != STATE_KEYS:
+        raise SchemaError("the training state does not hold the documented entries")
+    plateau = _require(state, "plateau", dict)
+    if set(plateau) != {"best_loss", "best_score", "no_improvement_count"}:
+        raise SchemaError("the plateau counters are not the documented ones")
+    _number(plateau["best_loss"], "best_loss")
+    _number(plateau["best_score"], "best_score")
+    _integer(plateau, "no_improvement_count", minimum=0)
+    schedule = state["schedule"]
+    if schedule is not None:
+        if not isinstance(schedule, dict) or set(schedule) != SCHEDULE_KEYS:
+            raise SchemaError("the schedule state is not the documented one")
+        _number(schedule["reduction"], "schedule reduction")
+        if not 0 < schedule["reduction"] <= 1:
+            raise SchemaError("the schedule reduction is not in (0, 1]")
+        _integer(schedule, "epochs_since_reduction", minimum=0)
+    for name in ("samples_seen", "epochs"):
+        _integer(state, name, minimum=0)
+    _number(state["loss"], "loss", optional=True)
+    _numbers(state["loss_curve"], "loss_curve")
+    for name in ("validation_scores", "validation_loss_curve"):
+        _numbers(state[name], name, optional=True)
+    _check_history(state["history"])
 
 
 def _check_history(history):
@@ -96,16 +133,16 @@ def _check_history(history):
             _number(record[key], f"history_ {key}", optional=True)
 
 
-def _check_layers(params, fitted, arrays):
+def _check_layers(params, structure, arrays):
     """Return the layer sizes, after checking that they chain through every weight array."""
     hidden = params.get("hidden_layer_sizes")
     if not isinstance(hidden, list) or not hidden or not all(_is_int(n) and n > 0 for n in hidden):
         raise SchemaError("hidden_layer_sizes is not a list of positive integers")
-    if fitted["n_layers_"] != len(hidden) + 2:
+    if structure["n_layers_"] != len(hidden) + 2:
         raise SchemaError("n_layers_ does not match hidden_layer_sizes")
     _choice(params.get("activation"), ACTIVATIONS, "activation")
     _choice(params.get("solver"), {"adam", "sgd", "lbfgs"}, "solver")
-    units = (fitted["n_features_in_"], *hidden, fitted["n_outputs_"])
+    units = (structure["n_features_in_"], *hidden, structure["n_outputs_"])
     expected = {f"coefs_{i}": (units[i], units[i + 1]) for i in range(len(units) - 1)}
     expected |= {f"intercepts_{i}": (units[i + 1],) for i in range(len(units) - 1)}
     layer_arrays = {name for name in arrays if name.startswith(("coefs_", "intercepts_"))}
@@ -117,7 +154,7 @@ def _check_layers(params, fitted, arrays):
     return units
 
 
-def _check_labels(metadata, fitted, arrays):
+def _check_labels(metadata, structure, arrays):
     label_type = _choice(metadata.get("label_type"), LABEL_TYPES, "label_type")
     classes = arrays.get("classes")
     if classes is None or classes.ndim != 1:
@@ -126,7 +163,7 @@ def _check_labels(metadata, fitted, arrays):
         raise SchemaError("the classes include NaN or infinity")
     if len(classes) < 2 or not (classes[1:] > classes[:-1]).all():
         raise SchemaError("the classes are not at least two distinct labels in sorted order")
-    n_outputs = fitted["n_outputs_"]
+    n_outputs = structure["n_outputs_"]
     expected_outputs = {"binary": 1, "multiclass": len(classes), "multilabel-indicator": None}
     if label_type == "binary" and len(classes) != 2:
         raise SchemaError("a binary model needs exactly two classes")
@@ -142,7 +179,7 @@ def _check_labels(metadata, fitted, arrays):
             f"classes need {expected_outputs[label_type]}"
         )
     output = "softmax" if label_type == "multiclass" else "logistic"
-    if fitted["out_activation_"] != output:
+    if structure["out_activation_"] != output:
         raise SchemaError(f"a {label_type} model's output is {output}")
 
 

@@ -10,6 +10,8 @@ handful of vectorised NumPy operations.
 """
 
 import math
+import queue
+import threading
 from dataclasses import dataclass, replace
 from numbers import Real
 
@@ -300,6 +302,67 @@ class BatchAugmenter:
         np.add(upper_left, lower_left, out=out)
 
 
+def augmented_batches(batches, augmenter, rng):
+    """Distort each ``(batch_rows, X_batch)`` of ``batches`` in place as it passes.
+
+    ``X_batch`` must be a copy (as :func:`hdrnn.nn.iter_batches` makes),
+    never the training data itself.
+    """
+    for batch_rows, X_batch in batches:
+        augmenter(X_batch, rng)
+        yield batch_rows, X_batch
+
+
+# How long the background thread waits on a full queue before checking
+# whether training has stopped.
+_PREFETCH_POLL_SECONDS = 0.05
+
+
+def prefetched(batches):
+    """Yield the items of ``batches``, produced one ahead in a background thread.
+
+    Augmenting a batch while the previous one trains uses a second core:
+    NumPy releases the GIL in its array operations. The batches must come
+    from at least three rotating buffers (one being trained on, one ready
+    in the queue, one being filled), so that the thread never overwrites a
+    batch in use. Closing the generator stops the thread; an exception in
+    the thread is raised here.
+    """
+    ready = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in batches:
+                if not _put_unless_stopped(ready, item, stop):
+                    return
+            _put_unless_stopped(ready, None, stop)
+        except BaseException as error:  # handed to the training thread to raise
+            _put_unless_stopped(ready, error, stop)
+
+    worker = threading.Thread(target=produce, name="hdrnn-augment", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _put_unless_stopped(ready, item, stop):
+    """Put ``item`` on the queue, giving up once ``stop`` is set; return whether it was put."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=_PREFETCH_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _gaussian_matrix(size, sigma, dtype):
     """The symmetric (size, size) matrix of a 1-D Gaussian blur with zero padding."""
     offsets = np.arange(size)[:, np.newaxis] - np.arange(size)
@@ -309,9 +372,3 @@ def _gaussian_matrix(size, sigma, dtype):
 
 def _is_finite_number(value):
     return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def default_image_shape(n_features):
-    """Return ``(side, side)`` when ``n_features`` is a perfect square, else None."""
-    side = math.isqrt(n_features)
-    return (side, side) if side * side == n_features else None

@@ -1,68 +1,32 @@
 """DigitMLPClassifier: the scikit-learn face of the NumPy core.
 
-This module validates input, encodes labels, decides what happens between
-epochs (stopping, learning-rate changes, divergence) and exposes the fitted
-attributes under ``MLPClassifier``'s names. The mathematics lives in
-:mod:`hdrnn.nn`.
+The class is put together from three parts, each in its own module: its
+parameters (:mod:`hdrnn._params`), its fitting steps (:mod:`hdrnn._fit`,
+the only code besides ``partial_fit`` here that writes the estimator's
+attributes) and its prediction (:mod:`hdrnn._prediction`, which only reads
+them). ``fit`` hands values to the training loops (:mod:`hdrnn._training`,
+:mod:`hdrnn._lbfgs`) and publishes what they return under
+``MLPClassifier``'s names; the mathematics is in :mod:`hdrnn.nn`.
 """
-
-import functools
-import warnings
-from numbers import Integral, Real
 
 import numpy as np
 import sklearn
-from scipy.sparse import issparse as _is_sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from hdrnn import _fitting, _inputs
+from hdrnn._fit import FitMixin
+from hdrnn._params import DigitMLPParameters
+from hdrnn._prediction import PredictionMixin
 from hdrnn._sklearn_compat import (
     CallbackSupportMixin,
-    Interval,
-    Options,
-    StrOptions,
     _check_partial_fit_first_call,
     _fit_context,
 )
 from hdrnn._version import __version__
-from hdrnn.augmentation import Augmentation
+from hdrnn._warn import warn
 from hdrnn.exceptions import ModelVersionWarning
-from hdrnn.nn import (
-    ACTIVATIONS,
-    OUTPUT_LOSSES,
-    SCHEDULES,
-    Architecture,
-    PlateauTracker,
-    init_params,
-    predict_logits,
-    unflatten,
-)
-from hdrnn.nn.network import flatten
-
-
-def _library_versions():
-    return {"hdrnn": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
-
-
-def _warn_other_versions(saved):
-    running = _library_versions()
-    then = ", ".join(f"{name} {saved.get(name)}" for name in running)
-    now = ", ".join(f"{name} {version}" for name, version in running.items())
-    warnings.warn(
-        ModelVersionWarning(
-            f"This DigitMLPClassifier was pickled with {then} and is loaded with {now}. "
-            "It may fail or predict differently: retrain it, or move models between "
-            "versions with hdrnn.save / hdrnn.load, whose files are checked when loaded.",
-            original_version=saved.get("hdrnn"),
-        ),
-        stacklevel=3,
-    )
 
 
 def _partial_fit_available(estimator):
@@ -74,7 +38,14 @@ def _partial_fit_available(estimator):
     return True
 
 
-class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
+class DigitMLPClassifier(
+    ClassifierMixin,
+    CallbackSupportMixin,
+    FitMixin,
+    PredictionMixin,
+    DigitMLPParameters,
+    BaseEstimator,
+):
     """Multilayer perceptron classifier with a fast, verified NumPy core.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
@@ -295,115 +266,6 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "augment": [None, StrOptions({"shift", "affine", "elastic"}), Augmentation],
-        "image_shape": [None, "array-like"],
-        "init": [StrOptions({"glorot", "he"})],
-        "class_weight": [None, dict, StrOptions({"balanced"})],
-        "scoring": [None, str, callable],
-        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "plateau_patience": [Interval(Integral, 1, None, closed="left")],
-        "on_interrupt": [StrOptions({"raise", "stop"})],
-    }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(128, 64),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dropout=0.0,
-        augment=None,
-        image_shape=None,
-        init="glorot",
-        class_weight=None,
-        scoring=None,
-        warmup_epochs=0,
-        plateau_patience=5,
-        on_interrupt="raise",
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.augment = augment
-        self.image_shape = image_shape
-        self.init = init
-        self.class_weight = class_weight
-        self.scoring = scoring
-        self.warmup_epochs = warmup_epochs
-        self.plateau_patience = plateau_patience
-        self.on_interrupt = on_interrupt
-
-    # ------------------------------------------------------------------ fit
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data ``X`` and labels ``y``.
@@ -439,8 +301,8 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             )
         if sample_weight_val is not None and X_val is None:
             raise ValueError("sample_weight_val needs X_val and y_val.")
-        validation = (X_val, y_val, sample_weight_val) if X_val is not None else None
-        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
+        validation = None if X_val is None else (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, validation, incremental=False)
 
     @available_if(_partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -472,225 +334,12 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
                 "not show the class frequencies. Compute them once with "
                 "sklearn.utils.class_weight.compute_class_weight and pass a dict."
             )
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight, incremental=True, validation=None)
-
-    def _fit(self, X, y, sample_weight, incremental, validation):
-        hidden = _inputs.hidden_sizes(self)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y, Y = _inputs.validate_training_data(self, X, y, incremental, reset=first_pass)
-        dtype = np.float64 if self.solver == "lbfgs" else X.dtype
-        X = X.astype(dtype, copy=False)
-        Y = Y.astype(dtype)
-        sample_weight = _inputs.combined_sample_weight(self, X, y, sample_weight, dtype)
-        _inputs.warn_if_unscaled(X)
-        self._dropout_rates = _inputs.check_extras(self, hidden, X.shape[1])
-
-        output = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
-        arch = Architecture((X.shape[1], *hidden, Y.shape[1]), self.activation, output)
-        _inputs.check_network_fits_in_memory(arch, dtype, self.hidden_layer_sizes)
-        rng = check_random_state(self.random_state)
-        if first_pass:
-            params = init_params(arch, rng, dtype, self.init)
-            self._initialize_attributes(arch)
-        else:
-            params = self._current_params(arch, dtype)
-        # coefs_ and intercepts_ are views of params: training updates them in place.
-        self.coefs_, self.intercepts_ = unflatten(arch, params)
-        self.interrupted_ = False
-        validation = _inputs.validation_data(self, validation, dtype)
-        if validation is not None or (self.early_stopping and self.solver != "lbfgs"):
-            self.validation_scores_ = self.validation_scores_ or []
-            self.validation_loss_curve_ = self.validation_loss_curve_ or []
-
-        # Overflow and NaN are detected batch by batch and reported as a
-        # TrainingDivergedError; NumPy's own RuntimeWarnings would only be noise.
-        with np.errstate(over="ignore", invalid="ignore"):
-            if self.solver == "lbfgs":
-                _fitting.fit_lbfgs(self, arch, params, X, y, Y, sample_weight, validation)
-                train_rows = np.arange(X.shape[0])
-            else:
-                if self.early_stopping and incremental:
-                    raise ValueError("partial_fit does not support early_stopping=True")
-                split = self._split_validation(X, y, Y, sample_weight, rng, validation)
-                _fitting.fit_stochastic(
-                    self, arch, params, X, y, Y, sample_weight, rng, incremental, split
-                )
-                train_rows = split[0]
-            self.dead_units_fraction_ = _fitting.dead_unit_fraction(arch, params, X, train_rows)
-        if dtype != self._input_dtype:
-            self.coefs_, self.intercepts_ = unflatten(arch, params.astype(self._input_dtype))
-        if not incremental and self.solver != "lbfgs":
-            _fitting.warn_if_no_better_than_chance(self, Y[train_rows])
-        if self.interrupted_:
-            _fitting.report_interruption(self)
-        return self
-
-    def _initialize_attributes(self, arch):
-        self.n_layers_ = len(arch.layer_units)
-        self.n_outputs_ = arch.layer_units[-1]
-        self.out_activation_ = arch.output
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self.history_ = []
-        self._plateau = PlateauTracker(self.tol)
-        self._optimizer = None
-        self._schedule = None
-        self.validation_scores_ = None
-        self.validation_loss_curve_ = None
-        if self.early_stopping and self.solver != "lbfgs":
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
-
-    def _current_params(self, arch, dtype):
-        shapes = [coef.shape for coef in self.coefs_]
-        expected = [(arch.layer_units[i], arch.layer_units[i + 1]) for i in range(arch.n_layers)]
-        if shapes != expected:
-            raise ValueError(
-                f"Cannot continue training: the fitted layers have shapes {shapes}, but "
-                f"the current parameters ask for {expected}. Set warm_start=False (or "
-                "start a new estimator) to train a differently shaped network."
-            )
-        # A fresh flat copy: the fitted arrays may be read-only (memory-mapped).
-        return flatten(arch, self.coefs_, self.intercepts_, dtype)
-
-    def _split_validation(self, X, y, Y, sample_weight, rng, validation):
-        """Return the training rows and the validation data (None without any)."""
-        rows = np.arange(Y.shape[0])
-        if validation is not None or not self.early_stopping:
-            return rows, validation
-        # Like MLPClassifier: stratify binary problems only; same random draws.
-        stratify = Y if Y.shape[1] == 1 else None
-        train_rows, val_rows = train_test_split(
-            rows, random_state=rng, test_size=self.validation_fraction, stratify=stratify
-        )
-        if len(val_rows) < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or the "
-                "size of your dataset."
-            )
-        validation = _fitting.ValidationData(
-            X=X[val_rows],
-            y=y[val_rows],
-            Y=Y[val_rows],
-            sample_weight=None if sample_weight is None else sample_weight[val_rows],
-        )
-        return train_rows, validation
-
-    # -------------------------------------------------------------- predict
-
-    def _logits(self, X):
-        check_is_fitted(self)
-        # Float input is kept as it is and cast chunk by chunk in predict_logits;
-        # anything else becomes the model's dtype here.
-        model_dtype = self.coefs_[0].dtype
-        other = np.float64 if model_dtype == np.float32 else np.float32
-        # Dense X is checked for NaN and infinity chunk by chunk, in predict_logits.
-        _inputs.refuse_image_stacks(X)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            reset=False,
-            dtype=(model_dtype, other),
-            ensure_all_finite=_is_sparse(X),
-        )
-        arch = Architecture(
-            (*(c.shape[0] for c in self.coefs_), self.n_outputs_),
-            self.activation,
-            self.out_activation_,
-        )
-        finite_check = functools.partial(
-            assert_all_finite, estimator_name=type(self).__name__, input_name="X"
-        )
-        with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
-            logits = predict_logits(arch, X, self.coefs_, self.intercepts_, finite_check)
-        if not np.isfinite(logits).all():
-            largest = _inputs.abs_max(X)
-            if largest > np.finfo(model_dtype).max:
-                raise ValueError(
-                    f"Input X holds values too large for this {model_dtype} model (largest "
-                    f"|X| here: {largest:.3g}; {model_dtype} holds up to "
-                    f"{np.finfo(model_dtype).max:.3g}). Scale X the same way as the "
-                    "training data, e.g. divide pixel values by 255."
-                )
-            raise ValueError(
-                "The network produced non-finite class scores: X has values far outside "
-                f"the range it was trained on (largest |X| here: {largest:.3g}). Scale X "
-                "the same way as the training data, e.g. divide pixel values by 255."
-            )
-        return logits
-
-    def _labels_from_logits(self, logits):
-        if self.out_activation_ == "softmax":
-            return self._label_binarizer.inverse_transform(logits)
-        # sigmoid(z) > 0.5 exactly when z > 0
-        return self._label_binarizer.inverse_transform((logits > 0).astype(logits.dtype))
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            Predicted labels (an indicator matrix for multilabel problems).
-        """
-        return self._labels_from_logits(self._logits(X))
-
-    def predict_log_proba(self, X):
-        """Return the log of the class probabilities, computed as a log-softmax.
-
-        Unlike ``np.log(predict_proba(X))`` this is finite even where a
-        probability rounds to zero.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns ordered as ``classes_``, in the model's
-            dtype.
-        """
-        logits = self._logits(X)
-        log_proba = OUTPUT_LOSSES[self.out_activation_].log_proba
-        if self._label_binarizer.y_type_ == "binary":
-            # binary: P(negative) = sigmoid(-z), P(positive) = sigmoid(z)
-            return np.hstack([log_proba(-logits), log_proba(logits)])
-        return log_proba(logits)
-
-    def predict_proba(self, X):
-        """Return class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns ordered as ``classes_``, in the model's
-            dtype. Rows sum to 1 (for multilabel problems each column is the
-            probability of its own label).
-        """
-        return np.exp(self.predict_log_proba(X))
+            multilabel = type_of_target(y).startswith("multilabel")
+            self._label_binarizer = LabelBinarizer().fit(y if multilabel else classes)
+        return self._fit(X, y, sample_weight, None, incremental=True)
 
     # ------------------------------------------------------------- pickling
 
@@ -712,3 +361,21 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _library_versions():
+    return {"hdrnn": __version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+def _warn_other_versions(saved):
+    running = _library_versions()
+    then = ", ".join(f"{name} {saved.get(name)}" for name in running)
+    now = ", ".join(f"{name} {version}" for name, version in running.items())
+    warn(
+        ModelVersionWarning(
+            f"This DigitMLPClassifier was pickled with {then} and is loaded with {now}. "
+            "It may fail or predict differently: retrain it, or move models between "
+            "versions with hdrnn.save / hdrnn.load, whose files are checked when loaded.",
+            original_version=saved.get("hdrnn"),
+        )
+    )

@@ -17,91 +17,23 @@ value is checked against the format and against the others
 this format to share models or to load ones you did not make.
 """
 
-import datetime
-import hashlib
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
-import sklearn
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from hdrnn._files import atomic_write
 from hdrnn._model_archive import ModelArchive, damaged
+from hdrnn._model_document import checksum, model_document, params_from_document, state_arrays
+from hdrnn._model_migrations import FORMAT_NAME, FORMAT_VERSION, MIGRATIONS
 from hdrnn._model_schema import SchemaError, allowed_dtype, check_model
+from hdrnn._state import TrainingConfig, TrainingState
 from hdrnn._version import __version__
-from hdrnn.augmentation import Augmentation, default_image_shape
+from hdrnn._warn import warn
 from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.exceptions import IncompatibleModelError, ModelFormatWarning
-from hdrnn.nn import SGD, Adam, PlateauTracker
-
-# The document type written into every file.
-FORMAT_NAME = "hdrnn-model"
-
-# Bump on any change to the layout; register a migration for the old one.
-# Format 2 stores Adam's moments as decayed sums (see hdrnn.nn.Adam).
-FORMAT_VERSION = 2
-
-
-def _adam_moments_to_decayed_sums(metadata, arrays):
-    """Format 1 -> 2: Adam's ``m`` and ``v`` become ``grad_sum`` and ``sq_grad_sum``.
-
-    Anything that is not a well-formed format-1 Adam state is left as it is,
-    for the checks that follow to refuse.
-    """
-    optimizer = metadata.get("optimizer")
-    metadata = {**metadata, "format_version": 2, "arrays": dict(metadata["arrays"])}
-    if not _is_format_1_adam(optimizer, arrays):
-        return metadata, arrays
-    arrays = dict(arrays)
-    for old, new, beta in (
-        ("m", "grad_sum", optimizer["beta_1"]),
-        ("v", "sq_grad_sum", optimizer["beta_2"]),
-    ):
-        moment = arrays.pop(f"optimizer_{old}")
-        arrays[f"optimizer_{new}"] = (moment / (1.0 - beta)).astype(moment.dtype)
-        metadata["arrays"][f"optimizer_{new}"] = metadata["arrays"].pop(f"optimizer_{old}")
-    return metadata, arrays
-
-
-def _is_format_1_adam(optimizer, arrays):
-    return (
-        isinstance(optimizer, dict)
-        and optimizer.get("kind") == "Adam"
-        and all(
-            isinstance(optimizer.get(beta), float) and 0 <= optimizer[beta] < 1
-            for beta in ("beta_1", "beta_2")
-        )
-        and {"optimizer_m", "optimizer_v"} <= set(arrays)
-    )
-
-
-# Migrations from older format versions: {version: function(metadata, arrays)
-# -> (metadata, arrays)} upgrading a file of that version by one step.
-MIGRATIONS = {1: _adam_moments_to_decayed_sums}
-
-# Fitted attributes stored in the JSON document (the arrays are stored apart),
-# with the value a file from before an attribute existed gets.
-_FITTED_SCALARS = {
-    "n_features_in_": None,
-    "n_layers_": None,
-    "n_outputs_": None,
-    "out_activation_": None,
-    "n_iter_": None,
-    "t_": None,
-    "loss_": None,
-    "best_loss_": None,
-    "loss_curve_": None,
-    "validation_scores_": None,
-    "validation_loss_curve_": None,
-    "best_validation_score_": None,
-    "history_": None,
-    "image_shape_": None,
-    "dead_units_fraction_": None,
-    "interrupted_": False,
-}
 
 
 def save(model, path, *, info=None):
@@ -148,11 +80,7 @@ def save(model, path, *, info=None):
     """
     check_is_fitted(model)
     path = Path(path)
-    optimizer = getattr(model, "_optimizer", None)
-    optimizer_state = None if optimizer is None else optimizer.state_dict()
-    arrays = _model_arrays(model, optimizer_state)
-    metadata = _model_metadata(model, arrays, optimizer_state, info)
-    metadata["checksum"] = _checksum(metadata, arrays)
+    metadata, arrays = model_document(model, info)
     document = json.dumps(metadata, sort_keys=True).encode("utf-8")
     arrays["metadata.json"] = np.frombuffer(document, dtype=np.uint8)
     with atomic_write(path) as file:
@@ -251,121 +179,6 @@ def read_metadata(path):
     return {**metadata, "classes": arrays["classes"].tolist()}
 
 
-# ------------------------------------------------------------------ writing
-
-
-def _model_arrays(model, optimizer_state):
-    arrays = {}
-    for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
-        arrays[f"coefs_{i}"] = np.ascontiguousarray(W)
-        arrays[f"intercepts_{i}"] = np.ascontiguousarray(b)
-    arrays["classes"] = _portable_classes(model.classes_)
-    if getattr(model, "feature_names_in_", None) is not None:
-        arrays["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
-    for name, value in (optimizer_state or {}).items():
-        if isinstance(value, np.ndarray):
-            arrays[f"optimizer_{name}"] = value
-    return arrays
-
-
-def _portable_classes(classes):
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "biuf":
-        return classes
-    if all(isinstance(label, str) for label in classes):
-        return classes.astype(str)
-    raise ValueError(
-        "hdrnn.save stores numeric or string class labels only; this model's classes "
-        f"have dtype {classes.dtype} ({classes[:3].tolist()}...). Encode the labels as "
-        "integers or strings, or use joblib for this model."
-    )
-
-
-def _model_metadata(model, arrays, optimizer_state, info):
-    optimizer_scalars = {
-        name: value
-        for name, value in (optimizer_state or {}).items()
-        if not isinstance(value, np.ndarray)
-    }
-    fitted = {name: getattr(model, name, default) for name, default in _FITTED_SCALARS.items()}
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": {
-            "hdrnn": __version__,
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-        },
-        "estimator": type(model).__name__,
-        "params": _portable_params(model),
-        "fitted": _jsonable(fitted),
-        "label_type": model._label_binarizer.y_type_,
-        "input_dtype": str(getattr(model, "_input_dtype", model.coefs_[0].dtype)),
-        "image_shape": _image_shape(model),
-        "optimizer": None
-        if optimizer_state is None
-        else {"kind": type(model._optimizer).__name__, **optimizer_scalars},
-        "arrays": {
-            name: {"dtype": value.dtype.str, "shape": list(value.shape)}
-            for name, value in arrays.items()
-        },
-        "info": _jsonable(info or {}),
-    }
-
-
-def _image_shape(model):
-    shape = getattr(model, "image_shape_", None) or model.image_shape
-    if shape is None:
-        shape = default_image_shape(model.n_features_in_)
-    return None if shape is None else [int(side) for side in shape]
-
-
-def _portable_params(model):
-    params = {}
-    for name, value in model.get_params(deep=False).items():
-        if isinstance(value, Augmentation):
-            value = {"augmentation": _jsonable(vars(value))}
-        elif name == "class_weight" and isinstance(value, dict):
-            value = {"class_weight_pairs": [[_jsonable(k), float(v)] for k, v in value.items()]}
-        elif name == "random_state" and not (value is None or isinstance(value, int)):
-            value = None  # a RandomState's state is not worth keeping
-        elif callable(value):
-            warnings.warn(
-                f"The parameter {name}={value!r} is a Python function and is not saved; "
-                "the loaded model has the default.",
-                UserWarning,
-                stacklevel=4,
-            )
-            continue
-        params[name] = _jsonable(value)
-    return params
-
-
-def _jsonable(value):
-    """Convert NumPy scalars and arrays, tuples and dicts into plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _checksum(metadata, arrays):
-    digest = hashlib.sha256()
-    document = {k: v for k, v in metadata.items() if k != "checksum"}
-    digest.update(json.dumps(document, sort_keys=True).encode("utf-8"))
-    for name in sorted(arrays):
-        if name == "metadata.json":
-            continue
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.reshape(-1).view(np.uint8).data)  # the bytes, without a copy
-    return digest.hexdigest()
-
-
 # ------------------------------------------------------------------ reading
 
 
@@ -379,7 +192,7 @@ def _read(path):
         metadata = archive.read_metadata()
         version = _check_format(path, metadata)
         arrays = archive.read_arrays(metadata.get("arrays"), allowed_dtype)
-    if metadata.get("checksum") != _checksum(metadata, arrays):
+    if metadata.get("checksum") != checksum(metadata, arrays):
         raise damaged(path, "its checksum does not match its contents")
     arrays = {
         name: array.astype(array.dtype.newbyteorder("="), copy=False)
@@ -426,14 +239,13 @@ def _migrate(path, metadata, arrays, version):
         metadata, arrays = MIGRATIONS[old](metadata, arrays)
     versions = metadata.get("versions")
     written_by = versions.get("hdrnn") if isinstance(versions, dict) else None
-    warnings.warn(
+    warn(
         ModelFormatWarning(
             f"{path} uses the older model format {version} (written by hdrnn "
             f"{written_by}) and was upgraded while loading; save the model again to "
             f"store it in format {FORMAT_VERSION}.",
             original_version=written_by,
-        ),
-        stacklevel=4,
+        )
     )
     return metadata, arrays
 
@@ -441,79 +253,28 @@ def _migrate(path, metadata, arrays, version):
 def _build_model(path, metadata, arrays):
     """A DigitMLPClassifier from a checked file."""
     try:
-        model = DigitMLPClassifier(**_params_from_file(metadata["params"]))
+        model = DigitMLPClassifier(**params_from_document(metadata["params"]))
         model._validate_params()
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise damaged(path, f"its parameters are invalid ({str(error)[:200]})") from None
-    fitted = metadata["fitted"]
-    n_layers = fitted["n_layers_"] - 1
-    model.coefs_ = [arrays[f"coefs_{i}"] for i in range(n_layers)]
-    model.intercepts_ = [arrays[f"intercepts_{i}"] for i in range(n_layers)]
-    for name, default in _FITTED_SCALARS.items():
-        setattr(model, name, fitted.get(name, default))
-    if model.image_shape_ is not None:
-        model.image_shape_ = tuple(model.image_shape_)
-    model.classes_ = arrays["classes"]
-    if "feature_names_in" in arrays:
-        model.feature_names_in_ = arrays["feature_names_in"].astype(object)
+    structure = dict(metadata["structure"])
+    if structure["image_shape_"] is not None:
+        structure["image_shape_"] = tuple(structure["image_shape_"])
+    n_layers = structure["n_layers_"] - 1
     binarizer = LabelBinarizer()
-    binarizer.classes_ = model.classes_
+    binarizer.classes_ = arrays["classes"]
     binarizer.y_type_ = metadata["label_type"]
     binarizer.sparse_input_ = False
-    model._label_binarizer = binarizer
-    model._input_dtype = np.dtype(metadata["input_dtype"])
-    model._plateau = PlateauTracker(model.tol)
-    model._schedule = None
-    model._optimizer = _build_optimizer(metadata["optimizer"], arrays)
-    return model
-
-
-def _params_from_file(params):
-    """Turn the JSON form of the parameters back into Python objects (or raise)."""
-    params = dict(params)
-    params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    augment = params.get("augment")
-    if isinstance(augment, dict):
-        config = dict(augment["augmentation"])
-        config["scale_range"] = tuple(config["scale_range"])
-        params["augment"] = Augmentation(**config)
-    class_weight = params.get("class_weight")
-    if isinstance(class_weight, dict):
-        pairs = class_weight["class_weight_pairs"]
-        params["class_weight"] = {label: float(weight) for label, weight in pairs}
-    if params.get("image_shape") is not None:
-        params["image_shape"] = tuple(params["image_shape"])
-    return params
-
-
-def _build_optimizer(description, arrays):
-    """Recreate the saved optimizer, so that training can continue where it stopped."""
-    if description is None:
-        return None
-    state = {k: v for k, v in description.items() if k != "kind"}
-    state.update(
-        {
-            name[len("optimizer_") :]: v
-            for name, v in arrays.items()
-            if name.startswith("optimizer_")
-        }
+    config = TrainingConfig.from_params(model.get_params())
+    state = TrainingState.from_state_dict(
+        {"scalars": metadata["state"], "arrays": state_arrays(arrays)}, config
     )
-    if description["kind"] == "Adam":
-        optimizer = Adam(
-            state["grad_sum"].size,
-            state["grad_sum"].dtype,
-            state["learning_rate"],
-            state["beta_1"],
-            state["beta_2"],
-            state["epsilon"],
-        )
-    else:
-        optimizer = SGD(
-            state["velocity"].size,
-            state["velocity"].dtype,
-            state["learning_rate"],
-            state["momentum"],
-            state["nesterov"],
-        )
-    optimizer.load_state(state)
-    return optimizer
+    feature_names = arrays.get("feature_names_in")
+    return model._restore(
+        coefs=[arrays[f"coefs_{i}"] for i in range(n_layers)],
+        intercepts=[arrays[f"intercepts_{i}"] for i in range(n_layers)],
+        binarizer=binarizer,
+        structure=structure,
+        state=state,
+        feature_names=None if feature_names is None else feature_names.astype(object),
+    )

@@ -9,6 +9,9 @@ given (or on a new figure), returns what it drew on, and never calls
 import math
 
 import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from hdrnn._images import image_shape as image_shape_of
 
 
 def _pyplot():
@@ -20,17 +23,6 @@ def _pyplot():
             "(or pip install matplotlib)."
         ) from None
     return plt
-
-
-def _image_shape(n_features, image_shape):
-    if image_shape is not None:
-        return tuple(image_shape)
-    side = math.isqrt(n_features)
-    if side * side != n_features:
-        raise ValueError(
-            f"{n_features} features are not a square image; pass image_shape=(height, width)."
-        )
-    return side, side
 
 
 def _grid(n_images, n_cols, figsize_per_image):
@@ -127,7 +119,7 @@ def plot_first_layer_weights(estimator, n_units=64, image_shape=None, n_cols=8):
         One per panel, shape (n_rows, n_cols).
     """
     weights = np.asarray(estimator.coefs_[0])
-    shape = _image_shape(weights.shape[0], image_shape)
+    shape = image_shape_of(weights.shape[0], image_shape)
     n_units = min(n_units, weights.shape[1])
     figure, axes = _grid(n_units, n_cols, 1.0)
     for unit, ax in zip(range(n_units), axes.ravel()):
@@ -162,7 +154,7 @@ def plot_digits(X, y_true=None, y_pred=None, image_shape=None, n_images=40, n_co
         One per image, shape (n_rows, n_cols).
     """
     X = np.asarray(X)
-    shape = _image_shape(X.shape[1], image_shape)
+    shape = image_shape_of(X.shape[1], image_shape)
     n_images = min(n_images, len(X))
     if n_images == 0:
         raise ValueError("There are no images to plot.")
@@ -180,7 +172,7 @@ def plot_digits(X, y_true=None, y_pred=None, image_shape=None, n_images=40, n_co
     return axes
 
 
-def plot_confusion_matrix(estimator, X, y, ax=None, normalize=None):
+def plot_confusion_matrix(estimator, X, y, ax=None, normalize=None, y_pred=None):
     """Draw the confusion matrix of ``estimator`` on ``X, y`` with scikit-learn's display.
 
     Parameters
@@ -193,18 +185,24 @@ def plot_confusion_matrix(estimator, X, y, ax=None, normalize=None):
         Where to draw; a new figure when None.
     normalize : {"true", "pred", "all"} or None, default=None
         As in :func:`sklearn.metrics.confusion_matrix`.
+    y_pred : array-like, default=None
+        ``estimator.predict(X)`` when already computed (it is not computed again).
 
     Returns
     -------
     ax : matplotlib Axes
     """
     plt = _pyplot()
-    from sklearn.metrics import ConfusionMatrixDisplay
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
-    display = ConfusionMatrixDisplay.from_estimator(
-        estimator, X, y, ax=ax, colorbar=False, normalize=normalize
+    y_pred = estimator.predict(X) if y_pred is None else y_pred
+    display = ConfusionMatrixDisplay.from_predictions(
+        y, y_pred, labels=estimator.classes_, ax=ax, colorbar=False, normalize=normalize
     )
     display.ax_.set_title("Confusion matrix")
     return display.ax_
+
+
+def close(figure):
+    """Close a figure made here (frees its memory in long-running scripts)."""
+    _pyplot().close(figure)

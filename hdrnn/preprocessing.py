@@ -14,13 +14,11 @@ Images can be NumPy arrays, PIL images or files; reading files and PIL
 images needs Pillow (``pip install "hdrnn[images]"``).
 """
 
-import contextlib
-import os
-import warnings
-
 import numpy as np
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
+
+from hdrnn._images import image_size, read_grayscale
 
 # Measured on the 60 000 MNIST training digits: the ink's centre of mass is
 # at (14.0, 14.0) in pixel-index coordinates, and it fits a 20x20 box.
@@ -41,28 +39,6 @@ INK_THRESHOLD = 0.25
 # An image whose brightest pixel differs from the paper by less than this
 # (on a 0-1 scale) has no digit on it.
 MIN_CONTRAST = 0.1
-
-# Larger images are refused before they are decoded: a 50-megapixel photo is
-# more than any camera of a digit needs, and bounds the memory a hostile file
-# can make us use (Pillow's own limit, 89 million pixels, only warns).
-MAX_IMAGE_PIXELS = 50_000_000
-_LIMIT_TEXT = f"hdrnn reads images of up to {MAX_IMAGE_PIXELS:,} pixels (e.g. 8000x6000)"
-
-# Images are decoded (or shrunk right after decoding) to at most this many
-# pixels along the longer side: a digit ends up 20 pixels tall anyway.
-MAX_DECODED_SIDE = 2048
-
-# The EXIF orientation tag, and the transposition that undoes each orientation.
-_EXIF_ORIENTATION = 0x0112
-_EXIF_TRANSPOSE = {
-    2: "FLIP_LEFT_RIGHT",
-    3: "ROTATE_180",
-    4: "FLIP_TOP_BOTTOM",
-    5: "TRANSPOSE",
-    6: "ROTATE_270",
-    7: "TRANSVERSE",
-    8: "ROTATE_90",
-}
 
 
 def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
@@ -107,7 +83,7 @@ def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
     >>> x.shape, float(x.max())
     ((784,), 1.0)
     """
-    gray = _to_ink_intensity(_read_grayscale(image))
+    gray = _to_ink_intensity(read_grayscale(image))
     height, width = (int(side) for side in image_shape)
     if (height, width) == (8, 8):
         digit = _digits_style(gray)
@@ -137,11 +113,7 @@ def describe_preparation(image, image_shape=(28, 28)):
     >>> describe_preparation(np.zeros((100, 60))).split(":")[0]
     'a 60x100 image'
     """
-    if isinstance(image, np.ndarray):
-        width, height = image.shape[1], image.shape[0]
-    else:
-        with _open_header(image) as opened:
-            width, height = opened.size
+    width, height = image_size(image)
     rows, cols = (int(side) for side in image_shape)
     if (rows, cols) == (8, 8):
         steps = (
@@ -223,129 +195,6 @@ class DigitImagePreprocessor(TransformerMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------- reading
-
-
-def _read_grayscale(image):
-    """Return the image as a 2-D float array in [0, 1], transparency flattened onto white."""
-    if isinstance(image, np.ndarray):
-        _check_pixel_count(image.shape[1::-1] if image.ndim >= 2 else image.shape)
-        return _array_to_grayscale(image)
-    pil_image = _open_with_pillow(image)
-    if pil_image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16- and 32-bit grayscale
-        array = np.asarray(pil_image)
-        scale = 65535.0 if array.max(initial=0) > 255 or pil_image.mode.startswith("I;16") else 255
-        return np.clip(array.astype(np.float64) / scale, 0, 1)
-    if pil_image.mode in ("F", "L"):  # one channel, no transparency
-        return _array_to_grayscale(np.asarray(pil_image))
-    # Palette, gray+alpha, CMYK...: RGBA keeps any transparency.
-    return _array_to_grayscale(np.asarray(pil_image.convert("RGBA")))
-
-
-def _open_with_pillow(image):
-    """Open, check the size before decoding, decode at a bounded size, apply EXIF rotation."""
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:
-        raise ImportError(
-            "Reading image files and PIL images needs Pillow: pip install 'hdrnn[images]' "
-            "(or pass the image as a NumPy array)."
-        ) from None
-    if isinstance(image, Image.Image):
-        _check_pixel_count(image.size)
-        return ImageOps.exif_transpose(_reduced(image))
-    with warnings.catch_warnings():
-        # hdrnn's own, lower limit applies below; Pillow's warning would be noise.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            opened = Image.open(image)  # reads the header only
-        except Image.DecompressionBombError as error:
-            raise ValueError(
-                f"image too large: {_pixels_in(error)} pixels; {_LIMIT_TEXT}"
-            ) from None
-    with opened:
-        _check_pixel_count(opened.size)
-        orientation = opened.getexif().get(_EXIF_ORIENTATION)
-        if max(opened.size) > MAX_DECODED_SIDE:
-            # JPEG can decode straight at a fraction of the size (no effect elsewhere).
-            opened.draft("RGB", _bounded_size(opened.size))
-        opened.load()
-        reduced = _reduced(opened)
-    # The orientation is read before shrinking, which drops the EXIF data.
-    transpose = _EXIF_TRANSPOSE.get(orientation)
-    return reduced if transpose is None else reduced.transpose(Image.Transpose[transpose])
-
-
-@contextlib.contextmanager
-def _open_header(image):
-    """A PIL image as given, or a file opened without decoding it."""
-    if not isinstance(image, str | os.PathLike):
-        yield image
-        return
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(image) as opened:
-            yield opened
-
-
-def _check_pixel_count(size):
-    """Refuse an image of more than MAX_IMAGE_PIXELS before it is decoded or converted."""
-    width, height = (int(side) for side in (*size, 1)[:2])
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ValueError(f"image too large: {width}x{height} pixels; {_LIMIT_TEXT}")
-
-
-def _pixels_in(error):
-    """The pixel count in Pillow's DecompressionBombError message, formatted."""
-    digits = "".join(ch for ch in str(error).split("pixels")[0] if ch.isdigit())
-    return f"{int(digits):,}" if digits else "too many"
-
-
-def _bounded_size(size):
-    scale = max(size) / MAX_DECODED_SIDE
-    return tuple(max(1, int(side / scale)) for side in size)
-
-
-def _reduced(pil_image):
-    """The image shrunk by a whole factor (box filter) so its longer side is at most
-    MAX_DECODED_SIDE: a digit needs far fewer pixels, and memory stays bounded."""
-    factor = -(-max(pil_image.size) // MAX_DECODED_SIDE)  # ceiling division
-    if factor <= 1:
-        return pil_image
-    if pil_image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
-        pil_image = pil_image.convert("RGBA")  # reduce() needs a plain mode
-    return pil_image.reduce(factor)
-
-
-def _array_to_grayscale(array):
-    array = np.asarray(array)
-    if array.dtype.kind == "b":
-        array = array.astype(np.float64)
-    elif array.dtype.kind in "ui":
-        array = array.astype(np.float64) / np.iinfo(array.dtype).max
-    elif array.dtype.kind == "f":
-        array = array.astype(np.float64)
-        top = np.nanmax(array) if array.size else 0.0
-        if top > 1.0:  # e.g. 0-255 floats
-            array = array / (255.0 if top <= 255 else top)
-    else:
-        raise ValueError(f"Cannot read an image from an array of dtype {array.dtype}.")
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        rgb, alpha = array[..., :3], array[..., 3] if array.shape[2] == 4 else None
-        gray = rgb @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma, as PIL's "L"
-        if alpha is not None:
-            gray = gray * alpha + (1.0 - alpha)  # flatten onto white paper
-    elif array.ndim == 2:
-        gray = array
-    else:
-        raise ValueError(
-            "A digit image array must have shape (height, width), (height, width, 3) or "
-            f"(height, width, 4); got {array.shape}."
-        )
-    if min(gray.shape) < 2:
-        raise ValueError(f"The image is too small to hold a digit: {gray.shape}.")
-    return np.clip(np.nan_to_num(gray, nan=1.0), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------- geometry

@@ -1,11 +1,13 @@
 """Batch augmentation: distortions keep a digit's shape and mass and move it as asked."""
 
+import threading
 import tracemalloc
 
 import numpy as np
 import pytest
 
-from hdrnn.augmentation import Augmentation, BatchAugmenter, default_image_shape
+from hdrnn.augmentation import Augmentation, BatchAugmenter, augmented_batches, prefetched
+from hdrnn.nn import iter_batches
 
 
 def _blob_digits(n=16, side=28, seed=0):
@@ -130,12 +132,6 @@ def test_presets_scale_with_the_image_size():
         Augmentation.preset("rotate", (28, 28))
 
 
-def test_default_image_shape_is_square_or_none():
-    assert default_image_shape(784) == (28, 28)
-    assert default_image_shape(64) == (8, 8)
-    assert default_image_shape(63) is None
-
-
 def test_whole_pixel_shifts_of_large_images_need_memory_linear_in_the_shift():
     # The shift preset scales with the image: 71 pixels either way at 1000x1000.
     # A table per (dy, dx) pair would take 143**2 * 10**6 indices (163 GB).
@@ -165,3 +161,50 @@ def test_whole_pixel_shifts_of_large_images_need_memory_linear_in_the_shift():
 def test_invalid_augmentations_are_refused_when_made(options, match):
     with pytest.raises(ValueError, match=match):
         Augmentation(**options)
+
+
+def _noisy(X_batch, rng):
+    X_batch += rng.normal(scale=0.1, size=X_batch.shape)
+
+
+def test_prefetched_batches_equal_inline_ones_and_leave_the_data_alone():
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    X_before = X.copy()
+    results = []
+    for background in (False, True):
+        buffers = [np.empty((6, 4)) for _ in range(3)]
+        seen = []
+        for _ in range(3):  # several epochs: the buffers rotate through every slot
+            batches = augmented_batches(
+                iter_batches(X, np.arange(50), 6, buffers), _noisy, np.random.default_rng(2)
+            )
+            if background:
+                batches = prefetched(batches)
+            seen += [X_batch.copy() for _, X_batch in batches]
+        results.append(seen)
+    for inline, prefetched_batch in zip(*results):
+        np.testing.assert_array_equal(inline, prefetched_batch)
+    np.testing.assert_array_equal(X, X_before)  # only copies were distorted
+
+
+def test_an_error_in_the_prefetching_thread_reaches_the_caller():
+    def broken(X_batch, rng):
+        raise RuntimeError("bad distortion")
+
+    X = np.zeros((20, 4))
+    buffers = [np.empty((6, 4)) for _ in range(3)]
+    batches = prefetched(
+        augmented_batches(iter_batches(X, np.arange(20), 6, buffers), broken, None)
+    )
+    with pytest.raises(RuntimeError, match="bad distortion"):
+        list(batches)
+    assert not any(t.name == "hdrnn-augment" for t in threading.enumerate())
+
+
+def test_closing_early_stops_the_prefetching_thread():
+    X = np.zeros((600, 4))
+    buffers = [np.empty((6, 4)) for _ in range(3)]
+    batches = prefetched(iter_batches(X, np.arange(600), 6, buffers))
+    next(batches)
+    batches.close()
+    assert not any(t.name == "hdrnn-augment" for t in threading.enumerate())

@@ -193,14 +193,14 @@ def test_pickles_load_only_when_trusted(digits, tmp_path, capsys, monkeypatch):
 
 def test_crafted_model_files_are_one_line_errors(model_file, tmp_path, capsys):
     # A file with a valid checksum but classes that do not match the network.
-    from hdrnn import persistence
+    from hdrnn._model_document import checksum
 
     with np.load(model_file) as archive:
         arrays = {name: archive[name] for name in archive.files}
     metadata = json.loads(arrays.pop("metadata.json").tobytes())
     arrays["classes"] = arrays["classes"][:3]
     metadata["arrays"]["classes"]["shape"] = [3]
-    metadata["checksum"] = persistence._checksum(metadata, arrays)
+    metadata["checksum"] = checksum(metadata, arrays)
     crafted = tmp_path / "crafted.hdrnn"
     with crafted.open("wb") as file:
         document = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
@@ -291,7 +291,7 @@ def _interrupt_after_epochs(monkeypatch, epochs):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("hdrnn._fitting.run_epoch", run_epoch)
+    monkeypatch.setattr("hdrnn._training.run_epoch", run_epoch)
 
 
 def test_ctrl_c_in_process_saves_nothing_but_names_the_epoch(tmp_path, monkeypatch, capsys):

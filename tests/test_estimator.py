@@ -589,12 +589,12 @@ def _poison_gradient(monkeypatch, batch_number):
     real = training.loss_and_grads
     calls = {"n": 0}
 
-    def poisoned(arch, params, X, Y, weights, alpha, workspace):
-        loss = real(arch, params, X, Y, weights, alpha, workspace)
+    def poisoned(*args, **kwargs):
+        loss, grads = real(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == batch_number:
-            workspace.grads[7] = np.nan
-        return loss
+            grads[7] = np.nan
+        return loss, grads
 
     monkeypatch.setattr(training, "loss_and_grads", poisoned)
 
@@ -627,14 +627,13 @@ def test_divergence_keeps_the_weights_of_the_last_good_epoch(small_digits, monke
     real_run_epoch = training.run_epoch
     calls = {"n": 0}
 
-    def poisoned_run_epoch(arch, params, X, *args, **kwargs):
+    def poisoned_run_epoch(params, batches, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:  # inject NaN into the third epoch's data
-            X = X.copy()
-            X[5:] = np.nan
-        return real_run_epoch(arch, params, X, *args, **kwargs)
+        if calls["n"] == 3:  # NaN in the third epoch's data
+            batches = ((rows, np.full_like(X_batch, np.nan)) for rows, X_batch in batches)
+        return real_run_epoch(params, batches, *args, **kwargs)
 
-    monkeypatch.setattr("hdrnn._fitting.run_epoch", poisoned_run_epoch)
+    monkeypatch.setattr("hdrnn._training.run_epoch", poisoned_run_epoch)
     model = DigitMLPClassifier(**params)
     with pytest.raises(TrainingDivergedError, match="epoch 3, batch 1") as info:
         model.fit(X, y)

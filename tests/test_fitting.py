@@ -14,7 +14,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 import hdrnn.nn.training as training
 from hdrnn import DigitMLPClassifier
-from hdrnn._reporting import EpochReporter
+from hdrnn._reporting import EpochTable
 from hdrnn.exceptions import TrainingInterruptedWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -96,9 +96,9 @@ def test_augmentation_changes_training_and_is_seeded(small_digits):
 
 def test_augmentation_needs_an_image_shape(small_digits):
     X, y = small_digits
-    with pytest.raises(ValueError, match=r"63 features, which is not a square image"):
+    with pytest.raises(ValueError, match=r"63 features are not a square image"):
         DigitMLPClassifier(**FAST, augment="shift").fit(X[:, :63], y)
-    with pytest.raises(ValueError, match=r"image_shape=\(4, 4\) does not match X"):
+    with pytest.raises(ValueError, match=r"image_shape=\(4, 4\) does not match the data"):
         DigitMLPClassifier(**FAST, augment="shift", image_shape=(4, 4)).fit(X, y)
     model = DigitMLPClassifier(**FAST, augment="shift", image_shape=(4, 16)).fit(X, y)
     assert model.image_shape_ == (4, 16)
@@ -384,9 +384,9 @@ def _assert_same_model(model, reference):
     assert model.t_ == reference.t_ and len(model.history_) == len(reference.history_)
     for name in ("grad_sum", "sq_grad_sum"):
         np.testing.assert_array_equal(
-            getattr(model._optimizer, name), getattr(reference._optimizer, name)
+            getattr(model._state.optimizer, name), getattr(reference._state.optimizer, name)
         )
-    assert model._optimizer.t == reference._optimizer.t
+    assert model._state.optimizer.t == reference._state.optimizer.t
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -445,11 +445,11 @@ def test_ctrl_c_during_partial_fit_leaves_the_model_unchanged(small_digits, monk
 
 
 def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small_digits, monkeypatch):
-    import hdrnn._fitting as fitting
+    import hdrnn._lbfgs as lbfgs
 
     X, y = small_digits
     params = dict(FAST, solver="lbfgs", max_iter=50)
-    _interrupt_at_batch(monkeypatch, fitting, 12)
+    _interrupt_at_batch(monkeypatch, lbfgs, 12)
     model = DigitMLPClassifier(**params)
     with pytest.raises(KeyboardInterrupt, match="iteration") as info:
         model.fit(X, y)
@@ -462,19 +462,19 @@ def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small_digits, monkeypatch):
 
 
 def test_ctrl_c_during_the_bookkeeping_of_an_epoch_counts_that_epoch(small_digits, monkeypatch):
-    # A real SIGINT between epochs (here while an epoch is recorded) is held
+    # A real SIGINT between epochs (here while epoch 3's row is printed) is held
     # until the epoch's records are complete: the model is the epoch-3 model.
     X, y = small_digits
     reference = DigitMLPClassifier(**{**FAST, "max_iter": 3}).fit(X, y)
-    real_record = EpochReporter.record
+    real_print_row = EpochTable.print_row
 
-    def record_and_interrupt(self, **values):
-        real_record(self, **values)
-        if len(self.estimator.history_) == 3:
+    def print_and_interrupt(self, record):
+        real_print_row(self, record)
+        if record["epoch"] == 3:
             signal.raise_signal(signal.SIGINT)  # arrives half-way through the bookkeeping
 
-    monkeypatch.setattr(EpochReporter, "record", record_and_interrupt)
-    model = DigitMLPClassifier(**FAST)
+    monkeypatch.setattr(EpochTable, "print_row", print_and_interrupt)
+    model = DigitMLPClassifier(**FAST, verbose=True)
     with pytest.raises(KeyboardInterrupt, match="after 3 completed epoch"):
         model.fit(X, y)
     _assert_same_model(model, reference)

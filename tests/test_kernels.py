@@ -49,7 +49,7 @@ def test_l2_kernel_gives_the_same_gradient_and_loss(dtype):
     for compiled in (True, False):
         workspace = Workspace(arch, 16, dtype)
         with _kernels.use_kernels(compiled):
-            loss = loss_and_grads(arch, params, X, Y, None, 0.5, workspace)
+            loss, _ = loss_and_grads(arch, params, X, Y, workspace=workspace, alpha=0.5)
         results[compiled] = loss, workspace.grads.copy()
     np.testing.assert_array_equal(results[True][1], results[False][1])
     # Only the sum of squares is accumulated differently (float64 in the kernel).

@@ -9,6 +9,7 @@ from hdrnn.nn import (
     ACTIVATIONS,
     Architecture,
     Workspace,
+    draw_dropout_masks,
     init_params,
     loss_and_grads,
     predict_logits,
@@ -28,7 +29,11 @@ def _problem(output, n_samples=7, n_features=5, n_outputs=3, seed=0):
 
 def _loss(arch, params, X, Y, sample_weight, alpha):
     workspace = Workspace(arch, X.shape[0], np.float64)
-    return loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace), workspace.grads
+    loss, grads = loss_and_grads(
+        arch, params, X, Y, workspace=workspace, sample_weight=sample_weight, alpha=alpha
+    )
+    assert grads is workspace.grads  # the workspace's buffer: no copy
+    return loss, grads
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -137,7 +142,7 @@ def test_workspace_serves_a_short_last_batch():
     arch = Architecture((5, 4, 3), "relu", "softmax")
     params = init_params(arch, np.random.RandomState(0), np.float64)
     workspace = Workspace(arch, 10, np.float64)
-    short = loss_and_grads(arch, params, X[:3], Y[:3], None, 0.0, workspace)
+    short, _ = loss_and_grads(arch, params, X[:3], Y[:3], workspace=workspace)
     expected, expected_grads = _loss(arch, params, X[:3], Y[:3], None, 0.0)
     assert short == pytest.approx(expected, rel=1e-14)
     np.testing.assert_allclose(workspace.grads, expected_grads, rtol=1e-13)
@@ -149,13 +154,13 @@ def test_gradient_with_dropout_matches_finite_differences(activation):
     arch = Architecture((5, 4, 3, 3), activation, "softmax")
     params = init_params(arch, np.random.RandomState(1), np.float64)
     workspace = Workspace(arch, len(X), np.float64, dropout=(0.5, 0.3))
-    network.draw_dropout_masks(workspace, len(X), np.random.default_rng(0))
+    draw_dropout_masks(workspace, len(X), np.random.default_rng(0))
     masks = [m.copy() for m in workspace.masks]
 
     def loss(p):
         for mask, saved in zip(workspace.masks, masks):
             mask[...] = saved  # the same units dropped at every evaluation
-        return loss_and_grads(arch, p, X, Y, None, 0.1, workspace)
+        return loss_and_grads(arch, p, X, Y, workspace=workspace, alpha=0.1)[0]
 
     loss(params)
     grads = workspace.grads.copy()
@@ -172,7 +177,7 @@ def test_gradient_with_dropout_matches_finite_differences(activation):
 def test_dropout_masks_are_inverted_bernoulli():
     arch = Architecture((3, 200, 100, 2), "relu", "softmax")
     workspace = Workspace(arch, 500, np.float32, dropout=(0.25, 0.0))
-    network.draw_dropout_masks(workspace, 500, np.random.default_rng(0))
+    draw_dropout_masks(workspace, 500, np.random.default_rng(0))
     mask = workspace.masks[0]
     assert workspace.masks[1] is None and workspace.dropped[1] is None  # p = 0: no buffers
     assert set(np.unique(mask)) == {0.0, np.float32(1 / 0.75)}

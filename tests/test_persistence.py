@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import hdrnn._model_document as _model_document
 import hdrnn.persistence as persistence
 from hdrnn import (
     DigitMLPClassifier,
@@ -37,6 +38,7 @@ from hdrnn import (
     load,
     save,
 )
+from hdrnn._model_document import checksum
 from hdrnn.augmentation import Augmentation
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -70,6 +72,42 @@ def test_round_trip_predicts_identically_and_keeps_attributes(fitted, tmp_path):
     for name in ("interrupted_", "dead_units_fraction_"):
         assert getattr(loaded, name) == getattr(model, name), name
     assert loaded.coefs_[0].dtype == np.float32
+
+
+def _same_value(a, b):
+    """Whether two attribute values are equal: arrays, lists of arrays, states, binarizers."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, list) and a and isinstance(a[0], np.ndarray):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if hasattr(a, "state_dict"):  # the training state
+        first, second = a.state_dict(), b.state_dict()
+        return first["scalars"] == second["scalars"] and _same_value(
+            list(first["arrays"].values()), list(second["arrays"].values())
+        )
+    if hasattr(a, "get_params"):  # the label binarizer
+        return vars(a).keys() == vars(b).keys() and all(
+            _same_value(vars(a)[k], vars(b)[k]) for k in vars(a)
+        )
+    return a == b
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(early_stopping=True, learning_rate="plateau", class_weight={0: 2.0}),
+        dict(solver="sgd", learning_rate="adaptive", dropout=0.1, augment="shift"),
+        dict(solver="lbfgs", tol=1e-2),
+    ],
+    ids=["adam-early-stopping", "sgd-extras", "lbfgs"],
+)
+def test_a_loaded_model_has_exactly_the_saved_models_attributes(small_digits, tmp_path, params):
+    X, y = small_digits
+    model = DigitMLPClassifier((8,), max_iter=12, random_state=0, **params).fit(X, y)
+    loaded = load(save(model, tmp_path / "m.hdrnn"))
+    assert vars(loaded).keys() == vars(model).keys()
+    for name, value in vars(model).items():
+        assert _same_value(value, vars(loaded)[name]), name
 
 
 def test_training_continues_exactly_after_loading(small_digits, tmp_path):
@@ -427,15 +465,30 @@ def _read_raw(path):
     return metadata, arrays
 
 
-def _write_raw(path, metadata, arrays, checksum=True):
-    """Write a model file from its parts, with a valid checksum by default."""
+def _write_raw(path, metadata, arrays):
+    """Write a model file from its parts, with a valid checksum."""
     metadata = copy.deepcopy(metadata)
-    if checksum:
-        metadata["checksum"] = persistence._checksum(metadata, arrays)
+    metadata["checksum"] = checksum(metadata, arrays)
     document = json.dumps(metadata).encode()
     with Path(path).open("wb") as file:
         np.savez(file, **arrays, **{"metadata.json": np.frombuffer(document, dtype=np.uint8)})
     return path
+
+
+def test_a_format_2_file_is_upgraded_with_a_warning(small_digits):
+    # battery row 38: a file written by hdrnn 0.1.0 before the training state existed
+    X, y = small_digits
+    with pytest.warns(ModelFormatWarning, match="older model format 2") as record:
+        loaded = load(FIXTURES / "digits-format2.hdrnn")
+    assert record[0].message.original_version == "0.1.0"
+    np.testing.assert_allclose(
+        loaded.predict_proba(X[:20]), np.load(FIXTURES / "digits-format2-proba.npy"), rtol=1e-12
+    )
+    assert loaded.n_iter_ == 30 and len(loaded.validation_scores_) == 30
+    assert loaded.best_validation_score_ == max(loaded.validation_scores_)
+    assert loaded.best_loss_ is None  # early stopping
+    loaded.set_params(warm_start=True, max_iter=2).fit(X, y)  # training goes on
+    assert len(loaded.history_) == 32
 
 
 def test_a_format_1_file_is_upgraded_with_a_warning(small_digits):
@@ -450,7 +503,7 @@ def test_a_format_1_file_is_upgraded_with_a_warning(small_digits):
     # float64 weights: equal up to the last bits of another NumPy's exp and BLAS
     np.testing.assert_allclose(loaded.predict_proba(X[:20]), reference, rtol=1e-12)
     # Adam's moments came through the migration: training continues.
-    assert loaded._optimizer.t > 0
+    assert loaded._state.optimizer.t > 0
     loaded.partial_fit(X, y)
 
 
@@ -468,10 +521,10 @@ def test_a_file_from_a_future_format_asks_for_an_upgrade(tiny, tmp_path):
     metadata["versions"]["hdrnn"] = "7.0"
     path = _write_raw(tmp_path / "future.hdrnn", metadata, arrays)
     with pytest.raises(
-        IncompatibleModelError, match=r"hdrnn 7\.0 in model format 99.*up to 2.*pip install"
+        IncompatibleModelError, match=r"hdrnn 7\.0 in model format 99.*up to 3.*pip install"
     ) as info:
         load(path)
-    assert (info.value.file_format, info.value.supported_format) == (99, 2)
+    assert (info.value.file_format, info.value.supported_format) == (99, 3)
 
 
 # ------------------------------------------- crafted files, valid checksum
@@ -514,10 +567,10 @@ CRAFTED = {
     "an unknown activation": (_set(["params", "activation"], "evil"), "activation 'evil'"),
     "an unhashable activation": (_set(["params", "activation"], ["relu"]), "activation"),
     "no params": (lambda m, a: m.pop("params"), "params is missing"),
-    "a billion layers": (_set(["fitted", "n_layers_"], 10**9), "n_layers_ does not match"),
-    "a string as layer count": (_set(["fitted", "n_layers_"], "3"), "n_layers_ is not"),
+    "a billion layers": (_set(["structure", "n_layers_"], 10**9), "n_layers_ does not match"),
+    "a string as layer count": (_set(["structure", "n_layers_"], "3"), "n_layers_ is not"),
     "softmax for a binary problem": (_set(["label_type"], "binary"), "binary model needs"),
-    "a logistic multiclass output": (_set(["fitted", "out_activation_"], "logistic"), "output"),
+    "a logistic multiclass output": (_set(["structure", "out_activation_"], "logistic"), "output"),
     "an unknown solver": (_set(["params", "solver"], "magic"), "solver 'magic'"),
     "NaN weights": (
         lambda m, a: a["coefs_0"].__setitem__((0, 0), np.nan),
@@ -539,8 +592,17 @@ CRAFTED = {
         lambda m, a: a.pop("optimizer_sq_grad_sum"),
         "Adam state is not the documented one",
     ),
-    "an unknown optimizer": (_set(["optimizer", "kind"], "Evil"), "optimizer kind"),
-    "a history record without keys": (_set(["fitted", "history_"], [{"epoch": 1}]), "history_"),
+    "an unknown optimizer": (_set(["state", "optimizer", "kind"], "Evil"), "optimizer kind"),
+    "a history record without keys": (_set(["state", "history"], [{"epoch": 1}]), "history_"),
+    "a negative plateau count": (
+        _set(["state", "plateau", "no_improvement_count"], -1),
+        "no_improvement_count",
+    ),
+    "a schedule that grows the rate": (
+        _set(["state", "schedule"], {"reduction": 5.0, "epochs_since_reduction": 0}),
+        "schedule reduction",
+    ),
+    "an extra structure attribute": (_set(["structure", "evil_"], 1), "structure does not hold"),
     "an image shape that does not multiply out": (
         _set(["image_shape"], [3, 3]),
         "image_shape is not",
@@ -827,7 +889,7 @@ def test_unsaveable_labels_and_unfitted_models_are_refused(tmp_path):
     # scikit-learn itself only lets numeric and string labels through; the
     # guard is for anything else that might.
     with pytest.raises(ValueError, match="numeric or string class labels"):
-        persistence._portable_classes(np.array([Decimal(1), Decimal(2)], dtype=object))
+        _model_document._portable_classes(np.array([Decimal(1), Decimal(2)], dtype=object))
 
 
 def test_joblib_persistence_still_works(fitted, tmp_path):

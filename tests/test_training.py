@@ -1,12 +1,20 @@
 """The epoch loop and the plateau bookkeeping of the core."""
 
 import math
-import threading
 
 import numpy as np
 import pytest
 
-from hdrnn.nn import SGD, Architecture, PlateauTracker, Workspace, init_params, run_epoch
+from hdrnn.nn import (
+    SGD,
+    Architecture,
+    PlateauTracker,
+    TrainingStep,
+    Workspace,
+    init_params,
+    iter_batches,
+    run_epoch,
+)
 
 
 def _setup(n_samples=20, batch_size=6, lr=0.1):
@@ -16,54 +24,69 @@ def _setup(n_samples=20, batch_size=6, lr=0.1):
     arch = Architecture((4, 5, 3), "relu", "softmax")
     params = init_params(arch, rng, np.float64)
     optimizer = SGD(arch.n_params, np.float64, lr, 0.0, False)
-    return X, Y, arch, params, optimizer, Workspace(arch, batch_size, np.float64)
+    workspace = Workspace(arch, batch_size, np.float64)
+    return X, Y, params, TrainingStep(arch, optimizer, workspace)
+
+
+def _epoch(params, X, Y, step, rows=None, batch_size=6, sample_weight=None):
+    rows = np.arange(len(X)) if rows is None else rows
+    batches = iter_batches(X, rows, batch_size, step.workspace.X_buffers)
+    return run_epoch(params, batches, step, Y, sample_weight)
 
 
 def test_epoch_loss_is_the_size_weighted_mean_of_batch_losses():
-    X, Y, arch, params, _, workspace = _setup()
-    frozen = SGD(arch.n_params, np.float64, 0.0, 0.0, False)  # lr 0
-    rows = np.arange(20)
-    result = run_epoch(arch, params, X, Y, None, rows, 6, 0.0, frozen, workspace, None)
-    whole = run_epoch(
-        arch, params, X, Y, None, rows, 20, 0.0, frozen, Workspace(arch, 20, float), None
-    )
+    X, Y, params, step = _setup()
+    frozen = SGD(step.arch.n_params, np.float64, 0.0, 0.0, False)  # lr 0
+    small = TrainingStep(step.arch, frozen, step.workspace)
+    whole = TrainingStep(step.arch, frozen, Workspace(step.arch, 20, np.float64))
+    result = _epoch(params, X, Y, small)
+    reference = _epoch(params, X, Y, whole, batch_size=20)
     assert result.diverged_batch is None
-    assert result.loss == pytest.approx(whole.loss, rel=1e-12)
+    assert result.loss == pytest.approx(reference.loss, rel=1e-12)
 
 
-def test_rows_are_shuffled_once_per_epoch():
-    X, Y, arch, params, optimizer, workspace = _setup()
-    rows = np.arange(20)
-    run_epoch(
-        arch, params, X, Y, None, rows, 6, 0.0, optimizer, workspace, np.random.RandomState(5)
-    )
-    expected = np.arange(20)
-    np.random.RandomState(5).shuffle(expected)
-    np.testing.assert_array_equal(rows, expected)
+def test_batches_take_the_rows_in_order_through_rotating_buffers():
+    X = np.arange(14.0).reshape(7, 2)
+    buffers = [np.empty((3, 2)), np.empty((3, 2))]
+    batches = list(iter_batches(X, np.array([6, 0, 5, 1, 4, 2, 3]), 3, buffers))
+    assert [list(rows) for rows, _ in batches] == [[6, 0, 5], [1, 4, 2], [3]]
+    assert batches[0][1].base is buffers[0] and batches[1][1].base is buffers[1]
+    assert batches[2][1].base is buffers[0]
+    np.testing.assert_array_equal(batches[2][1], X[[3]])
 
 
 def test_a_non_finite_batch_stops_the_epoch_and_names_the_batch():
-    X, Y, arch, params, optimizer, workspace = _setup()
+    X, Y, params, step = _setup()
     X = X.copy()
     X[13] = np.inf  # row 13 sits in the third batch of 6
     before = params.copy()
-    result = run_epoch(arch, params, X, Y, None, np.arange(20), 6, 0.0, optimizer, workspace, None)
+    result = _epoch(params, X, Y, step)
     assert math.isnan(result.loss)
     assert result.diverged_batch == 2
     assert np.isfinite(params).all() and not np.array_equal(params, before)
 
 
 def test_a_batch_with_zero_weight_is_skipped():
-    X, Y, arch, params, optimizer, workspace = _setup()
+    X, Y, params, step = _setup()
     weights = np.ones(20)
     weights[:6] = 0.0  # the whole first batch
     skipped = params.copy()
-    run_epoch(arch, skipped, X, Y, weights, np.arange(20), 6, 0.0, optimizer, workspace, None)
+    _epoch(skipped, X, Y, step, sample_weight=weights)
     reference = params.copy()
-    optimizer2 = SGD(arch.n_params, np.float64, 0.1, 0.0, False)
-    rows = np.arange(6, 20)
-    run_epoch(arch, reference, X, Y, weights, rows, 6, 0.0, optimizer2, workspace, None)
+    _, _, _, fresh = _setup()
+    _epoch(reference, X, Y, fresh, rows=np.arange(6, 20), sample_weight=weights)
     np.testing.assert_allclose(skipped, reference, rtol=1e-12)
+
+
+def test_a_training_step_applies_the_optimizer_only_to_finite_losses():
+    X, Y, params, step = _setup()
+    before = params.copy()
+    X_bad = X[:6].copy()
+    X_bad[0, 0] = np.nan
+    assert math.isnan(step(params, X_bad, Y[:6]))
+    np.testing.assert_array_equal(params, before)
+    assert math.isfinite(step(params, X[:6], Y[:6]))
+    assert not np.array_equal(params, before)
 
 
 def test_plateau_tracker_counts_like_mlpclassifier():
@@ -81,59 +104,18 @@ def test_plateau_tracker_counts_like_mlpclassifier():
     assert tracker.no_improvement_count == 2
 
 
-def _noisy_augment(X_batch, rng):
-    X_batch += rng.normal(scale=0.1, size=X_batch.shape)
-
-
-def test_background_augmentation_trains_exactly_like_inline_augmentation():
-    results = []
-    for background in (False, True):
-        X, Y, arch, params, optimizer, _ = _setup(n_samples=50)
-        X_before = X.copy()
-        workspace = Workspace(arch, 6, np.float64, n_input_buffers=3)
-        for _ in range(3):  # several epochs: the buffers rotate through every slot
-            run_epoch(
-                arch,
-                params,
-                X,
-                Y,
-                None,
-                np.arange(50),
-                6,
-                0.0,
-                optimizer,
-                workspace,
-                np.random.RandomState(1),
-                augment=_noisy_augment,
-                augment_rng=np.random.default_rng(2),
-                augment_in_background=background,
-            )
-        results.append(params)
-        np.testing.assert_array_equal(X, X_before)  # only copies were augmented
-    np.testing.assert_array_equal(results[0], results[1])
-
-
-def test_an_error_in_the_augmentation_thread_reaches_the_caller():
-    X, Y, arch, params, optimizer, _ = _setup()
-    workspace = Workspace(arch, 6, np.float64, n_input_buffers=3)
-
-    def broken(X_batch, rng):
-        raise RuntimeError("bad distortion")
-
-    with pytest.raises(RuntimeError, match="bad distortion"):
-        run_epoch(
-            arch,
-            params,
-            X,
-            Y,
-            None,
-            np.arange(20),
-            6,
-            0.0,
-            optimizer,
-            workspace,
-            None,
-            augment=broken,
-            augment_rng=None,
-        )
-    assert not any(t.name == "hdrnn-augment" for t in threading.enumerate())
+def test_plateau_tracker_state_round_trips():
+    tracker = PlateauTracker(tol=0.1)
+    for loss in (1.0, 0.95, 0.99):
+        tracker.observe_loss(loss)
+    restored = PlateauTracker(tol=0.1)
+    restored.load_state(tracker.state_dict())
+    assert (
+        restored.state_dict()
+        == tracker.state_dict()
+        == {
+            "best_loss": 0.95,
+            "best_score": -math.inf,
+            "no_improvement_count": 2,
+        }
+    )

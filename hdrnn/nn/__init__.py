@@ -8,11 +8,12 @@ bit-identical weights (:mod:`hdrnn.nn._kernels`).
 """
 
 from hdrnn.nn.activations import ACTIVATIONS, Activation
+from hdrnn.nn.buffers import Workspace, draw_dropout_masks
 from hdrnn.nn.losses import OUTPUT_LOSSES, log_sigmoid, log_softmax
 from hdrnn.nn.network import (
     Architecture,
-    Workspace,
-    draw_dropout_masks,
+    flatten,
+    forward,
     init_params,
     loss_and_grads,
     predict_logits,
@@ -20,7 +21,13 @@ from hdrnn.nn.network import (
 )
 from hdrnn.nn.optimizers import SGD, Adam
 from hdrnn.nn.schedules import SCHEDULES, LearningRateSchedule
-from hdrnn.nn.training import EpochResult, PlateauTracker, run_epoch
+from hdrnn.nn.training import (
+    EpochResult,
+    PlateauTracker,
+    TrainingStep,
+    iter_batches,
+    run_epoch,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -33,9 +40,13 @@ __all__ = [
     "SCHEDULES",
     "SGD",
     "PlateauTracker",
+    "TrainingStep",
     "Workspace",
     "draw_dropout_masks",
+    "flatten",
+    "forward",
     "init_params",
+    "iter_batches",
     "log_sigmoid",
     "log_softmax",
     "loss_and_grads",

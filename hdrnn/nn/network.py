@@ -152,106 +152,6 @@ def init_params(arch, rng, dtype, init="glorot"):
     return flatten(arch, coefs, intercepts, dtype)
 
 
-class Workspace:
-    """Preallocated buffers for training on mini-batches of up to ``batch_size``.
-
-    Allocating once and writing every intermediate with ``out=`` keeps the
-    training loop free of per-batch allocations.
-
-    Parameters
-    ----------
-    arch : Architecture
-        The network's shape.
-    batch_size : int
-        Largest number of rows a batch will have.
-    dtype : numpy dtype
-        The compute dtype, float32 or float64.
-    dropout : sequence of float or None, default=None
-        Dropout rate of each hidden layer; buffers for the masks and the
-        dropped-out activations are allocated for the layers with a
-        positive rate.
-    n_input_buffers : int, default=1
-        Input batch buffers; 3 let a background thread prepare batches
-        ahead (see :func:`~hdrnn.nn.training.run_epoch`).
-    """
-
-    def __init__(self, arch, batch_size, dtype, dropout=None, n_input_buffers=1):
-        self.arch = arch
-        self.batch_size = batch_size
-        units = arch.layer_units
-        hidden_units = units[1:-1]
-        rates = tuple(dropout) if dropout is not None else (0.0,) * len(hidden_units)
-        self.dropout = rates
-        # masks[i] and dropped[i] (layer i's output after dropout) exist only
-        # for hidden layers with a positive rate.
-        self.masks = [
-            np.empty((batch_size, n), dtype=dtype) if p else None
-            for n, p in zip(hidden_units, rates)
-        ]
-        self.dropped = [
-            np.empty((batch_size, n), dtype=dtype) if p else None
-            for n, p in zip(hidden_units, rates)
-        ]
-        # Pre-activations, kept only for activations whose derivative needs them.
-        keep_inputs = ACTIVATIONS[arch.activation].needs_input
-        self.inputs = (
-            [np.empty((batch_size, n), dtype=dtype) for n in hidden_units] if keep_inputs else None
-        )
-        self.X_buffers = [
-            np.empty((batch_size, units[0]), dtype=dtype) for _ in range(n_input_buffers)
-        ]
-        self.X = self.X_buffers[0]
-        self.Y = np.empty((batch_size, units[-1]), dtype=dtype)
-        self.sample_weight = np.empty(batch_size, dtype=dtype)
-        # activations[i + 1] holds layer i's output; the last one the logits.
-        self.activations = [np.empty((batch_size, n), dtype=dtype) for n in units[1:]]
-        # deltas[i] is dLoss/dZ of layer i; the last one holds dlogits.
-        self.deltas = [np.empty((batch_size, n), dtype=dtype) for n in units[1:]]
-        self.scratch = [np.empty((batch_size, n), dtype=dtype) for n in units[1:-1]]
-        self.grads = np.empty(arch.n_params, dtype=dtype)
-        self.coef_grads, self.intercept_grads = unflatten(arch, self.grads)
-        self.l2_scratch = np.empty(arch.n_coefs, dtype=dtype)
-        self._full_batch = self._cut(batch_size)
-        self._viewed_params = self._param_views = None
-
-    def views_of(self, params):
-        """Return :func:`unflatten`'s views of ``params``, cached for the same array.
-
-        The training loop passes one parameter array batch after batch; the
-        cache saves rebuilding six views per batch.
-        """
-        if params is not self._viewed_params:
-            self._param_views = unflatten(self.arch, params)
-            self._viewed_params = params
-        return self._param_views
-
-    @property
-    def has_dropout(self):
-        """bool: whether any hidden layer drops units."""
-        return any(self.dropout)
-
-    def rows(self, n_rows):
-        """Per-row buffers cut to the first ``n_rows`` rows, as a :class:`BatchBuffers`."""
-        if n_rows == self.batch_size:
-            return self._full_batch  # built once: most batches are full
-        return self._cut(n_rows)
-
-    def _cut(self, n_rows):
-        def cut_all(buffers):
-            if buffers is None:
-                return None
-            return [None if b is None else b[:n_rows] for b in buffers]
-
-        return BatchBuffers(
-            activations=cut_all(self.activations),
-            deltas=cut_all(self.deltas),
-            scratch=cut_all(self.scratch),
-            inputs=cut_all(self.inputs),
-            masks=cut_all(self.masks) if self.has_dropout else None,
-            dropped=cut_all(self.dropped) if self.has_dropout else None,
-        )
-
-
 @dataclass
 class BatchBuffers:
     """The per-row buffers one forward and backward pass write into.
@@ -282,11 +182,14 @@ class BatchBuffers:
 def forward(arch, X, coefs, intercepts, buffers):
     """Run the network on ``X``, writing each layer's output into ``buffers``.
 
+    Layer ``i`` computes ``Z = A @ W[i] + b[i]`` and, for the hidden layers,
+    ``A = f(Z)``, where ``A`` is the previous layer's output (``X`` first).
+
     Parameters
     ----------
     arch : Architecture
         The network's shape.
-    X : ndarray of shape (n_rows, units[0])
+    X : ndarray or sparse matrix of shape (n_rows, units[0])
         Input rows.
     coefs, intercepts : list of ndarray
         Per-layer parameters.
@@ -303,16 +206,17 @@ def forward(arch, X, coefs, intercepts, buffers):
     if isinstance(buffers, list):
         buffers = BatchBuffers(activations=buffers)
     hidden = ACTIVATIONS[arch.activation]
-    A = X
+    A = X  # (n_rows, units[0])
     last = arch.n_layers - 1
     for i in range(last):  # the hidden layers
+        # Z = A @ W + b, written into the layer's buffer (no temporary)
         Z = _matmul(A, coefs[i], out=buffers.activations[i])  # (n_rows, units[i + 1])
         Z += intercepts[i]
         if buffers.inputs is not None:
-            buffers.inputs[i][...] = Z
-        hidden.forward(Z)
+            buffers.inputs[i][...] = Z  # kept for derivatives that need Z, not f(Z)
+        hidden.forward(Z)  # A = f(Z), in place
         if buffers.masks is not None and buffers.masks[i] is not None:
-            np.multiply(Z, buffers.masks[i], out=buffers.dropped[i])
+            np.multiply(Z, buffers.masks[i], out=buffers.dropped[i])  # A * mask
         A = buffers.layer_output(i)
     logits = _matmul(A, coefs[last], out=buffers.activations[last])  # (n_rows, units[-1])
     logits += intercepts[last]
@@ -322,21 +226,25 @@ def forward(arch, X, coefs, intercepts, buffers):
 def backward(arch, X, coefs, buffers, coef_grads, intercept_grads):
     """Back-propagate ``buffers.deltas[-1]`` (dLoss/dlogits) and fill the gradients.
 
-    No gradient is computed with respect to ``X``: the input layer needs none.
+    For layer ``i`` with input ``A`` and error ``delta = dL/dZ``:
+    ``dL/dW = A.T @ delta``, ``dL/db`` is the sum of ``delta`` over rows,
+    and the error of the layer below is ``(delta @ W.T) * f'(Z_below)``.
+    No gradient is computed with respect to ``X``: the input needs none.
     """
     hidden = ACTIVATIONS[arch.activation]
-    deltas = buffers.deltas
+    deltas = buffers.deltas  # deltas[i]: (n_rows, units[i + 1])
     for i in range(arch.n_layers - 1, -1, -1):
-        layer_input = X if i == 0 else buffers.layer_output(i - 1)
-        _matmul(layer_input.T, deltas[i], out=coef_grads[i])  # dL/dW = input^T deltas
-        np.add.reduce(deltas[i], axis=0, out=intercept_grads[i])  # np.sum minus its wrapper
+        layer_input = X if i == 0 else buffers.layer_output(i - 1)  # (n_rows, units[i])
+        _matmul(layer_input.T, deltas[i], out=coef_grads[i])  # dL/dW = A.T @ delta
+        np.add.reduce(deltas[i], axis=0, out=intercept_grads[i])  # dL/db = sum of delta rows
         if i > 0:
-            np.matmul(deltas[i], coefs[i].T, out=deltas[i - 1])
+            below = deltas[i - 1]  # (n_rows, units[i])
+            np.matmul(deltas[i], coefs[i].T, out=below)  # dL/dA = delta @ W.T
             if buffers.masks is not None and buffers.masks[i - 1] is not None:
-                deltas[i - 1] *= buffers.masks[i - 1]  # dropped units pass no error back
-            hidden.derivative(
+                below *= buffers.masks[i - 1]  # dropped units pass no error back
+            hidden.derivative(  # dL/dZ = dL/dA * f'(Z), in place
                 buffers.activations[i - 1],
-                deltas[i - 1],
+                below,
                 buffers.scratch[i - 1],
                 None if buffers.inputs is None else buffers.inputs[i - 1],
             )
@@ -350,35 +258,7 @@ def _matmul(A, B, out):
     return np.matmul(A, B, out=out)
 
 
-def draw_dropout_masks(workspace, n_rows, rng):
-    """Fill the workspace's dropout masks for a batch of ``n_rows`` rows.
-
-    Each entry is ``1 / (1 - p)`` with probability ``1 - p`` and 0 otherwise
-    (inverted dropout), so the expected activation is unchanged and nothing
-    needs rescaling at prediction time.
-
-    Parameters
-    ----------
-    workspace : Workspace
-        Its ``dropout`` rates say which layers get masks.
-    n_rows : int
-        Rows in the batch.
-    rng : numpy.random.Generator
-        Source of the masks.
-    """
-    for mask, rate in zip(workspace.masks, workspace.dropout):
-        if mask is None:
-            continue
-        mask = mask[:n_rows]
-        rng.random(out=mask, dtype=mask.dtype)  # U[0, 1)
-        # floor(u + 1 - p) is 1 exactly when u >= p: a Bernoulli(1 - p)
-        # draw in place, without a boolean temporary.
-        mask += 1.0 - rate
-        np.floor(mask, out=mask)
-        mask *= 1.0 / (1.0 - rate)
-
-
-def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
+def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0.0):
     """Compute the regularised loss on one batch and its gradient.
 
     The loss is ``sum_i w_i CE(x_i, y_i) / s + alpha/2 * ||W||^2 / s`` where
@@ -395,19 +275,20 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
         The batch, in the compute dtype. Not modified.
     Y : ndarray of shape (n_rows, units[-1])
         Targets: one-hot rows for softmax, 0/1 indicators for logistic.
-    sample_weight : ndarray of shape (n_rows,) or None
-        Non-negative weights with a positive sum, or None for equal weights.
-    alpha : float
-        L2 penalty.
     workspace : Workspace
-        Buffers for at least ``n_rows`` rows. On return,
-        ``workspace.grads`` holds the gradient in the flat layout. When it
-        has dropout, its current masks (see :func:`draw_dropout_masks`) are
-        applied.
+        Buffers for at least ``n_rows`` rows. When it has dropout, its
+        current masks (see :func:`~hdrnn.nn.draw_dropout_masks`) are applied.
+    sample_weight : ndarray of shape (n_rows,) or None, default=None
+        Non-negative weights with a positive sum, or None for equal weights.
+    alpha : float, default=0.0
+        L2 penalty.
 
     Returns
     -------
     loss : float
+    grads : ndarray of shape (arch.n_params,)
+        The gradient in the flat layout: ``workspace.grads``, overwritten by
+        the next call (copy it to keep it).
     """
     n_rows = X.shape[0]
     if sample_weight is None:
@@ -422,22 +303,25 @@ def loss_and_grads(arch, params, X, Y, sample_weight, alpha, workspace):
     loss = OUTPUT_LOSSES[arch.output].loss_and_dlogits(logits, Y, scale, buffers.deltas[-1])
     backward(arch, X, coefs, buffers, workspace.coef_grads, workspace.intercept_grads)
     if alpha:
-        flat_coefs = params[: arch.n_coefs]
-        coef_grads = workspace.grads[: arch.n_coefs]
-        penalty = alpha / weight_sum
-        kernels = _kernels.get()
-        if kernels is not None:
-            # one compiled pass for the sum of squares and the gradient (a bit-identical
-            # gradient; the sum is added up in another order, so the loss may differ
-            # in its last bits)
-            squares = kernels.add_l2_gradient(flat_coefs, coef_grads, params.dtype.type(penalty))
-        else:
-            squares = float(np.dot(flat_coefs, flat_coefs))
-            # grads += penalty * W, through a scratch buffer instead of a temporary
-            np.multiply(flat_coefs, penalty, out=workspace.l2_scratch)
-            coef_grads += workspace.l2_scratch
-        loss += 0.5 * penalty * squares
-    return loss
+        loss += _add_l2(arch, params, workspace, penalty=alpha / weight_sum)
+    return loss, workspace.grads
+
+
+def _add_l2(arch, params, workspace, penalty):
+    """Add ``penalty * W`` to the weights' gradient; return the loss term ``penalty/2 ||W||^2``."""
+    flat_coefs = params[: arch.n_coefs]
+    coef_grads = workspace.grads[: arch.n_coefs]
+    kernels = _kernels.get()
+    if kernels is not None:
+        # one compiled pass for both: the same gradient, bit for bit; the sum of
+        # squares is added up in another order, so the loss may differ in its last bits
+        squares = kernels.add_l2_gradient(flat_coefs, coef_grads, params.dtype.type(penalty))
+    else:
+        squares = float(np.dot(flat_coefs, flat_coefs))  # ||W||^2
+        # grads += penalty * W, through a scratch buffer instead of a temporary
+        np.multiply(flat_coefs, penalty, out=workspace.l2_scratch)
+        coef_grads += workspace.l2_scratch
+    return 0.5 * penalty * squares
 
 
 def predict_logits(arch, X, coefs, intercepts, finite_check=None):

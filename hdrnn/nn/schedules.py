@@ -99,6 +99,18 @@ class LearningRateSchedule:
             self.reduction *= PLATEAU_FACTOR
             self._epochs_since_reduction = 0
 
+    def state_dict(self):
+        """Return what the schedule has learned so far (its reductions), as plain numbers."""
+        return {
+            "reduction": self.reduction,
+            "epochs_since_reduction": self._epochs_since_reduction,
+        }
+
+    def load_state(self, state):
+        """Restore a state returned by :meth:`state_dict`."""
+        self.reduction = float(state["reduction"])
+        self._epochs_since_reduction = int(state["epochs_since_reduction"])
+
     def on_patience_exhausted(self):
         """React to ``n_iter_no_change`` epochs without improvement; return True to stop.
 

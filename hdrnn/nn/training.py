@@ -1,15 +1,16 @@
-"""The mini-batch training loop and plateau bookkeeping.
+"""One epoch of mini-batch training, and the bookkeeping of improvement.
 
-One call of :func:`run_epoch` is one pass over the training rows; the
-caller (the estimator) decides what happens between epochs.
+:func:`run_epoch` trains on the batches it is given, in order; where they
+come from (shuffled rows gathered by :func:`iter_batches`, distorted by an
+augmenter, prepared in a background thread) is the caller's choice. The
+caller also decides what happens between epochs.
 """
 
 import math
-import queue
-import threading
 from dataclasses import dataclass
 
-from hdrnn.nn.network import draw_dropout_masks, loss_and_grads
+from hdrnn.nn.buffers import draw_dropout_masks
+from hdrnn.nn.network import loss_and_grads
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class EpochResult:
     Parameters
     ----------
     loss : float
-        Mean training loss over the epoch's batches, weighted by batch size
-        (NaN when the epoch diverged).
+        Mean training loss over the epoch's rows, batches weighted by their
+        size (NaN when the epoch diverged).
     diverged_batch : int or None
         Zero-based index of the first batch whose loss was not finite; the
         epoch stopped there. None when every batch was finite.
@@ -40,160 +41,114 @@ def gather_rows(X, rows, out):
     return X.take(rows, axis=0, out=out, mode="clip")
 
 
-def run_epoch(
-    arch,
-    params,
-    X,
-    Y,
-    sample_weight,
-    rows,
-    batch_size,
-    alpha,
-    optimizer,
-    workspace,
-    rng,
-    *,
-    augment=None,
-    augment_rng=None,
-    dropout_rng=None,
-    augment_in_background=True,
-):
-    """Train for one epoch over ``X[rows]`` in mini-batches, updating ``params``.
+def iter_batches(X, rows, batch_size, buffers):
+    """Yield ``(batch_rows, X_batch)``: ``X[rows]`` in slices of ``batch_size`` rows.
+
+    Each batch is copied into the next buffer of ``buffers`` in turn (one
+    buffer is enough when batches are used one at a time; a consumer running
+    ahead, like a prefetching thread, needs more).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        All rows.
+    rows : ndarray of int
+        The rows to take, in order.
+    batch_size : int
+        Rows per batch; the last batch may be smaller.
+    buffers : list of ndarray of shape (>= batch_size, n_features)
+        Where the batches are copied.
+    """
+    for number, start in enumerate(range(0, len(rows), batch_size)):
+        batch_rows = rows[start : start + batch_size]
+        buffer = buffers[number % len(buffers)][: len(batch_rows)]
+        yield batch_rows, gather_rows(X, batch_rows, buffer)
+
+
+@dataclass
+class TrainingStep:
+    """One update of the parameters from one batch: forward, backward, optimizer step.
 
     Parameters
     ----------
     arch : Architecture
         The network's shape.
+    optimizer : SGD or Adam
+        Applies each gradient to the parameters.
+    workspace : Workspace
+        Buffers for the largest batch.
+    alpha : float, default=0.0
+        L2 penalty.
+    dropout_rng : numpy.random.Generator or None, default=None
+        Source of the dropout masks; required when the workspace has dropout.
+    """
+
+    arch: object
+    optimizer: object
+    workspace: object
+    alpha: float = 0.0
+    dropout_rng: object = None
+
+    def __call__(self, params, X, Y, sample_weight=None):
+        """Update ``params`` in place from one batch; return the batch's loss.
+
+        A non-finite loss is returned without updating anything.
+        """
+        if self.workspace.has_dropout:
+            draw_dropout_masks(self.workspace, X.shape[0], self.dropout_rng)
+        loss, grads = loss_and_grads(
+            self.arch,
+            params,
+            X,
+            Y,
+            workspace=self.workspace,
+            sample_weight=sample_weight,
+            alpha=self.alpha,
+        )
+        if math.isfinite(loss):
+            self.optimizer.step(params, grads)
+        return loss
+
+
+def run_epoch(params, batches, step, Y, sample_weight=None):
+    """Train on every batch of one epoch, in order, updating ``params`` in place.
+
+    Parameters
+    ----------
     params : ndarray of shape (arch.n_params,)
-        Flat parameters, updated in place.
-    X : ndarray or sparse matrix of shape (n_samples, units[0])
-        All input rows, in the compute dtype.
+        Flat parameters.
+    batches : iterable of (ndarray of int, ndarray)
+        ``(batch_rows, X_batch)`` pairs, e.g. from :func:`iter_batches`: the
+        rows of ``Y`` (and ``sample_weight``) the batch holds, and its inputs.
+    step : TrainingStep
+        What one batch does to the parameters.
     Y : ndarray of shape (n_samples, units[-1])
         Targets for all rows, in the compute dtype.
-    sample_weight : ndarray of shape (n_samples,) or None
-        Per-row weights.
-    rows : ndarray of int
-        The training rows; shuffled in place at the start when ``rng`` is
-        given, and then taken in order, ``batch_size`` at a time.
-    batch_size : int
-        Rows per batch; the last batch may be smaller.
-    alpha : float
-        L2 penalty.
-    optimizer : SGD or Adam
-        Applies each gradient to ``params``.
-    workspace : Workspace
-        Buffers for ``batch_size`` rows.
-    rng : numpy.random.RandomState or None
-        Shuffles ``rows`` once; None keeps their order.
-    augment : callable, default=None
-        ``augment(X_batch, augment_rng)`` transforms a batch in place (a
-        copy, never ``X`` itself).
-    augment_rng, dropout_rng : numpy.random.Generator, default=None
-        Sources of the augmentation's randomness and of the dropout masks;
-        required when each is used. They are separate so that the two
-        threads never share a generator and results stay reproducible.
-    augment_in_background : bool, default=True
-        Whether ``augment`` runs in a background thread, one batch ahead of
-        training, so that it uses another core while this one trains; the
-        workspace then needs ``n_input_buffers=3``. Either way the batches
-        and their distortions are the same.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Per-row weights. A batch whose weights are all zero is skipped.
 
     Returns
     -------
     result : EpochResult
     """
-    if rng is not None:
-        rng.shuffle(rows)
-    n_rows = len(rows)
-    total_loss = 0.0
-    if augment is None or not augment_in_background:
-        batches = _gathered_batches(X, rows, batch_size, workspace.X, augment, augment_rng)
-    else:
-        batches = _prefetched_batches(
-            X, rows, batch_size, workspace.X_buffers, augment, augment_rng
-        )
-    try:
-        for batch_number, (batch_rows, X_batch) in enumerate(batches):
-            n_batch = len(batch_rows)
-            Y_batch = Y.take(batch_rows, axis=0, out=workspace.Y[:n_batch], mode="clip")
-            weights = None
-            if sample_weight is not None:
-                weights = sample_weight.take(
-                    batch_rows, out=workspace.sample_weight[:n_batch], mode="clip"
-                )
-                if not weights.any():
-                    continue  # a batch with zero total weight carries no information
-            if workspace.has_dropout:
-                draw_dropout_masks(workspace, n_batch, dropout_rng)
-            loss = loss_and_grads(arch, params, X_batch, Y_batch, weights, alpha, workspace)
-            if not math.isfinite(loss):
-                return EpochResult(math.nan, batch_number)
-            optimizer.step(params, workspace.grads)
-            total_loss += loss * n_batch
-    finally:
-        batches.close()  # stops the background thread, if any
+    workspace = step.workspace
+    total_loss, n_rows = 0.0, 0
+    for number, (batch_rows, X_batch) in enumerate(batches):
+        n_batch = len(batch_rows)
+        n_rows += n_batch
+        Y_batch = Y.take(batch_rows, axis=0, out=workspace.Y[:n_batch], mode="clip")
+        weights = None
+        if sample_weight is not None:
+            weights = sample_weight.take(
+                batch_rows, out=workspace.sample_weight[:n_batch], mode="clip"
+            )
+            if not weights.any():
+                continue  # a batch with zero total weight carries no information
+        loss = step(params, X_batch, Y_batch, weights)
+        if not math.isfinite(loss):
+            return EpochResult(math.nan, number)
+        total_loss += loss * n_batch
     return EpochResult(total_loss / n_rows)
-
-
-def _gathered_batches(X, rows, batch_size, buffer, augment=None, augment_rng=None):
-    """Yield ``(batch_rows, X_batch)``, each batch copied into ``buffer`` (and augmented)."""
-    for start in range(0, len(rows), batch_size):
-        batch_rows = rows[start : start + batch_size]
-        X_batch = gather_rows(X, batch_rows, buffer[: len(batch_rows)])
-        if augment is not None:
-            augment(X_batch, augment_rng)
-        yield batch_rows, X_batch
-
-
-# How long the background thread waits on a full queue before checking
-# whether training has stopped.
-_PREFETCH_POLL_SECONDS = 0.05
-
-
-def _prefetched_batches(X, rows, batch_size, buffers, augment, augment_rng):
-    """Yield ``(batch_rows, X_batch)`` gathered and augmented by a background thread.
-
-    Three buffers rotate: one being trained on, one ready in the queue and
-    one being filled, so the thread never overwrites a batch in use. NumPy
-    releases the GIL in the array operations, so the augmentation really
-    runs on another core.
-    """
-    ready = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce():
-        try:
-            for number, start in enumerate(range(0, len(rows), batch_size)):
-                batch_rows = rows[start : start + batch_size]
-                buffer = buffers[number % len(buffers)][: len(batch_rows)]
-                augment(gather_rows(X, batch_rows, buffer), augment_rng)
-                if not _put_unless_stopped(ready, (batch_rows, buffer), stop):
-                    return
-            _put_unless_stopped(ready, None, stop)
-        except BaseException as error:  # handed to the training thread to raise
-            _put_unless_stopped(ready, error, stop)
-
-    worker = threading.Thread(target=produce, name="hdrnn-augment", daemon=True)
-    worker.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
-def _put_unless_stopped(ready, item, stop):
-    """Put ``item`` on the queue, giving up once ``stop`` is set; return whether it was put."""
-    while not stop.is_set():
-        try:
-            ready.put(item, timeout=_PREFETCH_POLL_SECONDS)
-            return True
-        except queue.Full:
-            continue
-    return False
 
 
 class PlateauTracker:
@@ -238,3 +193,17 @@ class PlateauTracker:
 
     def _count(self, no_improvement):
         self.no_improvement_count = self.no_improvement_count + 1 if no_improvement else 0
+
+    def state_dict(self):
+        """Return the counters, as plain numbers."""
+        return {
+            "best_loss": self.best_loss,
+            "best_score": self.best_score,
+            "no_improvement_count": self.no_improvement_count,
+        }
+
+    def load_state(self, state):
+        """Restore counters returned by :meth:`state_dict`."""
+        self.best_loss = float(state["best_loss"])
+        self.best_score = float(state["best_score"])
+        self.no_improvement_count = int(state["no_improvement_count"])

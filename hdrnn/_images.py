@@ -1,0 +1,217 @@
+"""Reading images and knowing their shape: one owner for both.
+
+Image files may come from anyone, so they are read with bounded work: the
+size is checked from the header before anything is decoded, and large
+images are decoded (or shrunk right after decoding) at a bounded size.
+:func:`image_shape` is the one rule for the shape of the images that rows
+of ``X`` flatten.
+
+Pillow is optional (the ``images`` extra) and imported only here, when a
+file or a PIL image is read.
+"""
+
+import contextlib
+import math
+import os
+import warnings
+
+import numpy as np
+
+# Larger images are refused before they are decoded: a 50-megapixel photo is
+# more than any camera of a digit needs, and bounds the memory a hostile file
+# can make us use (Pillow's own limit, 89 million pixels, only warns).
+MAX_IMAGE_PIXELS = 50_000_000
+_LIMIT_TEXT = f"hdrnn reads images of up to {MAX_IMAGE_PIXELS:,} pixels (e.g. 8000x6000)"
+
+# Images are decoded (or shrunk right after decoding) to at most this many
+# pixels along the longer side: a digit ends up 20 pixels tall anyway.
+MAX_DECODED_SIDE = 2048
+
+# The EXIF orientation tag, and the transposition that undoes each orientation.
+_EXIF_ORIENTATION = 0x0112
+_EXIF_TRANSPOSE = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
+
+
+def image_shape(n_features, given=None):
+    """Return the ``(height, width)`` of the images that rows of ``n_features`` flatten.
+
+    Parameters
+    ----------
+    n_features : int
+        Length of a row.
+    given : sequence of two int or None, default=None
+        The shape, when known; None means square.
+
+    Returns
+    -------
+    shape : tuple of (int, int)
+
+    Raises
+    ------
+    ValueError
+        If ``given`` does not multiply out to ``n_features``, or if it is
+        None and ``n_features`` is not a perfect square.
+
+    Examples
+    --------
+    >>> image_shape(784), image_shape(12, (3, 4))
+    ((28, 28), (3, 4))
+    """
+    if given is None:
+        shape = default_image_shape(n_features)
+        if shape is None:
+            raise ValueError(
+                f"{n_features} features are not a square image; pass image_shape=(height, width)."
+            )
+        return shape
+    if len(given) != 2 or int(np.prod(given)) != n_features:
+        raise ValueError(
+            f"image_shape={tuple(given)} does not match the data: pass (height, width) with "
+            f"height * width == n_features ({n_features})."
+        )
+    return tuple(int(side) for side in given)
+
+
+def default_image_shape(n_features):
+    """Return ``(side, side)`` when ``n_features`` is a perfect square, else None."""
+    side = math.isqrt(n_features)
+    return (side, side) if side * side == n_features else None
+
+
+def read_grayscale(image):
+    """Return the image as a 2-D float array in [0, 1], transparency flattened onto white."""
+    if isinstance(image, np.ndarray):
+        _check_pixel_count(image.shape[1::-1] if image.ndim >= 2 else image.shape)
+        return _array_to_grayscale(image)
+    pil_image = _open_with_pillow(image)
+    if pil_image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16- and 32-bit grayscale
+        array = np.asarray(pil_image)
+        scale = 65535.0 if array.max(initial=0) > 255 or pil_image.mode.startswith("I;16") else 255
+        return np.clip(array.astype(np.float64) / scale, 0, 1)
+    if pil_image.mode in ("F", "L"):  # one channel, no transparency
+        return _array_to_grayscale(np.asarray(pil_image))
+    # Palette, gray+alpha, CMYK...: RGBA keeps any transparency.
+    return _array_to_grayscale(np.asarray(pil_image.convert("RGBA")))
+
+
+def _open_with_pillow(image):
+    """Open, check the size before decoding, decode at a bounded size, apply EXIF rotation."""
+    try:
+        from PIL import Image, ImageOps
+    except ImportError:
+        raise ImportError(
+            "Reading image files and PIL images needs Pillow: pip install 'hdrnn[images]' "
+            "(or pass the image as a NumPy array)."
+        ) from None
+    if isinstance(image, Image.Image):
+        _check_pixel_count(image.size)
+        return ImageOps.exif_transpose(_reduced(image))
+    with warnings.catch_warnings():
+        # hdrnn's own, lower limit applies below; Pillow's warning would be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(image)  # reads the header only
+        except Image.DecompressionBombError as error:
+            raise ValueError(
+                f"image too large: {_pixels_in(error)} pixels; {_LIMIT_TEXT}"
+            ) from None
+    with opened:
+        _check_pixel_count(opened.size)
+        orientation = opened.getexif().get(_EXIF_ORIENTATION)
+        if max(opened.size) > MAX_DECODED_SIDE:
+            # JPEG can decode straight at a fraction of the size (no effect elsewhere).
+            opened.draft("RGB", _bounded_size(opened.size))
+        opened.load()
+        reduced = _reduced(opened)
+    # The orientation is read before shrinking, which drops the EXIF data.
+    transpose = _EXIF_TRANSPOSE.get(orientation)
+    return reduced if transpose is None else reduced.transpose(Image.Transpose[transpose])
+
+
+def image_size(image):
+    """``(width, height)`` of an array, a PIL image or a file (whose header alone is read)."""
+    if isinstance(image, np.ndarray):
+        return image.shape[1], image.shape[0]
+    with _open_header(image) as opened:
+        return opened.size
+
+
+@contextlib.contextmanager
+def _open_header(image):
+    """A PIL image as given, or a file opened without decoding it."""
+    if not isinstance(image, str | os.PathLike):
+        yield image
+        return
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(image) as opened:
+            yield opened
+
+
+def _check_pixel_count(size):
+    """Refuse an image of more than MAX_IMAGE_PIXELS before it is decoded or converted."""
+    width, height = (int(side) for side in (*size, 1)[:2])
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"image too large: {width}x{height} pixels; {_LIMIT_TEXT}")
+
+
+def _pixels_in(error):
+    """The pixel count in Pillow's DecompressionBombError message, formatted."""
+    digits = "".join(ch for ch in str(error).split("pixels")[0] if ch.isdigit())
+    return f"{int(digits):,}" if digits else "too many"
+
+
+def _bounded_size(size):
+    scale = max(size) / MAX_DECODED_SIDE
+    return tuple(max(1, int(side / scale)) for side in size)
+
+
+def _reduced(pil_image):
+    """The image shrunk by a whole factor (box filter) so its longer side is at most
+    MAX_DECODED_SIDE: a digit needs far fewer pixels, and memory stays bounded."""
+    factor = -(-max(pil_image.size) // MAX_DECODED_SIDE)  # ceiling division
+    if factor <= 1:
+        return pil_image
+    if pil_image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        pil_image = pil_image.convert("RGBA")  # reduce() needs a plain mode
+    return pil_image.reduce(factor)
+
+
+def _array_to_grayscale(array):
+    array = np.asarray(array)
+    if array.dtype.kind == "b":
+        array = array.astype(np.float64)
+    elif array.dtype.kind in "ui":
+        array = array.astype(np.float64) / np.iinfo(array.dtype).max
+    elif array.dtype.kind == "f":
+        array = array.astype(np.float64)
+        top = np.nanmax(array) if array.size else 0.0
+        if top > 1.0:  # e.g. 0-255 floats
+            array = array / (255.0 if top <= 255 else top)
+    else:
+        raise ValueError(f"Cannot read an image from an array of dtype {array.dtype}.")
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        rgb, alpha = array[..., :3], array[..., 3] if array.shape[2] == 4 else None
+        gray = rgb @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma, as PIL's "L"
+        if alpha is not None:
+            gray = gray * alpha + (1.0 - alpha)  # flatten onto white paper
+    elif array.ndim == 2:
+        gray = array
+    else:
+        raise ValueError(
+            "A digit image array must have shape (height, width), (height, width, 3) or "
+            f"(height, width, 4); got {array.shape}."
+        )
+    if min(gray.shape) < 2:
+        raise ValueError(f"The image is too small to hold a digit: {gray.shape}.")
+    return np.clip(np.nan_to_num(gray, nan=1.0), 0.0, 1.0)

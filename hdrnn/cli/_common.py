@@ -1,0 +1,86 @@
+"""What the ``hdrnn`` commands share: data and model arguments, loading data and models."""
+
+import argparse
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from hdrnn import datasets
+from hdrnn.exceptions import UnsafeModelError
+from hdrnn.persistence import load_with_metadata
+
+# Held out from scikit-learn's 1797 digits for testing, stratified.
+DIGITS_TEST_SIZE = 0.25
+
+
+def parse_hidden(text):
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes such as 128,64; got {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive; got {text!r}")
+    return sizes
+
+
+def parse_dropout(text):
+    try:
+        rates = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a rate such as 0.2, or one per hidden layer such as 0.2,0.1; got {text!r}"
+        ) from None
+    if any(not 0 <= rate < 1 for rate in rates):
+        raise argparse.ArgumentTypeError(f"dropout rates must be in [0, 1); got {text!r}")
+    return rates[0] if len(rates) == 1 else rates
+
+
+def add_data_arguments(command, default_dataset="digits"):
+    data = command.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=["digits", "mnist"],
+        default=default_dataset,
+        help="digits: scikit-learn's bundled 8x8 digits (offline, seconds); "
+        "mnist: 70 000 28x28 digits (IDX folder, cache, or a one-time ~15 MB download)",
+    )
+    data.add_argument(
+        "--data-dir", type=Path, help="folder with the MNIST IDX files (else HDRNN_MNIST_DIR)"
+    )
+
+
+def add_model_argument(command, required=True):
+    command.add_argument("--model", type=Path, required=required, help="a saved model file")
+    command.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also load joblib/pickle files (unpickling runs code: only for files you trust)",
+    )
+
+
+def load_dataset(name, data_dir, seed):
+    """Return ``(X_train, X_test, y_train, y_test, description)``."""
+    if name == "mnist":
+        mnist = datasets.load_mnist(source=data_dir)
+        n = mnist.n_train
+        X, y = mnist.data, mnist.target
+        return X[:n], X[n:], y[:n], y[n:], f"MNIST from {mnist.source}"
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)  # pixel values 0-16 scaled to [0, 1]
+    split = train_test_split(X, y, test_size=DIGITS_TEST_SIZE, random_state=seed, stratify=y)
+    return (*split, "scikit-learn's 8x8 digits")
+
+
+def load_model(path, trust_pickle):
+    """Return ``(model, metadata)``; metadata is empty for a trusted pickle."""
+    try:
+        return load_with_metadata(path)
+    except UnsafeModelError:
+        if not trust_pickle:
+            raise
+    return joblib.load(path), {}

@@ -1,0 +1,90 @@
+"""``hdrnn info``: describe a saved model, or this installation."""
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.datasets import get_data_home
+from threadpoolctl import threadpool_info
+
+from hdrnn import datasets
+from hdrnn._version import __version__
+from hdrnn.cli._common import add_model_argument, load_model
+from hdrnn.nn import _kernels
+
+
+def register(commands):
+    """Add the ``info`` command to the subparsers ``commands``."""
+    info = commands.add_parser("info", help="describe a saved model, or this installation")
+    add_model_argument(info, required=False)
+    info.set_defaults(run=run)
+
+
+def run(args):
+    if args.model is not None:
+        return _model_info(args)
+    print(f"hdrnn {__version__} on Python {platform.python_version()} ({platform.platform()})")
+    print(f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            print(f"BLAS: {pool['internal_api']} {pool['version']}, {pool['num_threads']} threads")
+    for extra, module in (("images", "PIL"), ("plot", "matplotlib"), ("fast", "numba")):
+        try:
+            __import__(module)
+            state = "installed"
+        except ImportError:
+            state = f"not installed (pip install 'hdrnn[{extra}]')"
+        if module == "numba":
+            state += ", " + _kernel_status()
+        print(f"{module}: {state}")
+    print("MNIST: " + _mnist_status())
+    return 0
+
+
+def _kernel_status():
+    if not _kernels.enabled():
+        return "compiled optimizer kernels off (HDRNN_NUMBA=0)"
+    if _kernels.get() is None:
+        return "training uses the NumPy optimizer code"
+    return "compiled optimizer kernels on"
+
+
+def _mnist_status():
+    if os.environ.get("HDRNN_MNIST_DIR"):
+        return f"IDX files from HDRNN_MNIST_DIR={os.environ['HDRNN_MNIST_DIR']}"
+    cache = Path(get_data_home()) / "hdrnn" / datasets.CACHE_NAME
+    if cache.exists():
+        return f"cached at {cache}"
+    return f"not on this machine yet; 'hdrnn train --dataset mnist' downloads it to {cache}"
+
+
+def _model_info(args):
+    model, metadata = load_model(args.model, args.trust_pickle)
+    if not metadata:
+        print(f"{args.model}: a pickled {type(model).__name__} (no metadata)")
+        return 0
+    shape = metadata["image_shape"]
+    info = metadata["info"]
+    units = [model.n_features_in_, *(coef.shape[1] for coef in model.coefs_)]
+    loss = "no completed epoch" if model.loss_ is None else f"loss {model.loss_:.4f}"
+    rows = [
+        ("network", "-".join(map(str, units)) + f", {model.activation} hidden units"),
+        ("input", f"{shape[0]}x{shape[1]} images" if shape else "feature vectors"),
+        ("solver", f"{model.solver}, {model.n_iter_} epochs, {loss}"),
+        ("classes", ", ".join(map(str, metadata["classes"]))),
+        ("trained on", str(info.get("dataset", "unknown data"))),
+    ]
+    if isinstance(info.get("test_accuracy"), float):
+        tested_on = str(info.get("test_data", "its test data"))
+        rows.append(("accuracy", f"{info['test_accuracy']:.2%} on {tested_on}"))
+    rows += [
+        ("saved", f"{metadata['created']} by hdrnn {metadata['versions']['hdrnn']}"),
+        ("format", f"{metadata['format']} version {metadata['format_version']}, checksum OK"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:>{width}}: {value}")
+    return 0

@@ -1,0 +1,72 @@
+"""``hdrnn predict``: recognise the digit in each image file."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from hdrnn._images import default_image_shape
+from hdrnn.cli._common import add_model_argument, load_model
+from hdrnn.preprocessing import describe_preparation, prepare_digit_image
+
+
+def register(commands):
+    """Add the ``predict`` command to the subparsers ``commands``."""
+    predict = commands.add_parser("predict", help="recognise digits in image files")
+    add_model_argument(predict)
+    predict.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
+    predict.add_argument("--top", type=int, default=1, help="show the K most likely digits")
+    predict.add_argument("--json", action="store_true", help="machine-readable output")
+    predict.add_argument(
+        "--verbose", action="store_true", help="also say how each image was prepared"
+    )
+    predict.set_defaults(run=run)
+
+
+def run(args):
+    model, _ = load_model(args.model, args.trust_pickle)
+    shape = getattr(model, "image_shape_", None) or default_image_shape(model.n_features_in_)
+    if shape is None:
+        raise ValueError(
+            f"The model takes {model.n_features_in_} features, not a square image; "
+            "it cannot read image files."
+        )
+    top = max(1, min(args.top, len(model.classes_)))
+    results, failures = [], 0
+    for path in args.images:
+        try:
+            x = prepare_digit_image(path, shape)
+        except ImportError:
+            raise  # Pillow is missing: no file can be read
+        except Exception as error:
+            failures += 1
+            message = (str(error).splitlines() or [type(error).__name__])[0]
+            print(f"hdrnn: {path}: {message}", file=sys.stderr)
+            results.append({"file": str(path), "error": message})
+            continue
+        proba = model.predict_proba(x.reshape(1, -1))[0]
+        best = np.argsort(proba)[::-1][:top]
+        ranked = [
+            {"label": _plain(model.classes_[i]), "probability": float(proba[i])} for i in best
+        ]
+        results.append(
+            {
+                "file": str(path),
+                "prediction": ranked[0]["label"],
+                "probability": ranked[0]["probability"],
+                "top": ranked,
+            }
+        )
+        if not args.json:
+            shown = ", ".join(f"{r['label']} ({r['probability']:.1%})" for r in ranked)
+            print(f"{path}: {shown}")
+            if args.verbose:
+                print(f"  {describe_preparation(path, shape)}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failures else 0
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
