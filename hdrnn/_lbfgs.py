@@ -36,7 +36,9 @@ def run_lbfgs(arch, params, data, config, state, *, progress):
         with deferred_interrupts():  # all of an iteration's records, or none
             last_iterate[...] = intermediate_result.x
             losses.append(float(intermediate_result.fun))
-            records.append(_lbfgs_record(arch, last_iterate, data, state, losses, clock))
+            records.append(
+                _lbfgs_record(arch, last_iterate, data, state, loss=losses[-1], clock=clock)
+            )
             progress.epoch_begins()
             progress.epoch_ended(records[-1], last_iterate)
 
@@ -66,7 +68,7 @@ def run_lbfgs(arch, params, data, config, state, *, progress):
     return Outcome("converged", records)
 
 
-def _lbfgs_record(arch, weights, data, state, losses, clock):
+def _lbfgs_record(arch, weights, data, state, *, loss, clock):
     """The history record of an L-BFGS iteration (validation curves updated too)."""
     val_loss = val_score = None
     if data.validation is not None:
@@ -76,7 +78,7 @@ def _lbfgs_record(arch, weights, data, state, losses, clock):
     now = time.perf_counter()
     record = {
         "epoch": len(state.history) + 1,
-        "loss": losses[-1],
+        "loss": loss,
         "val_loss": val_loss,
         "val_score": val_score,
         "learning_rate": None,

@@ -244,8 +244,8 @@ class ModelArchive:
         try:
             with self._zip.open(info) as member:
                 header_dtype, header_shape = _read_npy_header(member)
-                problem = self._header_problem(
-                    info, member.tell(), header_dtype, header_shape, dtype, shape
+                problem = _header_problem(
+                    info, member.tell(), (header_dtype, header_shape), (dtype, shape)
                 )
                 if problem:
                     raise damaged(self.path, problem)
@@ -264,18 +264,22 @@ class ModelArchive:
             raise damaged(self.path, f"its member {name!r} is truncated")
         return array
 
-    @staticmethod
-    def _header_problem(info, header_end, header_dtype, header_shape, dtype, shape):
-        """What is wrong with a member's header, or None."""
-        if header_dtype != dtype or (shape is not None and header_shape != shape):
-            return (
-                f"the header of {info.filename!r} says {header_dtype} {list(header_shape)}, "
-                f"its description {dtype} {list(header_shape if shape is None else shape)}"
-            )
-        n_bytes = int(np.prod(header_shape, dtype=object)) * dtype.itemsize
-        if header_end + n_bytes != info.file_size:
-            return f"the size of {info.filename!r} does not match its header"
-        return None
+
+def _header_problem(info, header_end, header, described):
+    """What is wrong with a member's ``(dtype, shape)`` header, or None.
+
+    ``described`` is what the metadata says; a shape of None accepts any.
+    """
+    (header_dtype, header_shape), (dtype, shape) = header, described
+    if header_dtype != dtype or (shape is not None and header_shape != shape):
+        return (
+            f"the header of {info.filename!r} says {header_dtype} {list(header_shape)}, "
+            f"its description {dtype} {list(header_shape if shape is None else shape)}"
+        )
+    n_bytes = int(np.prod(header_shape, dtype=object)) * dtype.itemsize
+    if header_end + n_bytes != info.file_size:
+        return f"the size of {info.filename!r} does not match its header"
+    return None
 
 
 class _HeaderError(ValueError):

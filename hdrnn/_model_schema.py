@@ -206,12 +206,7 @@ def _check_optimizer(description, units, arrays):
     scalars, array_names = OPTIMIZER_STATE[description["kind"]]
     if set(description) != scalars | {"kind"} or names != array_names:
         raise SchemaError(f"the {description['kind']} state is not the documented one")
-    for name in scalars - {"t", "nesterov"}:
-        _number(description[name], f"optimizer {name}")
-    if "t" in scalars:
-        _integer(description, "t", minimum=0)
-    if "nesterov" in scalars and not isinstance(description["nesterov"], bool):
-        raise SchemaError("optimizer nesterov is not a boolean")
+    _check_optimizer_scalars(description, scalars)
     n_params = sum(units[i] * units[i + 1] + units[i + 1] for i in range(len(units) - 1))
     dtype = arrays["coefs_0"].dtype
     for name in array_names:
@@ -220,6 +215,15 @@ def _check_optimizer(description, units, arrays):
             raise SchemaError(f"the optimizer's {name} does not match the weights")
         if not np.isfinite(state).all():
             raise SchemaError(f"the optimizer's {name} holds NaN or infinity")
+
+
+def _check_optimizer_scalars(description, scalars):
+    for name in scalars - {"t", "nesterov"}:
+        _number(description[name], f"optimizer {name}")
+    if "t" in scalars:
+        _integer(description, "t", minimum=0)
+    if "nesterov" in scalars and not isinstance(description["nesterov"], bool):
+        raise SchemaError("optimizer nesterov is not a boolean")
 
 
 def _check_image_shape(shape, n_features, name):

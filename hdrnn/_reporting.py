@@ -117,7 +117,7 @@ class EpochCallbacks:
         The name of each subtask.
     """
 
-    def __init__(self, context, estimator, X, y, arch, task_name="epoch"):
+    def __init__(self, context, estimator, X, y, arch, *, task_name="epoch"):
         self.context, self.estimator, self.X, self.y = context, estimator, X, y
         self.arch, self.task_name = arch, task_name
         self._epoch = None

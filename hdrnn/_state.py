@@ -74,10 +74,19 @@ class TrainingConfig:
         """A new optimizer with these hyperparameters."""
         if self.solver == "sgd":
             return SGD(
-                n_params, dtype, self.learning_rate_init, self.momentum, self.nesterovs_momentum
+                n_params,
+                dtype,
+                learning_rate=self.learning_rate_init,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
             )
         return Adam(
-            n_params, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+            n_params,
+            dtype,
+            learning_rate=self.learning_rate_init,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
         )
 
     def make_schedule(self):
@@ -240,19 +249,12 @@ def _rebuilt_optimizer(description, arrays):
     state = {k: v for k, v in description.items() if k != "kind"} | arrays
     if description["kind"] == "Adam":
         first = arrays["grad_sum"]
-        optimizer = Adam(
-            first.size,
-            first.dtype,
-            state["learning_rate"],
-            state["beta_1"],
-            state["beta_2"],
-            state["epsilon"],
-        )
+        hyperparameters = ("learning_rate", "beta_1", "beta_2", "epsilon")
+        optimizer = Adam(first.size, first.dtype, **{name: state[name] for name in hyperparameters})
     else:
         first = arrays["velocity"]
-        optimizer = SGD(
-            first.size, first.dtype, state["learning_rate"], state["momentum"], state["nesterov"]
-        )
+        hyperparameters = ("learning_rate", "momentum", "nesterov")
+        optimizer = SGD(first.size, first.dtype, **{name: state[name] for name in hyperparameters})
     optimizer.load_state(state)
     return optimizer
 

@@ -82,13 +82,14 @@ def _held_out(data, config, rng):
 def run_stochastic(arch, params, data, config, state, *, rng, progress, incremental):
     """Train with SGD or Adam until ``max_iter`` epochs or a stopping rule; one epoch
     for ``partial_fit`` (``incremental``). Updates ``params`` and ``state`` in place."""
-    return _StochasticRun(arch, params, data, config, state, rng, progress).run(incremental)
+    run = _StochasticRun(arch, params, data, config, state, rng=rng, progress=progress)
+    return run.run(incremental)
 
 
 class _StochasticRun:
     """The run-local machinery of :func:`run_stochastic`: buffers, generators, snapshots."""
 
-    def __init__(self, arch, params, data, config, state, rng, progress):
+    def __init__(self, arch, params, data, config, state, *, rng, progress):
         self.arch, self.params, self.data = arch, params, data
         self.config, self.state, self.rng, self.progress = config, state, rng, progress
         self.batch_size = batch_size = _validation.batch_size(config.batch_size, len(data.rows))

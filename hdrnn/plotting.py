@@ -131,7 +131,7 @@ def plot_first_layer_weights(estimator, n_units=64, image_shape=None, n_cols=8):
     return axes
 
 
-def plot_digits(X, y_true=None, y_pred=None, image_shape=None, n_images=40, n_cols=10):
+def plot_digits(X, y_true=None, y_pred=None, *, image_shape=None, n_images=40, n_cols=10):
     """Show digits with their labels: true, predicted, or both (mistakes in red).
 
     Parameters
@@ -172,7 +172,7 @@ def plot_digits(X, y_true=None, y_pred=None, image_shape=None, n_images=40, n_co
     return axes
 
 
-def plot_confusion_matrix(estimator, X, y, ax=None, normalize=None, y_pred=None):
+def plot_confusion_matrix(estimator, X, y, *, ax=None, normalize=None, y_pred=None):
     """Draw the confusion matrix of ``estimator`` on ``X, y`` with scikit-learn's display.
 
     Parameters

@@ -268,7 +268,7 @@ def test_mnist_unavailable_is_a_clear_error(monkeypatch, tmp_path, capsys):
         raise URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr("sklearn.datasets._openml.urlopen", refuse)
-    monkeypatch.setattr("hdrnn.datasets.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("hdrnn._openml.time.sleep", lambda seconds: None)
     monkeypatch.delenv("HDRNN_MNIST_DIR", raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
     assert main(["train", "--dataset", "mnist"]) == 1

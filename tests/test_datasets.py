@@ -19,6 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import hdrnn._idx as _idx
+import hdrnn._openml as _openml
 import hdrnn.datasets as datasets
 from hdrnn import (
     DatasetIntegrityError,
@@ -70,8 +72,8 @@ def _write_idx_folder(folder, images, labels, gz=True):
 @pytest.fixture(autouse=True)
 def tiny_sizes(monkeypatch):
     """Let the loader accept a 12-image MNIST; keep the real folder out of the way."""
-    monkeypatch.setattr(datasets, "N_TRAIN", N_TRAIN)
-    monkeypatch.setattr(datasets, "N_TEST", N_TEST)
+    monkeypatch.setattr(_idx, "N_TRAIN", N_TRAIN)
+    monkeypatch.setattr(_idx, "N_TEST", N_TEST)
     monkeypatch.delenv("HDRNN_MNIST_DIR", raising=False)
 
 
@@ -367,7 +369,7 @@ def openml(monkeypatch):
 def no_waiting(monkeypatch):
     """Retries do not sleep in the tests."""
     monkeypatch.setattr("sklearn.datasets._openml.time.sleep", lambda seconds: None)
-    monkeypatch.setattr(datasets.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(_openml.time, "sleep", lambda seconds: None)
 
 
 def _offline(monkeypatch):
@@ -391,7 +393,7 @@ def test_first_load_goes_through_openml_and_writes_the_cache(tmp_path, openml):
 def test_every_request_has_a_timeout(tmp_path, openml):
     # battery row 47: a stalled connection times out (30 s per socket operation)
     load_mnist(data_home=tmp_path)
-    assert set(openml.timeouts) == {datasets.NETWORK_TIMEOUT_SECONDS}
+    assert set(openml.timeouts) == {_openml.NETWORK_TIMEOUT_SECONDS}
     assert socket.getdefaulttimeout() is None  # restored afterwards
 
 
@@ -402,7 +404,7 @@ def test_a_stalled_connection_ends_in_the_clear_error(tmp_path, openml):
     with pytest.raises(DatasetUnavailableError, match="HDRNN_MNIST_DIR") as info:
         load_mnist(data_home=tmp_path)
     assert "timed out" in str(info.value)
-    assert openml.paths.count(description) == datasets.NETWORK_ATTEMPTS
+    assert openml.paths.count(description) == _openml.NETWORK_ATTEMPTS
 
 
 def test_a_transient_failure_is_retried(tmp_path, openml):
@@ -610,14 +612,14 @@ def test_openml_parser_works_with_and_without_pandas(
     tmp_path, openml, monkeypatch, pandas_installed
 ):
     # battery row 51
-    real_find_spec = datasets.importlib.util.find_spec
+    real_find_spec = _openml.importlib.util.find_spec
 
     def find_spec(name, *args):
         if name == "pandas" and not pandas_installed:
             return None
         return real_find_spec(name, *args)
 
-    monkeypatch.setattr(datasets.importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(_openml.importlib.util, "find_spec", find_spec)
     import sklearn.datasets
 
     fetch_openml, parsers = sklearn.datasets.fetch_openml, []
@@ -632,7 +634,7 @@ def test_openml_parser_works_with_and_without_pandas(
     # trips over pandas >= 3.1 (scikit-learn #34892): then liac-arff, at once.
     if not pandas_installed:
         assert parsers == ["liac-arff"]
-    elif datasets._pandas_parser_is_broken():
+    elif _openml._pandas_parser_is_broken():
         assert parsers == ["liac-arff"]
     else:
         assert parsers == ["pandas"]
@@ -648,8 +650,8 @@ REAL_MNIST = os.environ.get("HDRNN_MNIST_DIR")
 
 @pytest.mark.skipif(not REAL_MNIST, reason="HDRNN_MNIST_DIR is not set")
 def test_real_mnist_files(monkeypatch):
-    monkeypatch.setattr(datasets, "N_TRAIN", 60_000)
-    monkeypatch.setattr(datasets, "N_TEST", 10_000)
+    monkeypatch.setattr(_idx, "N_TRAIN", 60_000)
+    monkeypatch.setattr(_idx, "N_TEST", 10_000)
     X_train, X_test, y_train, y_test = load_mnist(source=Path(REAL_MNIST), return_X_y=True)
     assert X_train.shape == (60_000, 784) and X_test.shape == (10_000, 784)
     assert X_train.dtype == np.float32 and 0 <= X_train.min() and X_train.max() == 1

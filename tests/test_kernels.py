@@ -28,7 +28,7 @@ def test_adam_kernel_is_bit_identical_to_the_numpy_passes(dtype):
     results = {}
     for compiled in (True, False):
         params = start.copy()
-        adam = Adam(n, dtype, 0.01, 0.9, 0.999, 1e-8)
+        adam = Adam(n, dtype, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
         with _kernels.use_kernels(compiled):
             for g in gradients:
                 adam.step(params, g)

@@ -14,7 +14,7 @@ def _arrays(seed=0, n=11):
 def test_adam_steps_match_the_paper():
     params, g1, g2 = _arrays()
     lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
-    adam = Adam(params.size, np.float64, lr, b1, b2, eps)
+    adam = Adam(params.size, np.float64, learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=eps)
     expected = params.copy()
     m = v = np.zeros_like(params)
     for t, g in enumerate([g1, g2], start=1):
@@ -31,7 +31,7 @@ def test_adam_steps_match_the_paper():
 def test_sgd_momentum_steps_match_the_textbook(nesterov):
     params, g1, g2 = _arrays(1)
     lr, mu = 0.1, 0.9
-    sgd = SGD(params.size, np.float64, lr, mu, nesterov)
+    sgd = SGD(params.size, np.float64, learning_rate=lr, momentum=mu, nesterov=nesterov)
     expected = params.copy()
     velocity = np.zeros_like(params)
     for g in (g1, g2):
@@ -44,13 +44,13 @@ def test_sgd_momentum_steps_match_the_textbook(nesterov):
 def test_sgd_without_momentum_is_plain_gradient_descent():
     params, g, _ = _arrays(2)
     start = params.copy()
-    SGD(params.size, np.float64, 0.5, 0.0, False).step(params, g)
+    SGD(params.size, np.float64, learning_rate=0.5, momentum=0.0, nesterov=False).step(params, g)
     np.testing.assert_allclose(params, start - 0.5 * g)
 
 
 def test_state_round_trips_through_state_dict():
     params, g1, g2 = _arrays(3)
-    adam = Adam(params.size, np.float64, 0.01, 0.9, 0.999, 1e-8)
+    adam = Adam(params.size, np.float64, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
     adam.step(params.copy(), g1)
     saved = adam.state_dict()
     first = params.copy()
@@ -64,6 +64,6 @@ def test_state_round_trips_through_state_dict():
 
 def test_float32_state_stays_float32():
     params = np.ones(4, dtype=np.float32)
-    adam = Adam(4, np.float32, 0.1, 0.9, 0.999, 1e-8)
+    adam = Adam(4, np.float32, learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
     adam.step(params, np.full(4, 0.5, dtype=np.float32))
     assert params.dtype == adam.m.dtype == adam.v.dtype == np.float32

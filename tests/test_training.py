@@ -23,7 +23,7 @@ def _setup(n_samples=20, batch_size=6, lr=0.1):
     Y = np.eye(3)[rng.randint(3, size=n_samples)]
     arch = Architecture((4, 5, 3), "relu", "softmax")
     params = init_params(arch, rng, np.float64)
-    optimizer = SGD(arch.n_params, np.float64, lr, 0.0, False)
+    optimizer = SGD(arch.n_params, np.float64, learning_rate=lr, momentum=0.0, nesterov=False)
     workspace = Workspace(arch, batch_size, np.float64)
     return X, Y, params, TrainingStep(arch, optimizer, workspace)
 
@@ -36,7 +36,7 @@ def _epoch(params, X, Y, step, rows=None, batch_size=6, sample_weight=None):
 
 def test_epoch_loss_is_the_size_weighted_mean_of_batch_losses():
     X, Y, params, step = _setup()
-    frozen = SGD(step.arch.n_params, np.float64, 0.0, 0.0, False)  # lr 0
+    frozen = SGD(step.arch.n_params, np.float64, learning_rate=0.0, momentum=0.0, nesterov=False)
     small = TrainingStep(step.arch, frozen, step.workspace)
     whole = TrainingStep(step.arch, frozen, Workspace(step.arch, 20, np.float64))
     result = _epoch(params, X, Y, small)

@@ -77,7 +77,9 @@ def _compile():
         return compile_
 
     @jit()
-    def adam_step(params, grads, grad_sum, sq_grad_sum, beta_1, beta_2, eps, step):
+    # A compiled loop takes plain positional arrays and scalars, so this one
+    # takes more than five positional arguments.
+    def adam_step(params, grads, grad_sum, sq_grad_sum, beta_1, beta_2, eps, step):  # noqa: PLR0917
         # Adam.step's NumPy passes, fused: G = b1 G + g; S = b2 S + g^2;
         # p -= (G / (sqrt(S) + eps)) * step. The scalars come in the arrays' dtype.
         for i in range(params.size):

@@ -223,7 +223,7 @@ def forward(arch, X, coefs, intercepts, buffers):
     return logits
 
 
-def backward(arch, X, coefs, buffers, coef_grads, intercept_grads):
+def backward(arch, X, coefs, buffers, *, coef_grads, intercept_grads):
     """Back-propagate ``buffers.deltas[-1]`` (dLoss/dlogits) and fill the gradients.
 
     For layer ``i`` with input ``A`` and error ``delta = dL/dZ``:
@@ -301,7 +301,14 @@ def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0
     buffers = workspace.rows(n_rows)
     logits = forward(arch, X, coefs, intercepts, buffers)
     loss = OUTPUT_LOSSES[arch.output].loss_and_dlogits(logits, Y, scale, buffers.deltas[-1])
-    backward(arch, X, coefs, buffers, workspace.coef_grads, workspace.intercept_grads)
+    backward(
+        arch,
+        X,
+        coefs,
+        buffers,
+        coef_grads=workspace.coef_grads,
+        intercept_grads=workspace.intercept_grads,
+    )
     if alpha:
         loss += _add_l2(arch, params, workspace, penalty=alpha / weight_sum)
     return loss, workspace.grads

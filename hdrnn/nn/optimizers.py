@@ -64,7 +64,7 @@ class SGD(_Optimizer):
         The momentum buffer.
     """
 
-    def __init__(self, n_params, dtype, learning_rate, momentum, nesterov):
+    def __init__(self, n_params, dtype, *, learning_rate, momentum, nesterov):
         self.learning_rate = float(learning_rate)
         self.momentum = momentum
         self.nesterov = nesterov
@@ -120,7 +120,7 @@ class Adam(_Optimizer):
         Decayed sums of the gradients and of their squares.
     """
 
-    def __init__(self, n_params, dtype, learning_rate, beta_1, beta_2, epsilon):
+    def __init__(self, n_params, dtype, *, learning_rate, beta_1, beta_2, epsilon):
         self.learning_rate = float(learning_rate)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
