@@ -37,10 +37,10 @@ mathjax_path = "mathjax/tex-svg.js"
 autosummary_generate = True
 autodoc_default_options = {
     "members": True,
-    "inherited-members": False,
     # scikit-learn's generated metadata-routing setters and the inherited
     # score() refer to labels of scikit-learn's own documentation.
-    "exclude-members": "set_fit_request,set_partial_fit_request,set_score_request,score",
+    "exclude-members": "set_fit_request,set_partial_fit_request,set_score_request,score,"
+    "get_metadata_routing",
 }
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -15,7 +15,7 @@ from hdrnn import DigitMLPClassifier
 from hdrnn.plotting import plot_first_layer_weights
 
 X, y = load_digits(return_X_y=True)
-clf = DigitMLPClassifier((32,), alpha=0.01, random_state=0, max_iter=200).fit(X / 16, y)
+clf = DigitMLPClassifier((32,), alpha=0.01, random_state=0, tol=1e-3).fit(X / 16, y)
 
 # %%
 # Red pixels excite a unit, blue ones inhibit it.

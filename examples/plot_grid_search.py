@@ -21,7 +21,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, strati
 # %%
 # Scale the raw 0-16 pixels inside the pipeline, then search the L2 penalty
 # and the width of the hidden layer with 3-fold cross-validation.
-pipe = make_pipeline(MinMaxScaler(), DigitMLPClassifier(random_state=0, max_iter=100))
+pipe = make_pipeline(MinMaxScaler(), DigitMLPClassifier(random_state=0, max_iter=100, tol=1e-3))
 grid = {
     "digitmlpclassifier__alpha": [1e-4, 1e-2],
     "digitmlpclassifier__hidden_layer_sizes": [(32,), (128, 64)],

@@ -16,7 +16,7 @@ from hdrnn.plotting import plot_digits
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=1, stratify=y)
-clf = DigitMLPClassifier((64,), random_state=0).fit(X_train, y_train)
+clf = DigitMLPClassifier((64,), random_state=0, tol=1e-3).fit(X_train, y_train)
 y_pred = clf.predict(X_test)
 wrong = y_pred != y_test
 print(f"{wrong.sum()} of {len(y_test)} test digits misclassified")

@@ -19,7 +19,7 @@ import hdrnn
 from hdrnn.persistence import read_metadata
 
 X, y = load_digits(return_X_y=True)
-clf = hdrnn.DigitMLPClassifier((32,), random_state=0).fit(X / 16, y)
+clf = hdrnn.DigitMLPClassifier((32,), random_state=0, tol=1e-3).fit(X / 16, y)
 
 folder = Path(tempfile.mkdtemp())
 path = hdrnn.save(clf, folder / "digits.hdrnn", info={"dataset": "digits"})

@@ -8,6 +8,7 @@ it is returned.
 
 import contextlib
 import importlib.util
+import io
 import os
 import socket
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 from urllib.error import HTTPError, URLError
 
 import numpy as np
+import sklearn
+import sklearn.datasets
 
 from hdrnn import _idx
 from hdrnn._sklearn_compat import OpenMLError, openml_description_url, openml_urlopen
@@ -66,10 +69,7 @@ def _pandas_parser_is_broken():
     pandas >= 3.1 reads unquoted numeric categories as integers, which
     scikit-learn <= 1.9.1 then tries to strip of quotes as if they were strings.
     """
-    import io
-
-    import pandas as pd
-    import sklearn
+    import pandas as pd  # optional: only called when it is installed
 
     release = tuple(int(part) for part in sklearn.__version__.split(".")[:3] if part.isdigit())
     column = pd.read_csv(io.StringIO("1\n"), header=None, dtype={0: "category"})[0]
@@ -137,8 +137,6 @@ def _openml_refused(code, error):
 
 
 def _fetch_once(data_home):
-    from sklearn.datasets import fetch_openml
-
     for parser in _openml_parsers():
         try:
             with _socket_timeout(NETWORK_TIMEOUT_SECONDS), warnings.catch_warnings():
@@ -146,7 +144,7 @@ def _fetch_once(data_home):
                 # included; its second try is made at once and silently, and the real
                 # retries, which skip 4xx answers, are _fetch_from_openml's.
                 warnings.filterwarnings("ignore", "A network error occurred", UserWarning)
-                X, y = fetch_openml(
+                X, y = sklearn.datasets.fetch_openml(
                     data_id=MNIST_OPENML_ID,
                     data_home=data_home,
                     as_frame=False,

@@ -39,10 +39,10 @@ def _partial_fit_available(estimator):
 
 
 class DigitMLPClassifier(
-    ClassifierMixin,
-    CallbackSupportMixin,
     FitMixin,
     PredictionMixin,
+    ClassifierMixin,
+    CallbackSupportMixin,
     DigitMLPParameters,
     BaseEstimator,
 ):

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import hdrnn.nn.training as training
-from hdrnn import DigitMLPClassifier
+from hdrnn import DataScaleWarning, DigitMLPClassifier
 from hdrnn._reporting import EpochTable
 from hdrnn.exceptions import TrainingInterruptedWarning
 
@@ -510,3 +510,49 @@ def test_no_warnings_from_a_clean_fit(digits):
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         DigitMLPClassifier(**FAST, dropout=0.2, augment="elastic", verbose=False).fit(X, y)
+
+
+# ------------------------------------------------------------------ warnings
+
+WARNING_CASES = {
+    "max_iter": (dict(max_iter=2), 1.0, ConvergenceWarning),
+    "unscaled": (dict(max_iter=2), 255.0, DataScaleWarning),
+    "clipped batch": (dict(max_iter=2, batch_size=10_000), 1.0, UserWarning),
+    "chance": (dict(solver="sgd", learning_rate_init=0.5, max_iter=30), 1.0, ConvergenceWarning),
+    "lbfgs": (dict(solver="lbfgs", max_iter=2), 1.0, ConvergenceWarning),
+}
+
+
+def _train(how, params, X, y):
+    model = DigitMLPClassifier(**{**FAST, **params})
+    if how == "fit":
+        model.fit(X, y)
+    elif how == "partial_fit":
+        model.partial_fit(X, y, classes=np.arange(10))
+    elif how == "pipeline":
+        make_pipeline(FunctionTransformer(), model).fit(X, y)
+    else:
+        GridSearchCV(model, {"alpha": [1e-4]}, cv=2).fit(X, y)
+
+
+@pytest.mark.parametrize("case", WARNING_CASES)
+@pytest.mark.parametrize("how", ["fit", "partial_fit", "pipeline", "grid_search"])
+def test_training_warnings_point_at_the_callers_line(small_digits, how, case):
+    params, scale, category = WARNING_CASES[case]
+    if how == "partial_fit" and case in ("max_iter", "chance", "lbfgs"):
+        pytest.skip("partial_fit runs one epoch and has no L-BFGS")
+    X, y = small_digits
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _train(how, params, X * scale, y)
+    ours = [w for w in caught if issubclass(w.category, category) and "hdrnn" not in w.filename]
+    assert ours, f"no {category.__name__} for {case}"
+    assert {w.filename for w in caught if issubclass(w.category, category)} == {__file__}
+
+
+def test_an_interruption_warning_points_at_the_callers_line(small_digits, monkeypatch):
+    X, y = small_digits
+    _interrupt_at_batch(monkeypatch, training, 3)
+    with pytest.warns(TrainingInterruptedWarning) as record:
+        DigitMLPClassifier(**FAST, on_interrupt="stop").fit(X, y)
+    assert record[0].filename == __file__

@@ -4,7 +4,7 @@ In NumPy an Adam update is ten whole-array passes over the parameters (see
 :class:`~hdrnn.nn.Adam`) and the L2 term three; every pass streams the
 arrays through memory again. With numba installed (the ``fast`` extra,
 ``pip install "hdrnn[fast]"``) each becomes one compiled loop that reads
-and writes every array once: 3-5 times faster. The loops perform the same
+and writes every array once: 3-5 times faster (benchmarks/README.md). The loops perform the same
 floating-point operations in the same order as the NumPy code, so the
 parameters come out bit-identical (``tests/test_kernels.py``). The NumPy
 code stays the reference and the fallback: it runs when numba is missing
