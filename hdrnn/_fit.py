@@ -64,6 +64,7 @@ class FitMixin:
         return self
 
     def _checked_xy(self, X, y, reset):
+        """Checked ``X`` and ``y``; ``reset`` records ``n_features_in_`` (a new fit)."""
         _validation.refuse_image_stacks(X)
         X, y = validate_data(
             self,
@@ -82,18 +83,7 @@ class FitMixin:
         if validation is None:
             return None
         X_val, y_val, weight_val = validation
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
-        return X_val, y_val, weight_val
+        return (*self._checked_xy(X_val, y_val, reset=False), weight_val)
 
     def _label_encoding(self, y, incremental, continuing):
         """This fit's label encoding: a new one, or the fitted one once ``y`` is checked."""

@@ -166,9 +166,10 @@ def read_metadata(path):
     Returns
     -------
     metadata : dict
-        The format and library versions, ``params``, ``fitted`` attributes,
-        ``info`` and the rest of the description, plus ``"classes"``: the
-        class labels as a list.
+        The format and library versions, ``params``, the fitted ``structure``
+        (input size, layers, output), the training ``state`` (curves,
+        history, optimizer settings), ``info`` and the rest of the
+        description, plus ``"classes"``: the class labels as a list.
 
     Raises
     ------
