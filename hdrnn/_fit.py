@@ -9,6 +9,7 @@ attributes.
 """
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -21,7 +22,7 @@ from hdrnn._reporting import EpochCallbacks, EpochTable, Progress
 from hdrnn._setup import fit_setup
 from hdrnn._sklearn_compat import callbacks_supported
 from hdrnn._state import TrainingState
-from hdrnn._training import train
+from hdrnn._training import train, with_held_out_validation
 from hdrnn._warn import warn
 from hdrnn.exceptions import TrainingInterruptedWarning
 from hdrnn.nn import flatten, init_params, unflatten
@@ -46,6 +47,8 @@ class FitMixin:
         )
         rng = check_random_state(self.random_state)
         params, state = self._starting_point(setup, continuing, rng, incremental)
+        # After the initial weights: the random draws are MLPClassifier's.
+        setup = replace(setup, data=with_held_out_validation(setup.data, setup.config, rng))
         self._set_structure(setup)
         progress = self._progress(setup, X, y, incremental)
         outcome = train(

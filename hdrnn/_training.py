@@ -38,24 +38,23 @@ BACKGROUND_AUGMENT_MAX_MACS = 50e6
 def train(arch, params, data, config, state, *, rng, progress, incremental):
     """Run the configured solver on ``data``; return the Outcome.
 
-    ``params`` and ``state`` are updated in place. With ``early_stopping``
-    and no validation data, ``validation_fraction`` of the rows is held out
-    first, with the same random draws as MLPClassifier.
+    ``params`` and ``state`` are updated in place.
     """
     # Overflow and NaN are detected batch by batch and reported as a
     # TrainingDivergedError; NumPy's own RuntimeWarnings would only be noise.
     with np.errstate(over="ignore", invalid="ignore"):
         if not config.stochastic:
             return _lbfgs.run_lbfgs(arch, params, data, config, state, progress=progress)
-        if config.early_stopping and data.validation is None:
-            data = _held_out(data, config, rng)
         return run_stochastic(
             arch, params, data, config, state, rng=rng, progress=progress, incremental=incremental
         )
 
 
-def _held_out(data, config, rng):
-    """``data`` with ``validation_fraction`` of its rows moved to the validation data."""
+def with_held_out_validation(data, config, rng):
+    """``data``, or, for early stopping without validation data, ``data`` with
+    ``validation_fraction`` of its rows moved to the validation data."""
+    if not config.stops_on_validation or data.validation is not None:
+        return data
     # Like MLPClassifier: stratify binary problems only; the same random draws.
     stratify = data.Y if data.Y.shape[1] == 1 else None
     train_rows, val_rows = train_test_split(
