@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from hdrnn._sklearn_compat import Interval, Options, StrOptions
-from hdrnn.augmentation import Augmentation
+from hdrnn.augmentation import PRESETS, Augmentation
 from hdrnn.nn import ACTIVATIONS, SCHEDULES
 
 
@@ -46,7 +46,7 @@ class DigitMLPParameters:
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "augment": [None, StrOptions({"shift", "affine", "elastic"}), Augmentation],
+        "augment": [None, StrOptions(set(PRESETS)), Augmentation],
         "image_shape": [None, "array-like"],
         "init": [StrOptions({"glorot", "he"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],

@@ -17,6 +17,20 @@ from numbers import Real
 
 import numpy as np
 
+# The presets of ``augment``, tuned for 28x28 MNIST digits; other image sizes
+# are scaled to match (Augmentation.preset).
+PRESETS = {
+    "shift": dict(max_shift=2),
+    "affine": dict(max_shift=2.0, max_rotation=12.0, scale_range=(0.9, 1.1)),
+    "elastic": dict(
+        max_shift=2.0,
+        max_rotation=10.0,
+        scale_range=(0.9, 1.1),
+        elastic_alpha=34.0,
+        elastic_sigma=4.0,
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -61,19 +75,6 @@ class Augmentation:
     elastic_alpha: float = 0.0
     elastic_sigma: float = 4.0
 
-    # Presets tuned for 28x28 MNIST digits; other sizes are scaled to match.
-    _PRESETS_28 = {
-        "shift": dict(max_shift=2),
-        "affine": dict(max_shift=2.0, max_rotation=12.0, scale_range=(0.9, 1.1)),
-        "elastic": dict(
-            max_shift=2.0,
-            max_rotation=10.0,
-            scale_range=(0.9, 1.1),
-            elastic_alpha=34.0,
-            elastic_sigma=4.0,
-        ),
-    }
-
     def __post_init__(self):
         numbers = {
             "max_shift": self.max_shift,
@@ -108,12 +109,12 @@ class Augmentation:
         The 28x28 settings are scaled by ``side / 28`` so that an 8x8 digit
         is distorted as much, relative to its size, as an MNIST one.
         """
-        if name not in cls._PRESETS_28:
+        if name not in PRESETS:
             raise ValueError(
                 f"Unknown augmentation {name!r}; expected one of "
-                f"{sorted(cls._PRESETS_28)}, None or an Augmentation instance."
+                f"{sorted(PRESETS)}, None or an Augmentation instance."
             )
-        config = cls(**cls._PRESETS_28[name])
+        config = cls(**PRESETS[name])
         factor = min(image_shape) / 28
         if factor == 1:
             return config

@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
 from hdrnn._files import check_writable_target
+from hdrnn.augmentation import PRESETS
 from hdrnn.cli._common import (
     DIGITS_TEST_SIZE,
     add_data_arguments,
@@ -50,7 +51,7 @@ def register(commands):
     model.add_argument("--warmup", type=int, default=0, help="epochs of learning-rate warm-up")
     model.add_argument("--alpha", type=float, default=0.0001, help="L2 penalty")
     model.add_argument("--dropout", type=parse_dropout, default=0.0, help="e.g. 0.2")
-    model.add_argument("--augment", choices=["shift", "affine", "elastic"])
+    model.add_argument("--augment", choices=list(PRESETS))
     model.add_argument(
         "--early-stopping", action="store_true", help="hold out 10%% and stop when it stalls"
     )
