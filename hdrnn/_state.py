@@ -158,15 +158,17 @@ class TrainingState:
 
         The optimizer's moments carry over when it is the same kind and size
         (training continues); its hyperparameters always come from ``config``.
-        ``partial_fit`` (``incremental``) keeps the schedule; ``fit`` starts
-        a new one.
+        ``partial_fit`` (``incremental``) keeps the schedule unless its
+        parameters were changed since (``set_params(learning_rate_init=...)``
+        to fine-tune takes effect); ``fit`` starts a new one.
         """
         self.plateau.tol = config.tol
         self.epochs = 0
         if config.stochastic:
             self.optimizer = _carried_over(self.optimizer, config.make_optimizer(n_params, dtype))
-            if not incremental or self.schedule is None:
-                self.schedule = config.make_schedule()
+            fresh = config.make_schedule()
+            if not incremental or self.schedule is None or self.schedule.settings != fresh.settings:
+                self.schedule = fresh
         if validated:
             self.validation_scores = self.validation_scores or []
             self.validation_loss_curve = self.validation_loss_curve or []

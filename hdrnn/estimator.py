@@ -310,7 +310,11 @@ class DigitMLPClassifier(
         """Train for one epoch over ``X``, continuing from the current weights.
 
         The optimizer's state (Adam's moments, SGD's velocity) and the
-        learning-rate schedule carry over from call to call.
+        learning-rate schedule carry over from call to call. Parameters
+        changed with ``set_params`` in between take effect: a new
+        ``learning_rate_init`` (or other schedule parameter) starts a new
+        schedule, and a new ``solver`` a new optimizer. (``MLPClassifier``
+        keeps the learning rate of its first call.)
 
         Parameters
         ----------

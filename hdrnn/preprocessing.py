@@ -114,19 +114,37 @@ def describe_preparation(image, image_shape=(28, 28)):
     'a 60x100 image'
     """
     width, height = image_size(image)
+    return f"a {width}x{height} image: {preparation_steps(image_shape)}"
+
+
+def preparation_steps(image_shape=(28, 28)):
+    """Say in words what :func:`prepare_digit_image` does for a model's input shape.
+
+    Parameters
+    ----------
+    image_shape : tuple of (int, int), default=(28, 28)
+        The model's input image.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> preparation_steps((8, 8)).split(",")[0]
+    'cropped to the ink'
+    """
     rows, cols = (int(side) for side in image_shape)
     if (rows, cols) == (8, 8):
-        steps = (
+        return (
             f"cropped to the ink, scaled to fill a {DIGITS_BITMAP}x{DIGITS_BITMAP} bitmap, "
             "strokes thickened, averaged over 4x4 blocks into 8x8"
         )
-    else:
-        box = max(1, round(min(rows, cols) * MNIST_BOX / MNIST_SIZE))
-        steps = (
-            f"cropped to the ink, scaled to fit a {box}x{box} box keeping its aspect ratio, "
-            f"centred by its centre of mass in {rows}x{cols}"
-        )
-    return f"a {width}x{height} image: {steps}"
+    box = max(1, round(min(rows, cols) * MNIST_BOX / MNIST_SIZE))
+    return (
+        f"cropped to the ink, scaled to fit a {box}x{box} box keeping its aspect ratio, "
+        f"centred by its centre of mass in {rows}x{cols}"
+    )
 
 
 class DigitImagePreprocessor(TransformerMixin, BaseEstimator):

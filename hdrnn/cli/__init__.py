@@ -1,7 +1,7 @@
-"""The ``hdrnn`` command line: train, evaluate, predict your own images, inspect.
+"""The ``hdrnn`` command line: train, evaluate, predict your own images, inspect, serve.
 
 One module per command (:mod:`~hdrnn.cli.train`, :mod:`~hdrnn.cli.evaluate`,
-:mod:`~hdrnn.cli.predict`, :mod:`~hdrnn.cli.info`), each adding its options
+:mod:`~hdrnn.cli.predict`, :mod:`~hdrnn.cli.info`, :mod:`~hdrnn.cli.serve`), each adding its options
 and running it. ``main(argv)`` returns the process exit code (0 success, 1
 failure, 2 usage error, 130 interrupted), so it can be tested in-process; it
 never raises ``SystemExit``.
@@ -12,7 +12,7 @@ import os
 import sys
 
 from hdrnn._version import __version__
-from hdrnn.cli import evaluate, info, predict, train
+from hdrnn.cli import evaluate, info, predict, serve, train
 from hdrnn.cli._output import format_confusion_matrix
 from hdrnn.cli.train import EXIT_INTERRUPTED
 
@@ -31,7 +31,7 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"hdrnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, info):
+    for command in (train, evaluate, predict, info, serve):
         command.register(commands)
     return parser
 

@@ -63,10 +63,10 @@ def add_model_argument(command, required=True):
     )
 
 
-def load_dataset(name, data_dir, seed):
+def load_dataset(name, data_dir, seed, *, download_if_missing=True):
     """Return ``(X_train, X_test, y_train, y_test, description)``."""
     if name == "mnist":
-        mnist = datasets.load_mnist(source=data_dir)
+        mnist = datasets.load_mnist(source=data_dir, download_if_missing=download_if_missing)
         n = mnist.n_train
         X, y = mnist.data, mnist.target
         return X[:n], X[n:], y[:n], y[n:], f"MNIST from {mnist.source}"

@@ -28,6 +28,8 @@ EXIT_INTERRUPTED = 130
 
 DEFAULT_EPOCHS = {"digits": 200, "mnist": 20}
 
+DATASET_NAMES = {"digits": "scikit-learn's 8x8 digits", "mnist": "MNIST"}
+
 
 def register(commands):
     """Add the ``train`` command to the subparsers ``commands``."""
@@ -115,7 +117,8 @@ def run(args):
     y_pred = model.predict(X_test)
     # The model file records how well it did, and on what (hdrnn info shows it).
     info["test_accuracy"] = float(accuracy_score(y_test, y_pred))
-    info["test_data"] = f"the {len(X_test)} test images of {source}"
+    info["test_data"] = f"the {len(X_test)} test images of {DATASET_NAMES[args.dataset]}"
+    info["data_source"] = source
     if args.save:  # first: a report cut short (e.g. piped into head) must not lose the model
         save(model, args.save, info=info)
     print(f"Trained {model.n_iter_} epochs in {seconds:.1f} s, final loss {model.loss_:.4f}")

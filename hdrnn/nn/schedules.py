@@ -77,6 +77,18 @@ class LearningRateSchedule:
         self.reduction = 1.0
         self._epochs_since_reduction = 0
 
+    @property
+    def settings(self):
+        """dict: the parameters the schedule was made with (not what it has learned since)."""
+        return {
+            "kind": self.kind,
+            "learning_rate_init": self.learning_rate_init,
+            "total_epochs": self.total_epochs,
+            "warmup_epochs": self.warmup_epochs,
+            "power_t": self.power_t,
+            "plateau_patience": self.plateau_patience,
+        }
+
     def rate(self, epoch, samples_seen):
         """Return the step size for ``epoch`` (0-based) after ``samples_seen`` samples."""
         lr = self.learning_rate_init * self.reduction

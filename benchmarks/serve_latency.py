@@ -1,0 +1,277 @@
+"""Round-trip time of ``hdrnn serve``'s predictions, as the page makes them.
+
+Usage::
+
+    python benchmarks/serve_latency.py --data-dir ../shared/data/mnist \\
+        [--model mnist.hdrnn] [--requests 2000] [--out benchmarks/serve-latency.md]
+
+Starts ``hdrnn serve`` in its own process, as a user does (without the
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE overrides, which users do not have),
+then posts drawings one after another on one keep-alive connection, as the
+page does: a request is sent when the previous answer has arrived. Each
+drawing is a real MNIST test digit enlarged to the page's 280x280 canvas,
+dark ink on white, so the server crops, scales and centres it as it does a
+drawing. The time is measured from sending the request to having parsed the
+JSON answer. Without ``--model``, the default MNIST model is trained first.
+
+When Playwright and Chromium are installed, also times the page itself in
+headless Chromium: reading the canvas, encoding and posting it, showing the
+answer. And times the server's steps in this process (preparing the image,
+the forward pass, the JSON), to show where the time goes. Nothing here is a
+test.
+"""
+
+import argparse
+import base64
+import datetime
+import http.client
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from sklearn.exceptions import ConvergenceWarning
+
+import hdrnn
+from hdrnn import DigitMLPClassifier, load, load_mnist, save
+from hdrnn._recognizer import Recognizer, describe
+
+CANVAS = 280
+USERS_ENVIRONMENT_WITHOUT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def canvas_drawings(images, count):
+    """MNIST digits as the page sends drawings: 280x280 grey bytes, dark ink on white."""
+    drawings = []
+    for image in images[:count]:
+        big = ndimage.zoom(image.astype(np.float32), CANVAS / 28, order=1)  # smooth strokes
+        drawings.append(np.clip(255 - 255 * big, 0, 255).astype(np.uint8))
+    return drawings
+
+
+def request_body(pixels):
+    encoded = base64.b64encode(pixels.tobytes()).decode("ascii")
+    return json.dumps({"width": CANVAS, "height": CANVAS, "pixels": encoded})
+
+
+def start_server(model_path):
+    """``hdrnn serve --model model_path --port 0`` in a subprocess; returns it and its port."""
+    env = {k: v for k, v in os.environ.items() if k not in USERS_ENVIRONMENT_WITHOUT}
+    env["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hdrnn", "serve", "--model", str(model_path), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    deadline = threading.Timer(300, process.kill)
+    deadline.start()
+    for line in process.stdout:
+        if line.startswith("Serving on "):
+            deadline.cancel()
+            return process, int(line.split()[2].rsplit(":", 1)[1].strip("/"))
+    raise RuntimeError("hdrnn serve did not start")
+
+
+def round_trips(port, bodies, warmup):
+    """Milliseconds per request, one after another on one keep-alive connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    times = []
+    for index, body in enumerate(bodies):
+        start = time.perf_counter()
+        connection.request("POST", "/api/predict", body=body, headers=headers)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        elapsed = time.perf_counter() - start
+        if response.status != 200:
+            raise RuntimeError(f"request {index}: {response.status} {answer}")
+        if index >= warmup:
+            times.append(1000 * elapsed)
+    connection.close()
+    return times
+
+
+BROWSER_LOOP = """async (drawings) => {
+    // What the page does for each change of the drawing: read the canvas,
+    // encode it, post it, show the answer (bars, thumbnail, units).
+    const times = [];
+    for (const encoded of drawings) {
+        const grey = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+        const image = context.createImageData(pad.width, pad.height);
+        const rgba = new Uint32Array(image.data.buffer);  // little-endian: 0xAABBGGRR
+        grey.forEach((v, i) => { rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v; });
+        context.putImageData(image, 0, 0);
+        // A person's stroke repaints a few pixels per event, not the whole canvas:
+        // let the browser finish painting this one before the clock starts.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const start = performance.now();
+        showReading(await postJSON("/api/predict", drawingRequest()));
+        times.push(performance.now() - start);
+    }
+    return times;
+}"""
+
+
+def browser_round_trips(url, drawings, warmup):
+    """Milliseconds per prediction inside headless Chromium (None without Playwright/Chromium)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    encoded = [base64.b64encode(pixels.tobytes()).decode("ascii") for pixels in drawings]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#teach-buttons button")
+        times = page.evaluate(BROWSER_LOOP, encoded)
+        browser.close()
+    return times[warmup:]
+
+
+def server_steps(model, drawings):
+    """Median milliseconds of the server's steps, in this process."""
+    recognizer = Recognizer(model, describe(model, "benchmark"))
+    steps = {
+        "prepare the image": [],
+        "forward pass": [],
+        "the whole answer (prepare, predict, units, JSON)": [],
+    }
+    for pixels in drawings:
+        start = time.perf_counter()
+        x = recognizer.prepare(pixels)
+        prepared = time.perf_counter()
+        model.predict_proba(x[np.newaxis])
+        predicted = time.perf_counter()
+        json.dumps(recognizer.read(pixels))
+        done = time.perf_counter()
+        steps["prepare the image"].append(prepared - start)
+        steps["forward pass"].append(predicted - prepared)
+        steps["the whole answer (prepare, predict, units, JSON)"].append(done - predicted)
+    return {name: 1000 * statistics.median(times) for name, times in steps.items()}
+
+
+def percentile(times, q):
+    return float(np.percentile(times, q))
+
+
+def default_model(data_dir, folder):
+    X_train, _, y_train, _ = load_mnist(source=data_dir, return_X_y=True)
+    print("training the default MNIST model (hdrnn train --dataset mnist)...", flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = DigitMLPClassifier(max_iter=20, random_state=0).fit(X_train, y_train)
+    return save(model, Path(folder) / "mnist.hdrnn")
+
+
+def summary(times, who, warmup):
+    return [
+        (f"{who}: requests timed", f"{len(times)} (after {warmup} warm-up)"),
+        (f"{who}: median", f"{statistics.median(times):.1f} ms"),
+        (f"{who}: 95th percentile", f"**{percentile(times, 95):.1f} ms** (target: under 20 ms)"),
+        (f"{who}: 99th percentile", f"{percentile(times, 99):.1f} ms"),
+        (f"{who}: slowest", f"{max(times):.1f} ms"),
+    ]
+
+
+def report(times, in_browser, steps, args, model):
+    units = "-".join(map(str, [model.n_features_in_, *(c.shape[1] for c in model.coefs_)]))
+    rows = summary(times, "HTTP client", args.warmup)
+    if in_browser is not None:
+        rows += summary(in_browser, "Chromium page", args.warmup)
+    rows += [(f"server step: {name} (median)", f"{ms:.2f} ms") for name, ms in steps.items()]
+    lines = [
+        f"# `hdrnn serve` round trips ({datetime.date.today()})",
+        "",
+        f"Model {units} ({model.activation}); drawings: MNIST test digits enlarged to "
+        f"{CANVAS}x{CANVAS} grey pixels, one request at a time.",
+        "",
+        "- **HTTP client**: Python's `http.client` on one keep-alive connection, from "
+        "sending the request to having parsed the JSON answer.",
+        "- **Chromium page**: the page's own code in headless Chromium, from reading the "
+        "canvas to having shown the answer (encode, post, bars, thumbnail, units).",
+        "- **server steps**: the server's work timed in the benchmark's process.",
+        "",
+        "| measurement | value |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in rows),
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python "
+        f"{platform.python_version()}, numpy {np.__version__}, hdrnn {hdrnn.__version__}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(times, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no figure")
+        return
+    figure, axes = plt.subplots(figsize=(7, 3.2), layout="constrained")
+    axes.hist(times, bins=60, color="#2563eb")
+    p95 = percentile(times, 95)
+    axes.axvline(p95, color="black", linestyle="--", label=f"95th percentile {p95:.1f} ms")
+    axes.axvline(20, color="#b42318", label="target 20 ms")
+    axes.set_xlabel("round trip (ms): request sent to JSON answer parsed")
+    axes.set_ylabel("requests")
+    axes.set_title("hdrnn serve: prediction round trips on loopback")
+    axes.legend()
+    figure.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", required=True, help="folder of the MNIST IDX files")
+    parser.add_argument("--model", type=Path, help="a saved MNIST model (default: train one)")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--browser-requests", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--out", type=Path, help="also write the markdown table here")
+    parser.add_argument("--plot", type=Path, help="also draw a histogram here (matplotlib)")
+    args = parser.parse_args()
+
+    _, X_test, _, _ = load_mnist(source=args.data_dir, return_X_y=True)
+    drawings = canvas_drawings(X_test.reshape(-1, 28, 28), args.requests + args.warmup)
+    bodies = [request_body(pixels) for pixels in drawings]
+    with tempfile.TemporaryDirectory() as folder:
+        model_path = args.model or default_model(args.data_dir, folder)
+        model = load(model_path)
+        process, port = start_server(model_path)
+        try:
+            times = round_trips(port, bodies, args.warmup)
+            url = f"http://127.0.0.1:{port}/"
+            in_browser = browser_round_trips(url, drawings[: args.browser_requests], args.warmup)
+        finally:
+            process.terminate()
+            process.wait(30)
+    steps = server_steps(model, drawings[:300])
+    text = report(times, in_browser, steps, args, model)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    if args.plot:
+        plot(times, args.plot)
+
+
+if __name__ == "__main__":
+    main()
