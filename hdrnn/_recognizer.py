@@ -127,9 +127,7 @@ class Recognizer:
     @property
     def info(self):
         """What a saved copy of the current model records about where it came from."""
-        if self.revision == 0:
-            return {"served_from": self.facts.source}
-        return {"taught_from": self.facts.source, "drawings_taught": self.revision}
+        return _saved_info(self.facts.source, self.revision)
 
     def read(self, pixels):
         """What the current model makes of a drawing.
@@ -177,7 +175,7 @@ class Recognizer:
                 passes += 1
             taught.set_params(**own_params)  # a saved copy trains on as the original would
             if self.save_to is not None:  # before the swap: a failed save changes nothing
-                save(taught, self.save_to, info={**self.info, "drawings_taught": self.revision + 1})
+                save(taught, self.save_to, info=_saved_info(self.facts.source, self.revision + 1))
             self._model, self.revision = taught, self.revision + 1
         return {**self.read(pixels), "passes": passes}
 
@@ -196,6 +194,12 @@ class Recognizer:
         rows = self._rng.choice(len(X_replay), n_rows, replace=False)
         X = np.vstack([copies, X_replay[rows].astype(dtype)])
         return X, np.concatenate([y, y_replay[rows]])
+
+
+def _saved_info(source, drawings_taught):
+    if drawings_taught == 0:
+        return {"served_from": source}
+    return {"taught_from": source, "drawings_taught": drawings_taught}
 
 
 def _top_units(model, x):

@@ -134,3 +134,20 @@ def test_the_import_checker_would_catch_sklearn(tmp_path):
     names = list(_imports(bad))
     assert ("sklearn", "sklearn.utils") in names
     assert ("hdrnn", "hdrnn.estimator") in names
+
+
+def test_the_server_uses_only_the_models_public_face():
+    # hdrnn serve reads and teaches a model through its public methods and
+    # fitted attributes: no private attribute of anything but itself.
+    offenders = []
+    for name in ("_server.py", "_recognizer.py", "cli/serve.py"):
+        tree = ast.parse((PACKAGE / name).read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+            ):
+                offenders.append(f"{name}:{node.lineno} .{node.attr}")
+    assert offenders == []

@@ -141,9 +141,9 @@ def _strokes(unit_strokes, margin=40):
     return [[(margin + x * span, margin + y * span) for x, y in s] for s in unit_strokes]
 
 
-def _save_screenshot(page, tmp_path, name):
+def _save_screenshot(page, tmp_path, name, full_page=True):
     path = tmp_path / name
-    page.screenshot(path=path, full_page=True)
+    page.screenshot(path=path, full_page=full_page)
     if os.environ.get("HDRNN_SCREENSHOT_DIR"):
         shutil.copy(path, Path(os.environ["HDRNN_SCREENSHOT_DIR"]) / name)
     assert path.stat().st_size > 20_000  # a rendered page, not a blank one
@@ -252,7 +252,7 @@ def test_a_phone_draws_with_a_finger_and_the_page_fits(browser, mnist_server, tm
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     answer = page.locator("#answer").bounding_box()
     assert answer["y"] + answer["height"] <= 844  # the answer shows without scrolling
-    _save_screenshot(page, tmp_path, "serve-phone.png")
+    _save_screenshot(page, tmp_path, "serve-phone.png", full_page=False)  # what a phone shows
     assert not person.errors, person.errors
     context.close()
 

@@ -1,5 +1,6 @@
 """DigitMLPClassifier as a scikit-learn citizen, and what it does with bad input."""
 
+import copy
 import pickle
 import threading
 import tracemalloc
@@ -464,6 +465,22 @@ def test_partial_fit_rejects_labels_outside_classes(small_digits):
         model.partial_fit(X, y)
     with pytest.raises(ValueError, match="classes must be passed"):
         DigitMLPClassifier().partial_fit(X, y)
+
+
+def test_partial_fit_takes_a_new_learning_rate_from_set_params(small_digits):
+    # Fine-tuning with a smaller (or larger) rate works as written; MLPClassifier
+    # would keep the rate of its first partial_fit call.
+    X, y = small_digits
+    params = dict(solver="sgd", momentum=0.0, batch_size=len(X), shuffle=False, random_state=0)
+    model = DigitMLPClassifier(**params, learning_rate_init=0.001).partial_fit(
+        X, y, classes=np.unique(y)
+    )
+    same, faster = copy.deepcopy(model), copy.deepcopy(model)
+    same.partial_fit(X, y)
+    faster.set_params(learning_rate_init=0.01).partial_fit(X, y)
+    for before, slow, fast in zip(model.coefs_, same.coefs_, faster.coefs_):
+        np.testing.assert_allclose(fast - before, 10 * (slow - before), rtol=1e-4, atol=1e-9)
+    assert faster.get_params()["learning_rate_init"] == 0.01
 
 
 def test_partial_fit_is_not_offered_by_lbfgs():

@@ -5,6 +5,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -188,7 +189,7 @@ def test_an_8x8_model_reads_drawings_through_the_digits_preparation(model_8, dra
 
 
 def test_teaching_changes_the_answer_and_never_the_model_file(
-    model_28, drawn_digits, draw, tmp_path
+    model_28, drawn_digits, draw, tmp_path, capsys
 ):
     model, replay = model_28
     original = save(model, tmp_path / "model.hdrnn")
@@ -220,7 +221,12 @@ def test_teaching_changes_the_answer_and_never_the_model_file(
     x = prepare_digit_image(pixels, (28, 28))[np.newaxis]
     for path in (downloaded, taught_path):  # both safe model files, reading it as taught
         assert load(path).predict(x)[0] == label
-    assert read_metadata(taught_path)["info"]["drawings_taught"] == 1
+    assert read_metadata(taught_path)["info"] == {
+        "taught_from": "model.hdrnn",
+        "drawings_taught": 1,
+    }
+    assert main(["info", "--model", str(taught_path)]) == 0
+    assert "taught: 1 drawing(s) with hdrnn serve, from model.hdrnn" in capsys.readouterr().out
     # The original: untouched on disk, and in memory (teaching trained a copy).
     assert hashlib.sha256(original.read_bytes()).hexdigest() == digest
     assert loaded.predict(x)[0] == before["prediction"]
@@ -552,3 +558,15 @@ def test_the_model_facts_of_train_reach_info(tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", "--model", str(path)]) == 0
     assert f"{info['test_accuracy']:.2%} on the 450 test images" in capsys.readouterr().out
+
+
+def test_the_options_on_the_docs_page_are_the_commands_options():
+    from pathlib import Path
+
+    from hdrnn.cli import build_parser
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "serve.rst").read_text()
+    documented = set(re.findall(r"^``(--[a-z-]+)", page.split("Options\n-------")[1], re.M))
+    serve = build_parser()._subparsers._group_actions[0].choices["serve"]
+    options = {o for a in serve._actions for o in a.option_strings if o.startswith("--")}
+    assert documented == options - {"--help"}

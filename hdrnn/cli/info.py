@@ -80,6 +80,11 @@ def _model_info(args):
     if isinstance(info.get("test_accuracy"), float):
         tested_on = str(info.get("test_data", "its test data"))
         rows.append(("accuracy", f"{info['test_accuracy']:.2%} on {tested_on}"))
+    if isinstance(info.get("drawings_taught"), int):
+        source = str(info.get("taught_from", "a model"))
+        rows.append(
+            ("taught", f"{info['drawings_taught']} drawing(s) with hdrnn serve, from {source}")
+        )
     rows += [
         ("saved", f"{metadata['created']} by hdrnn {metadata['versions']['hdrnn']}"),
         ("format", f"{metadata['format']} version {metadata['format_version']}, checksum OK"),

@@ -108,8 +108,9 @@ def _recognizer(args):
         name = args.model.stem
         if replay is None:
             print(
-                "hdrnn: note: no training digits for this model's input here, so teaching "
-                "cannot replay them; a taught model may forget more.",
+                "hdrnn: note: no training digits for this model here (for MNIST models: "
+                "--data-dir or HDRNN_MNIST_DIR), so teaching cannot mix them in and a "
+                "taught model may forget more.",
                 file=sys.stderr,
             )
     if facts.image_shape is None:
