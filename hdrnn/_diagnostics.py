@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import joblib
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from hdrnn.exceptions import TrainingDivergedError
 from hdrnn.nn import forward, unflatten
@@ -145,14 +145,18 @@ def dead_unit_fraction(arch, params, X, rows):
 
 
 def blas_threads(leave_one_core):
-    """Limit the BLAS to all cores but one while a background thread augments.
+    """Limit the BLAS to one thread fewer than it has while a background thread augments.
 
     BLAS threads spinning between small matrix products would starve the
-    augmentation thread (benchmarks/README.md has the measurements).
+    augmentation thread (benchmarks/README.md has the measurements). The
+    limit counts from the BLAS's current threads, not the machine's cores,
+    so that a limit set around the fit (a dask worker's, say) is never raised.
     """
     if not leave_one_core:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=max(1, joblib.cpu_count() - 1), user_api="blas")
+    current = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    threads = min(current) if current else joblib.cpu_count()
+    return threadpool_limits(limits=max(1, threads - 1), user_api="blas")
 
 
 def _all_finite(X):

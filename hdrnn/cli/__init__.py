@@ -1,7 +1,8 @@
-"""The ``hdrnn`` command line: train, evaluate, predict your own images, inspect, serve.
+"""The ``hdrnn`` command line: train, search, evaluate, predict, inspect, serve, export.
 
 One module per command (:mod:`~hdrnn.cli.train`, :mod:`~hdrnn.cli.evaluate`,
-:mod:`~hdrnn.cli.predict`, :mod:`~hdrnn.cli.info`, :mod:`~hdrnn.cli.serve`), each adding its options
+:mod:`~hdrnn.cli.predict`, :mod:`~hdrnn.cli.info`, :mod:`~hdrnn.cli.search`,
+:mod:`~hdrnn.cli.serve`, :mod:`~hdrnn.cli.export`), each adding its options
 and running it. ``main(argv)`` returns the process exit code (0 success, 1
 failure, 2 usage error, 130 interrupted), so it can be tested in-process; it
 never raises ``SystemExit``.
@@ -12,7 +13,7 @@ import os
 import sys
 
 from hdrnn._version import __version__
-from hdrnn.cli import evaluate, info, predict, serve, train
+from hdrnn.cli import evaluate, export, info, predict, search, serve, train
 from hdrnn.cli._output import format_confusion_matrix
 from hdrnn.cli.train import EXIT_INTERRUPTED
 
@@ -31,7 +32,7 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"hdrnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, info, serve):
+    for command in (train, evaluate, predict, info, search, serve, export):
         command.register(commands)
     return parser
 

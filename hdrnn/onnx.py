@@ -1,0 +1,130 @@
+"""Export a fitted :class:`~hdrnn.DigitMLPClassifier` to ONNX.
+
+:func:`to_onnx` writes the network's maths as an ONNX graph: the same
+matrix products, every hidden activation hdrnn has (ReLU, tanh, logistic,
+identity, leaky ReLU, ELU and GELU in its tanh form), and the same output
+rule (softmax and arg-max for several classes, a sigmoid and ``z > 0`` for
+two classes, independent sigmoids for multilabel problems). The graph takes
+``X`` and gives ``label`` and ``probabilities``, as skl2onnx's classifiers do
+with ``zipmap=False``, so ONNX Runtime (or any ONNX engine: a web service, a
+phone, a GPU) computes what ``predict`` and ``predict_proba`` compute.
+
+Importing this module also registers the converter with skl2onnx, when it is
+installed, so that ``skl2onnx.to_onnx(pipeline, X)`` converts pipelines that
+end in a ``DigitMLPClassifier`` (after a ``MinMaxScaler``, say).
+
+Needs the ``onnx`` extra: ``pip install "hdrnn[onnx]"``.
+"""
+
+from hdrnn._version import __version__
+
+try:
+    import onnx
+    from onnx import helper
+except ImportError as error:
+    raise ImportError(
+        'Exporting to ONNX needs the onnx package: pip install "hdrnn[onnx]"'
+    ) from error
+
+from hdrnn._onnx_graph import (
+    FLOAT_TYPES,
+    Graph,
+    architecture,
+    emit_classifier,
+    label_signature,
+    model_dtype,
+    n_classes,
+)
+
+__all__ = ["ONNX_OPSET", "register_with_skl2onnx", "to_onnx"]
+
+# Opset 13: Softmax over one axis, Gather and Where for every type; ONNX
+# Runtime has supported it since 1.6.
+ONNX_OPSET = 13
+
+
+def to_onnx(model, *, name="hdrnn", target_opset=ONNX_OPSET):
+    """Write a fitted classifier as an ONNX model.
+
+    Parameters
+    ----------
+    model : DigitMLPClassifier
+        A fitted classifier.
+    name : str, default="hdrnn"
+        The graph's name.
+    target_opset : int, default=13
+        The ONNX operator set (13 or newer).
+
+    Returns
+    -------
+    onnx_model : onnx.ModelProto
+        One input, ``X`` of shape (n_samples, n_features) in the model's
+        dtype (float32 or float64). Two outputs: ``label``, shape
+        (n_samples,) (int64 for integer classes, string for string classes;
+        for multilabel problems an int64 indicator matrix), and
+        ``probabilities``, shape (n_samples, n_classes), as
+        ``predict_proba`` returns them. Save it with ``onnx.save``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from hdrnn import DigitMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = (X / 16).astype(np.float32)
+    >>> model = DigitMLPClassifier(hidden_layer_sizes=(16,), max_iter=5).fit(X, y)
+    >>> onnx_model = to_onnx(model)  # doctest: +SKIP
+    >>> import onnxruntime  # doctest: +SKIP
+    >>> session = onnxruntime.InferenceSession(onnx_model.SerializeToString())  # doctest: +SKIP
+    >>> label, proba = session.run(None, {"X": X[:3]})  # doctest: +SKIP
+    """
+    if target_opset < ONNX_OPSET:
+        raise ValueError(f"target_opset must be {ONNX_OPSET} or newer; got {target_opset}.")
+    dtype = model_dtype(model)
+    graph = Graph()
+    n_features = model.coefs_[0].shape[0]
+    label_type, label_shape = label_signature(model)
+    emit_classifier(model, graph, "X", ("label", "probabilities"), dtype)
+    onnx_graph = helper.make_graph(
+        graph.nodes,
+        name,
+        [helper.make_tensor_value_info("X", FLOAT_TYPES[dtype], [None, n_features])],
+        [
+            helper.make_tensor_value_info("label", label_type, label_shape),
+            helper.make_tensor_value_info(
+                "probabilities", FLOAT_TYPES[dtype], [None, n_classes(model)]
+            ),
+        ],
+        initializer=graph.initializers,
+    )
+    onnx_model = helper.make_model(
+        onnx_graph,
+        opset_imports=[helper.make_opsetid("", target_opset)],
+        producer_name="hdrnn",
+        producer_version=__version__,
+        doc_string=f"DigitMLPClassifier {architecture(model)}",
+    )
+    onnx_model.ir_version = min(onnx_model.ir_version, 8)  # readable by older runtimes
+    onnx.checker.check_model(onnx_model)
+    return onnx_model
+
+
+def register_with_skl2onnx():
+    """Let ``skl2onnx.to_onnx`` convert pipelines that hold a DigitMLPClassifier.
+
+    Called when this module is imported, if skl2onnx is installed.
+
+    Returns
+    -------
+    registered : bool
+        False if skl2onnx is not installed.
+    """
+    try:
+        from hdrnn import _skl2onnx
+    except ImportError:
+        return False
+    _skl2onnx.register()
+    return True
+
+
+register_with_skl2onnx()
