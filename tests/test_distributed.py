@@ -67,7 +67,7 @@ def _fit_quietly(search, X, y, backend=None, **backend_options):
         warnings.simplefilter("ignore", ConvergenceWarning)
         if backend is None:
             return search.fit(X, y)
-        with joblib.parallel_backend(backend, **backend_options):
+        with joblib.parallel_config(backend=backend, **backend_options):
             return search.fit(X, y)
 
 

@@ -8,7 +8,7 @@ import pytest
 import hdrnn
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTED_EXTRAS = ("test", "fast", "images", "plot")
+TESTED_EXTRAS = ("test", "fast", "images", "plot", "onnx", "distributed")
 
 
 def _floors():

@@ -171,7 +171,7 @@ def _local_processes():
 
         @contextlib.contextmanager
         def backend(arrays):
-            with joblib.parallel_backend("loky", n_jobs=n_jobs):
+            with joblib.parallel_config(backend="loky", n_jobs=n_jobs):
                 yield
 
         try:
@@ -209,7 +209,7 @@ def _dask_cluster(scheduler, local_workers):
         @contextlib.contextmanager
         def backend(arrays):
             # Every worker gets a copy, once: a worker that dies loses no data.
-            with joblib.parallel_backend("dask", scatter=arrays):
+            with joblib.parallel_config(backend="dask", scatter=arrays):
                 yield
 
         yield where, channel, backend
