@@ -1,5 +1,7 @@
 """Searches on a dask cluster: the same results as on one machine, and cores shared fairly."""
 
+import contextlib
+import logging
 import os
 import signal
 import sys
@@ -33,15 +35,26 @@ def _blas_threads():
     return min(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
 
 
-@pytest.fixture(scope="module")
-def process_cluster():
-    """Two worker processes of one thread: the shape of a small real cluster."""
+@contextlib.contextmanager
+def _client(n_workers, threads_per_worker, processes):
+    """A client of a fresh local cluster (its dashboard on a free port, its logs quiet)."""
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def process_cluster():
+    """Two worker processes of one thread: the shape of a small real cluster."""
+    with _client(2, 1, processes=True) as client:
         limit_blas_threads(client)
         yield client
 
@@ -49,12 +62,7 @@ def process_cluster():
 @pytest.fixture(scope="module")
 def thread_cluster():
     """One worker running two fits at once in threads of this process."""
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with _client(1, 2, processes=False) as client:
         yield client
 
 
@@ -120,12 +128,7 @@ def test_a_worker_process_gets_its_share_of_the_cores(process_cluster):
 
 def test_the_limit_is_lifted_when_an_in_process_cluster_closes():
     before = _blas_threads()
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with _client(1, 2, processes=False) as client:
         limit_blas_threads(client)
     assert _blas_threads() == before
 
@@ -136,12 +139,7 @@ def test_a_worker_killed_mid_search_does_not_stop_it(small_digits):
     grid = {"alpha": [1e-5, 1e-4, 1e-3, 1e-2], "hidden_layer_sizes": [(64,), (128,)]}
     slow = _estimator().set_params(max_iter=150, tol=0.0)  # about 4 s of fits in all
     at_home = _fit_quietly(GridSearchCV(slow, grid, cv=3), X, y)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with _client(2, 1, processes=True) as client:
         pids = list(client.run(os.getpid).values())
         splits, scatter = search_data(X, y, cv=3)  # every worker holds all the data
         search = GridSearchCV(slow, grid, cv=splits)

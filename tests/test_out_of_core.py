@@ -10,6 +10,10 @@ from sklearn.exceptions import ConvergenceWarning
 from hdrnn import DigitMLPClassifier
 from hdrnn.augmentation import Augmentation, BatchAugmenter
 
+# Old dask (2024.8) still sees the clients of tests/test_distributed.py after they
+# closed and warns that these computations, on its local threads, bypass them.
+pytestmark = pytest.mark.filterwarnings("ignore:Running on a single-machine scheduler")
+
 BLOCK_ROWS = 5_000
 COPIES = 60  # the 1797 digits, 60 times distorted: 107 820 rows
 
@@ -88,7 +92,7 @@ def test_dask_array_blocks_train_the_same_model(big_digits):
     from_dask = DigitMLPClassifier(hidden_layer_sizes=(16,), random_state=0)
     rng = np.random.default_rng(0)
     for i in rng.permutation(lazy.numblocks[0]):
-        block = lazy.blocks[i].compute().astype(np.float32) / 255
+        block = lazy.blocks[i].compute(scheduler="threads").astype(np.float32) / 255
         from_dask.partial_fit(block, y[i * BLOCK_ROWS : (i + 1) * BLOCK_ROWS], classes=range(10))
     from_memmap = train_in_blocks(
         DigitMLPClassifier(hidden_layer_sizes=(16,), random_state=0), X, y, epochs=1
@@ -106,7 +110,7 @@ def test_predicting_over_a_dask_array_matches_predicting_in_memory(digits):
     lazy = da.from_array(X, chunks=(400, 64))
     proba = lazy.map_blocks(
         model.predict_proba, dtype=np.float64, chunks=(lazy.chunks[0], (10,))
-    ).compute()
-    labels = lazy.map_blocks(model.predict, dtype=y.dtype, drop_axis=1).compute()
+    ).compute(scheduler="threads")
+    labels = lazy.map_blocks(model.predict, dtype=y.dtype, drop_axis=1).compute(scheduler="threads")
     np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(labels, model.predict(X))
