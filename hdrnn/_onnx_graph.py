@@ -10,10 +10,7 @@ A writer offers ``name(hint)``, ``constant(hint, array)`` and
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-# hdrnn's constants (hdrnn.nn.activations), repeated so that the graph states them.
-LEAKY_SLOPE = 0.01
-GELU_C = 0.7978845608028654  # sqrt(2 / pi)
-GELU_CUBIC = 0.044715
+from hdrnn.nn.activations import GELU_C, GELU_CUBIC, LEAKY_SLOPE  # the core's, not copies
 
 FLOAT_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
 

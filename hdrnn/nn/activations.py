@@ -113,8 +113,9 @@ def _elu_derivative(A, delta, scratch, Z):
     delta *= scratch
 
 
-# sqrt(2 / pi), for the tanh form of GELU
-_GELU_C = 0.7978845608028654
+# The tanh form of GELU: sqrt(2 / pi), and the weight of its cubic term.
+GELU_C = 0.7978845608028654
+GELU_CUBIC = 0.044715
 
 
 # GELU allocates one temporary per call (its forward has no scratch buffer);
@@ -123,10 +124,10 @@ def _gelu(Z):
     # Hendrycks & Gimpel's tanh approximation (PyTorch's approximate="tanh"):
     # f(z) = z/2 (1 + tanh(c (z + 0.044715 z^3)))
     inner = np.multiply(Z, Z)
-    inner *= 0.044715
+    inner *= GELU_CUBIC
     inner += 1.0
     inner *= Z
-    inner *= _GELU_C
+    inner *= GELU_C
     np.tanh(inner, out=inner)
     inner += 1.0
     inner *= 0.5
@@ -137,17 +138,17 @@ def _gelu_derivative(A, delta, scratch, Z):
     # With u = c (z + 0.044715 z^3) and t = tanh(u):
     # f'(z) = (1 + t) / 2 + z/2 (1 - t^2) c (1 + 3 * 0.044715 z^2)
     u = np.multiply(Z, Z)
-    u *= 0.044715
+    u *= GELU_CUBIC
     u += 1.0
     u *= Z
-    u *= _GELU_C
+    u *= GELU_C
     t = np.tanh(u, out=u)
     np.multiply(t, t, out=scratch)
     np.subtract(1.0, scratch, out=scratch)  # 1 - t^2
     scratch *= Z
-    scratch *= 0.5 * _GELU_C
+    scratch *= 0.5 * GELU_C
     z2 = np.multiply(Z, Z)
-    z2 *= 3 * 0.044715
+    z2 *= 3 * GELU_CUBIC
     z2 += 1.0
     scratch *= z2
     t += 1.0
