@@ -12,7 +12,7 @@ import json
 import numpy as np
 import sklearn
 
-from hdrnn._images import default_image_shape
+from hdrnn._model_facts import input_image_shape
 from hdrnn._model_migrations import FORMAT_NAME, FORMAT_VERSION, STRUCTURE_DEFAULTS
 from hdrnn._version import __version__
 from hdrnn._warn import warn
@@ -51,7 +51,7 @@ def model_document(model, info):
         "structure": _jsonable(structure),
         "state": _jsonable(state["scalars"]),
         "label_type": model._label_binarizer.y_type_,
-        "image_shape": _image_shape(model),
+        "image_shape": _listed(input_image_shape(model)),
         "arrays": {
             name: {"dtype": value.dtype.str, "shape": list(value.shape)}
             for name, value in arrays.items()
@@ -116,11 +116,8 @@ def _portable_classes(classes):
     )
 
 
-def _image_shape(model):
-    shape = getattr(model, "image_shape_", None) or model.image_shape
-    if shape is None:
-        shape = default_image_shape(model.n_features_in_)
-    return None if shape is None else [int(side) for side in shape]
+def _listed(shape):
+    return None if shape is None else list(shape)
 
 
 def _portable_params(model):

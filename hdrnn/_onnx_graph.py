@@ -115,11 +115,6 @@ def label_signature(model):
     return (TensorProto.STRING if kind == "O" else TensorProto.INT64), [None]
 
 
-def architecture(model):
-    units = [model.coefs_[0].shape[0], *(coef.shape[1] for coef in model.coefs_)]
-    return "-".join(map(str, units)) + f" ({model.activation})"
-
-
 class Graph:
     """Nodes and constants of a standalone ONNX graph, with unique names."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdrnn._images import default_image_shape
+from hdrnn._model_facts import architecture, input_image_shape, plain
 from hdrnn.augmentation import Augmentation, BatchAugmenter
 from hdrnn.nn import ACTIVATIONS
 from hdrnn.persistence import save
@@ -76,17 +76,15 @@ class ModelFacts:
 
 def describe(model, source, info=None):
     """The :class:`ModelFacts` of a fitted model; ``info`` is its file's ``info``."""
-    units = [model.n_features_in_, *(coef.shape[1] for coef in model.coefs_)]
-    shape = getattr(model, "image_shape_", None) or default_image_shape(model.n_features_in_)
     info = info or {}
     accuracy = None
     if isinstance(info.get("test_accuracy"), float):
         tested_on = str(info.get("test_data", "its test data"))
         accuracy = f"{info['test_accuracy']:.2%} test accuracy on {tested_on}"
     return ModelFacts(
-        architecture="-".join(map(str, units)) + f" ({model.activation})",
-        image_shape=None if shape is None else tuple(int(side) for side in shape),
-        classes=[_plain(label) for label in model.classes_],
+        architecture=architecture(model),
+        image_shape=input_image_shape(model),
+        classes=[plain(label) for label in model.classes_],
         source=source,
         accuracy=accuracy,
     )
@@ -141,9 +139,9 @@ class Recognizer:
         x = self.prepare(pixels)
         proba = model.predict_proba(x[np.newaxis])[0]
         return {
-            "prediction": _plain(model.classes_[int(np.argmax(proba))]),
+            "prediction": plain(model.classes_[int(np.argmax(proba))]),
             "probabilities": [float(p) for p in proba],
-            "classes": [_plain(label) for label in model.classes_],
+            "classes": [plain(label) for label in model.classes_],
             "input": [float(v) for v in x],
             "units": _top_units(model, x),
             "revision": revision,
@@ -221,12 +219,8 @@ def _class_of(model, label):
     """The model's class equal to ``label`` (given as a string or a number), or ValueError."""
     if isinstance(label, (str, int)) and not isinstance(label, bool):
         for cls in model.classes_:
-            if str(_plain(cls)) == str(label):
+            if str(plain(cls)) == str(label):
                 return cls
     shown = repr(label) if len(repr(label)) <= 40 else repr(label)[:37] + "..."
-    classes = ", ".join(str(_plain(cls)) for cls in model.classes_)
+    classes = ", ".join(str(plain(cls)) for cls in model.classes_)
     raise ValueError(f"{shown} is not one of the model's classes ({classes}).")
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value

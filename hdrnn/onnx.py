@@ -26,10 +26,10 @@ except ImportError as error:
         'Exporting to ONNX needs the onnx package: pip install "hdrnn[onnx]"'
     ) from error
 
+from hdrnn._model_facts import architecture
 from hdrnn._onnx_graph import (
     FLOAT_TYPES,
     Graph,
-    architecture,
     emit_classifier,
     label_signature,
     model_dtype,

@@ -11,6 +11,7 @@ from sklearn.datasets import get_data_home
 from threadpoolctl import threadpool_info
 
 from hdrnn import datasets
+from hdrnn._model_facts import layer_units
 from hdrnn._version import __version__
 from hdrnn.cli._common import add_model_argument, load_model
 from hdrnn.nn import _kernels
@@ -68,10 +69,9 @@ def _model_info(args):
         return 0
     shape = metadata["image_shape"]
     info = metadata["info"]
-    units = [model.n_features_in_, *(coef.shape[1] for coef in model.coefs_)]
     loss = "no completed epoch" if model.loss_ is None else f"loss {model.loss_:.4f}"
     rows = [
-        ("network", "-".join(map(str, units)) + f", {model.activation} hidden units"),
+        ("network", "-".join(map(str, layer_units(model))) + f", {model.activation} hidden units"),
         ("input", f"{shape[0]}x{shape[1]} images" if shape else "feature vectors"),
         ("solver", f"{model.solver}, {model.n_iter_} epochs, {loss}"),
         ("classes", ", ".join(map(str, metadata["classes"]))),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdrnn._images import default_image_shape
+from hdrnn._model_facts import input_image_shape, plain
 from hdrnn.cli._common import add_model_argument, load_model
 from hdrnn.preprocessing import describe_preparation, prepare_digit_image
 
@@ -26,7 +26,7 @@ def register(commands):
 
 def run(args):
     model, _ = load_model(args.model, args.trust_pickle)
-    shape = getattr(model, "image_shape_", None) or default_image_shape(model.n_features_in_)
+    shape = input_image_shape(model)
     if shape is None:
         raise ValueError(
             f"The model takes {model.n_features_in_} features, not a square image; "
@@ -47,9 +47,7 @@ def run(args):
             continue
         proba = model.predict_proba(x.reshape(1, -1))[0]
         best = np.argsort(proba)[::-1][:top]
-        ranked = [
-            {"label": _plain(model.classes_[i]), "probability": float(proba[i])} for i in best
-        ]
+        ranked = [{"label": plain(model.classes_[i]), "probability": float(proba[i])} for i in best]
         results.append(
             {
                 "file": str(path),
@@ -66,7 +64,3 @@ def run(args):
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failures else 0
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
