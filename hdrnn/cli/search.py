@@ -2,7 +2,6 @@
 
 import argparse
 import contextlib
-import itertools
 import multiprocessing
 import os
 import threading
@@ -100,12 +99,12 @@ def run(args):
         )
         progress = SearchProgress(n_candidates, args.cv)
         channel.listen(progress)
-        # Fixed folds, the same on every backend (and broadcast to every dask worker).
+        # Fixed folds, the same on every backend.
         splits = list(check_cv(args.cv, y_train, classifier=True).split(X_train, y_train))
         scoring = FitReporter(check_scoring(estimator), channel)
         search = _search(estimator, grid, args, scoring, splits)
         start = time.perf_counter()
-        with warnings.catch_warnings(), backend([X_train, y_train, *itertools.chain(*splits)]):
+        with warnings.catch_warnings(), backend(X_train, y_train, splits):
             warnings.simplefilter("ignore", ConvergenceWarning)
             _fit_search(search, X_train, y_train)
     seconds = time.perf_counter() - start
@@ -152,8 +151,8 @@ def _search(estimator, grid, args, scoring, splits):
 def _workers(args):
     """``(description, channel, backend)``: local processes, or a dask cluster.
 
-    ``backend(arrays)`` is the joblib context for the search; ``arrays`` are
-    what every fit reads (the data and the fold indices).
+    ``backend(X, y, splits)`` is the joblib context for a search of ``X, y``
+    over the folds ``splits``.
     """
     if args.scheduler is None and args.local_cluster is None:
         with _local_processes() as workers:
@@ -170,7 +169,7 @@ def _local_processes():
         channel = _ListeningQueue(manager.Queue())
 
         @contextlib.contextmanager
-        def backend(arrays):
+        def backend(X, y, splits):
             with joblib.parallel_config(backend="loky", n_jobs=n_jobs):
                 yield
 
@@ -185,7 +184,7 @@ def _dask_cluster(scheduler, local_workers):
     try:
         from distributed import Client, LocalCluster
 
-        from hdrnn.distributed import limit_blas_threads
+        from hdrnn.distributed import limit_blas_threads, search_data
     except ImportError:
         raise ImportError(
             'Searching on a dask cluster needs dask.distributed: pip install "hdrnn[distributed]"'
@@ -207,9 +206,10 @@ def _dask_cluster(scheduler, local_workers):
         channel = _DaskListener(client, topic)
 
         @contextlib.contextmanager
-        def backend(arrays):
-            # Every worker gets a copy, once: a worker that dies loses no data.
-            with joblib.parallel_config(backend="dask", scatter=arrays):
+        def backend(X, y, splits):
+            # Every worker gets a copy of the data and folds, once: one that dies loses none.
+            _, scatter = search_data(X, y, cv=splits)
+            with joblib.parallel_config(backend="dask", scatter=scatter):
                 yield
 
         yield where, channel, backend

@@ -7,11 +7,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
-from hdrnn import datasets
 from hdrnn._files import check_writable_target
 from hdrnn._recognizer import Recognizer, describe
 from hdrnn._server import LOOPBACK_HOSTS, DemoServer
@@ -150,23 +148,15 @@ def _train_quick_model(data_dir):
 
 def _replay_data(model, image_shape, data_dir):
     """Training digits shaped like the model's input, of its classes, or None."""
-    if image_shape == (8, 8):
-        X, y = load_digits(return_X_y=True)
-        X = (X / 16.0).astype(np.float32)
-    elif image_shape == (28, 28) and (mnist := _local_mnist(data_dir)) is not None:
-        X, y = mnist.data[: mnist.n_train], mnist.target[: mnist.n_train]
-    else:
+    dataset = {(8, 8): "digits", (28, 28): "mnist"}.get(image_shape)
+    if dataset is None:
+        return None
+    try:  # the training split that hdrnn train uses, from a local copy only
+        X, _, y, _, _ = load_dataset(dataset, data_dir, 0, download_if_missing=False)
+    except DatasetUnavailableError:
         return None
     known = np.isin(y, model.classes_)
     return (X[known], y[known]) if known.any() else None
-
-
-def _local_mnist(data_dir):
-    """MNIST from ``data_dir``, HDRNN_MNIST_DIR or the cache; None if none has it."""
-    try:
-        return datasets.load_mnist(source=data_dir, download_if_missing=False)
-    except DatasetUnavailableError:
-        return None
 
 
 def _model_line(facts):
