@@ -67,6 +67,7 @@ PAGE_FILES = {
 
 
 GET_ROUTES = ("/api/model", "/api/units", "/api/model-file")
+POST_ROUTES = ("/api/predict", "/api/teach")
 
 
 class RequestError(Exception):
@@ -237,13 +238,13 @@ class DemoHandler(BaseHTTPRequestHandler):
             return self._json(first_layer_images(self.server.recognizer.model))
         if route == "/api/model-file":
             return self._model_file()
-        if route in ("/api/predict", "/api/teach"):
+        if route in POST_ROUTES:
             raise RequestError(405, f"{route} takes POST requests.")
         raise RequestError(404, f"Nothing here: {route}.")
 
     def _post(self):
         route = self.path.split("?", 1)[0]
-        if route not in ("/api/predict", "/api/teach"):
+        if route not in POST_ROUTES:
             if route in self.server.page or route in GET_ROUTES:
                 raise RequestError(405, f"{route} takes GET requests.")
             raise RequestError(404, f"Nothing here: {route}.")
