@@ -119,3 +119,66 @@ def test_kernels_compile_without_a_writable_cache(monkeypatch):
     state = np.zeros(5), np.zeros(5)
     kernels.adam_step(params, grads, *state, 0.9, 0.999, 1e-8, 0.1)
     assert np.all(params < 1)
+
+
+def _loss_and_grads_both_ways(arch, dtype, n_rows, sample_weight=None, poison=None):
+    rng = np.random.RandomState(1)
+    params = init_params(arch, rng, dtype)
+    X = rng.normal(size=(n_rows, arch.layer_units[0])).astype(dtype)
+    if poison is not None:
+        X[0, 0] = poison
+    Y = np.eye(arch.layer_units[-1], dtype=dtype)[rng.randint(arch.layer_units[-1], size=n_rows)]
+    results = {}
+    for compiled in (True, False):
+        workspace = Workspace(arch, 32, dtype)
+        with _kernels.use_kernels(compiled):
+            loss, grads = loss_and_grads(
+                arch, params, X, Y, workspace=workspace, sample_weight=sample_weight, alpha=0.1
+            )
+        results[compiled] = loss, grads.copy(), workspace.rows(n_rows).activations[0].copy()
+    return results
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_rows", [1, 7, 32])
+@pytest.mark.parametrize("n_classes", [2, 10, 13])
+def test_fused_step_kernels_give_bit_identical_gradients(dtype, n_rows, n_classes):
+    # bias + ReLU, ReLU's derivative, the bias gradients and the softmax
+    # cross-entropy; a part-full batch and class counts around NumPy's 8-wide sums
+    arch = Architecture((20, 12, 6, n_classes), "relu", "softmax")
+    weights = np.random.RandomState(2).uniform(0.1, 2.0, n_rows).astype(dtype)
+    for sample_weight in (None, weights):
+        results = _loss_and_grads_both_ways(arch, dtype, n_rows, sample_weight)
+        np.testing.assert_array_equal(results[True][1], results[False][1])
+        np.testing.assert_array_equal(results[True][2], results[False][2])
+        # the loss is added up in another order (float64 in the kernel)
+        np.testing.assert_allclose(results[True][0], results[False][0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("poison", [np.nan, np.inf])
+def test_fused_step_kernels_let_non_finite_values_through(poison):
+    # divergence detection reads the loss: the kernels must not turn NaN into 0
+    arch = Architecture((20, 12, 6, 10), "relu", "softmax")
+    results = _loss_and_grads_both_ways(arch, np.float32, 8, poison=poison)
+    assert not np.isfinite(results[True][0])
+    assert not np.isfinite(results[False][0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_training_is_identical_with_and_without_the_kernels(small_digits, dtype):
+    # dropout, sample weights, a part-full last batch and prediction all go
+    # through the fused ReLU and loss kernels
+    X, y = small_digits
+    weights = np.random.RandomState(0).uniform(0.5, 1.5, len(y))
+    params = dict(hidden_layer_sizes=(24, 12), max_iter=4, random_state=0, alpha=0.01)
+    models = {}
+    for compiled in (True, False):
+        with _kernels.use_kernels(compiled):
+            model = DigitMLPClassifier(**params, dropout=0.2, batch_size=50)
+            models[compiled] = model.fit(X.astype(dtype), y, sample_weight=weights)
+            probabilities = model.predict_proba(X.astype(dtype))
+        models[compiled] = (model, probabilities)
+    (fused, fused_proba), (plain, plain_proba) = models[True], models[False]
+    for a, b in zip(fused.coefs_ + fused.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fused_proba, plain_proba)

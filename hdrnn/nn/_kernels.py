@@ -1,10 +1,13 @@
-"""Optional compiled kernels: Adam's update and the L2 term, one pass each.
+"""Optional compiled kernels: Adam's update, the L2 term and a step's element-wise passes.
 
 In NumPy an Adam update is ten whole-array passes over the parameters (see
 :class:`~hdrnn.nn.Adam`) and the L2 term three; every pass streams the
 arrays through memory again. With numba installed (the ``fast`` extra,
 ``pip install "hdrnn[fast]"``) each becomes one compiled loop that reads
-and writes every array once: 3-5 times faster (benchmarks/README.md). The loops perform the same
+and writes every array once: 3-5 times faster (benchmarks/README.md). The
+bias and ReLU of a layer, ReLU's derivative, the bias gradients and the
+softmax cross-entropy around NumPy's ``exp`` are fused the same way, which
+saves a training step a dozen NumPy calls. The loops perform the same
 floating-point operations in the same order as the NumPy code, so the
 parameters come out bit-identical (``tests/test_kernels.py``). The NumPy
 code stays the reference and the fallback: it runs when numba is missing
@@ -57,48 +60,116 @@ def use_kernels(enabled):
         _enabled = previous
 
 
+def _adam_step(params, grads, grad_sum, sq_grad_sum, beta_1, beta_2, eps, step):  # noqa: PLR0917
+    # Adam.step's NumPy passes, fused: G = b1 G + g; S = b2 S + g^2;
+    # p -= (G / (sqrt(S) + eps)) * step. The scalars come in the arrays' dtype.
+    # (A compiled loop takes plain positional arrays and scalars, hence the noqa.)
+    for i in range(params.size):
+        g = grads[i]
+        grad_sum[i] = beta_1 * grad_sum[i] + g
+        sq_grad_sum[i] = beta_2 * sq_grad_sum[i] + g * g
+        params[i] -= grad_sum[i] / (np.sqrt(sq_grad_sum[i]) + eps) * step
+
+
+def _add_l2_gradient(coefs, coef_grads, penalty):
+    # coef_grads += penalty * coefs, and return sum(coefs**2) (in float64).
+    total = 0.0
+    for i in range(coefs.size):
+        w = coefs[i]
+        total += np.float64(w) * np.float64(w)
+        coef_grads[i] += w * penalty
+    return total
+
+
+def _add_bias_relu(Z, bias):
+    # Z = max(Z + b, 0) in one pass: NumPy's `Z += b` then `maximum(Z, 0)`.
+    # `not z < 0` keeps NaN (as maximum does), so divergence is still seen.
+    n_rows, n_units = Z.shape
+    for i in range(n_rows):
+        for j in range(n_units):
+            z = Z[i, j] + bias[j]
+            Z[i, j] = z if not z < 0 else 0
+
+
+def _relu_backward(A, delta):
+    # delta *= sign(A), the NumPy code's two passes as one.
+    n_rows, n_units = A.shape
+    for i in range(n_rows):
+        for j in range(n_units):
+            delta[i, j] = delta[i, j] * np.sign(A[i, j])
+
+
+def _column_sums(delta, out):
+    # np.add.reduce(delta, axis=0) adds the rows in order; so does this.
+    n_rows, n_units = delta.shape
+    for j in range(n_units):
+        out[j] = delta[0, j]
+    for i in range(1, n_rows):
+        for j in range(n_units):
+            out[j] += delta[i, j]
+
+
+def _subtract_row_max(logits):
+    # logits -= the maximum of each row (exact in any order; NaN propagates
+    # as in np.maximum.reduce).
+    n_rows, n_classes = logits.shape
+    for i in range(n_rows):
+        top = logits[i, 0]
+        for k in range(1, n_classes):
+            z = logits[i, k]
+            if z > top or z != z:
+                top = z
+        for k in range(n_classes):
+            logits[i, k] -= top
+
+
+def _softmax_cross_entropy_finish(shifted, exp, sum_exp, Y, scale):
+    # From the shifted logits, their exp and its row sums (both NumPy's), write
+    # dlogits = (exp / sum_exp - Y) * scale over `exp` with the NumPy code's
+    # operations in its order; return the weighted loss
+    # sum_i scale_i (log sum_exp_i - Y_i . shifted_i), added up in float64.
+    n_rows, n_classes = shifted.shape
+    per_row = scale.size > 1
+    total = 0.0
+    for i in range(n_rows):
+        s = scale[i] if per_row else scale[0]
+        target = 0.0
+        for k in range(n_classes):
+            target += np.float64(Y[i, k]) * np.float64(shifted[i, k])
+            exp[i, k] = (exp[i, k] / sum_exp[i] - Y[i, k]) * s
+        total += (np.log(np.float64(sum_exp[i])) - target) * np.float64(s)
+    return total
+
+
+# The loops, each compiled with these options: error_model="numpy" makes a
+# division by zero give inf/nan as in NumPy instead of raising, which also
+# lets the loops vectorise.
+_LOOPS = {
+    "adam_step": {},
+    # "reassoc" lets the sum of squares run in vector lanes (5x faster than a
+    # strict left-to-right sum); the gradient has nothing to reassociate.
+    "add_l2_gradient": {"fastmath": {"reassoc"}},
+    "add_bias_relu": {},
+    "relu_backward": {},
+    "column_sums": {},
+    "subtract_row_max": {},
+    "softmax_cross_entropy_finish": {},
+}
+
+
 def _compile():
     try:
         import numba
     except ImportError:
         return None
 
-    def jit(**options):
-        # error_model="numpy": division by zero gives inf/nan as in NumPy
-        # instead of raising, which also lets the loops vectorise.
+    def compile_(function, options):
         options = {"nogil": True, "error_model": "numpy", **options}
+        try:
+            return numba.njit(cache=True, **options)(function)
+        except (RuntimeError, OSError):  # nowhere writable to cache: compile each run
+            return numba.njit(**options)(function)
 
-        def compile_(function):
-            try:
-                return numba.njit(cache=True, **options)(function)
-            except (RuntimeError, OSError):  # nowhere writable to cache: compile each run
-                return numba.njit(**options)(function)
-
-        return compile_
-
-    @jit()
-    # A compiled loop takes plain positional arrays and scalars, so this one
-    # takes more than five positional arguments.
-    def adam_step(params, grads, grad_sum, sq_grad_sum, beta_1, beta_2, eps, step):  # noqa: PLR0917
-        # Adam.step's NumPy passes, fused: G = b1 G + g; S = b2 S + g^2;
-        # p -= (G / (sqrt(S) + eps)) * step. The scalars come in the arrays' dtype.
-        for i in range(params.size):
-            g = grads[i]
-            grad_sum[i] = beta_1 * grad_sum[i] + g
-            sq_grad_sum[i] = beta_2 * sq_grad_sum[i] + g * g
-            params[i] -= grad_sum[i] / (np.sqrt(sq_grad_sum[i]) + eps) * step
-
-    # fastmath="reassoc" lets the sum of squares run in vector lanes (5x
-    # faster than a strict left-to-right sum); the gradient has nothing to
-    # reassociate, so it stays exact.
-    @jit(fastmath={"reassoc"})
-    def add_l2_gradient(coefs, coef_grads, penalty):
-        # coef_grads += penalty * coefs, and return sum(coefs**2) (in float64).
-        total = 0.0
-        for i in range(coefs.size):
-            w = coefs[i]
-            total += np.float64(w) * np.float64(w)
-            coef_grads[i] += w * penalty
-        return total
-
-    return SimpleNamespace(adam_step=adam_step, add_l2_gradient=add_l2_gradient)
+    return SimpleNamespace(
+        **{name: compile_(globals()[f"_{name}"], options) for name, options in _LOOPS.items()}
+    )

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hdrnn.nn import _kernels
+
 
 def log_softmax(logits):
     """Return ``log(softmax(logits))`` row by row, computed stably.
@@ -76,6 +78,9 @@ def _sigmoid(logits):
 
 
 def _softmax_cross_entropy(logits, Y, scale, dlogits):
+    kernels = _kernels.get() if logits.shape[0] else None
+    if kernels is not None:
+        return _softmax_cross_entropy_compiled(kernels, logits, Y, scale, dlogits)
     # Shifting by the row maximum makes exp() safe; the loss is unchanged.
     # (ufunc.reduce directly: the array methods' wrappers cost more than the
     # arithmetic on a batch of 128 rows)
@@ -88,6 +93,17 @@ def _softmax_cross_entropy(logits, Y, scale, dlogits):
     dlogits -= Y
     _scale_rows(dlogits, scale)
     return _weighted_sum(row_losses, scale)
+
+
+def _softmax_cross_entropy_compiled(kernels, logits, Y, scale, dlogits):
+    # The NumPy code's nine passes as two compiled loops around NumPy's own
+    # exp and row sums, so dlogits is bit-identical; only the loss is added
+    # up in another order (in float64), and may differ in its last bits.
+    kernels.subtract_row_max(logits)
+    np.exp(logits, out=dlogits)
+    sum_exp = np.add.reduce(dlogits, axis=1)
+    scale = np.asarray(scale, dtype=logits.dtype).reshape(-1)
+    return kernels.softmax_cross_entropy_finish(logits, dlogits, sum_exp, Y, scale)
 
 
 def _sigmoid_cross_entropy(logits, Y, scale, dlogits):

@@ -206,15 +206,19 @@ def forward(arch, X, coefs, intercepts, buffers):
     if isinstance(buffers, list):
         buffers = BatchBuffers(activations=buffers)
     hidden = ACTIVATIONS[arch.activation]
+    fused_relu = _kernels.get() if arch.activation == "relu" and X.shape[0] else None
     A = X  # (n_rows, units[0])
     last = arch.n_layers - 1
     for i in range(last):  # the hidden layers
         # Z = A @ W + b, written into the layer's buffer (no temporary)
         Z = _matmul(A, coefs[i], out=buffers.activations[i])  # (n_rows, units[i + 1])
-        Z += intercepts[i]
-        if buffers.inputs is not None:
-            buffers.inputs[i][...] = Z  # kept for derivatives that need Z, not f(Z)
-        hidden.forward(Z)  # A = f(Z), in place
+        if fused_relu is not None:
+            fused_relu.add_bias_relu(Z, intercepts[i])  # the else branch in one pass
+        else:
+            Z += intercepts[i]
+            if buffers.inputs is not None:
+                buffers.inputs[i][...] = Z  # kept for derivatives that need Z, not f(Z)
+            hidden.forward(Z)  # A = f(Z), in place
         if buffers.masks is not None and buffers.masks[i] is not None:
             np.multiply(Z, buffers.masks[i], out=buffers.dropped[i])  # A * mask
         A = buffers.layer_output(i)
@@ -232,16 +236,24 @@ def backward(arch, X, coefs, buffers, *, coef_grads, intercept_grads):
     No gradient is computed with respect to ``X``: the input needs none.
     """
     hidden = ACTIVATIONS[arch.activation]
+    kernels = _kernels.get() if X.shape[0] else None
+    fused_relu = kernels if arch.activation == "relu" else None
     deltas = buffers.deltas  # deltas[i]: (n_rows, units[i + 1])
     for i in range(arch.n_layers - 1, -1, -1):
         layer_input = X if i == 0 else buffers.layer_output(i - 1)  # (n_rows, units[i])
         _matmul(layer_input.T, deltas[i], out=coef_grads[i])  # dL/dW = A.T @ delta
-        np.add.reduce(deltas[i], axis=0, out=intercept_grads[i])  # dL/db = sum of delta rows
+        if kernels is not None:
+            kernels.column_sums(deltas[i], intercept_grads[i])  # same sum, same order
+        else:
+            np.add.reduce(deltas[i], axis=0, out=intercept_grads[i])  # dL/db = sum of delta rows
         if i > 0:
             below = deltas[i - 1]  # (n_rows, units[i])
             np.matmul(deltas[i], coefs[i].T, out=below)  # dL/dA = delta @ W.T
             if buffers.masks is not None and buffers.masks[i - 1] is not None:
                 below *= buffers.masks[i - 1]  # dropped units pass no error back
+            if fused_relu is not None:
+                fused_relu.relu_backward(buffers.activations[i - 1], below)  # same passes, fused
+                continue
             hidden.derivative(  # dL/dZ = dL/dA * f'(Z), in place
                 buffers.activations[i - 1],
                 below,
