@@ -182,3 +182,20 @@ def test_relu_training_is_identical_with_and_without_the_kernels(small_digits, d
     for a, b in zip(fused.coefs_ + fused.intercepts_, plain.coefs_ + plain.intercepts_):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(fused_proba, plain_proba)
+
+
+@pytest.mark.parametrize("input_dtype", [np.float64, np.uint8, np.int64])
+def test_prediction_casts_other_input_dtypes_identically(small_digits, input_dtype):
+    # the kernel casts each chunk and adds it up in one pass (the NaN check)
+    X, y = small_digits
+    model = DigitMLPClassifier((16,), max_iter=3, random_state=0).fit(X.astype(np.float32), y)
+    X_other = X.astype(input_dtype)
+    probabilities = {}
+    for compiled in (True, False):
+        with _kernels.use_kernels(compiled):
+            probabilities[compiled] = model.predict_proba(X_other)
+            bad = X_other.astype(np.float64)
+            bad[3, 5] = np.nan
+            with pytest.raises(ValueError, match="NaN"):
+                model.predict_proba(bad)
+    np.testing.assert_array_equal(probabilities[True], probabilities[False])

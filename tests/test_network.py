@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import hdrnn.nn.network as network
+import hdrnn.nn.prediction as prediction
 from hdrnn.nn import (
     ACTIVATIONS,
     Architecture,
@@ -107,7 +107,7 @@ def test_predict_logits_in_chunks_equals_one_pass(monkeypatch):
     arch = Architecture((5, 8, 3), "relu", "softmax")
     coefs, intercepts = unflatten(arch, init_params(arch, np.random.RandomState(0), np.float64))
     whole = predict_logits(arch, X, coefs, intercepts)
-    monkeypatch.setattr(network, "PREDICT_CHUNK_ROWS", 7)
+    monkeypatch.setattr(prediction, "PREDICT_CHUNK_ROWS", 7)
     np.testing.assert_allclose(predict_logits(arch, X, coefs, intercepts), whole, rtol=1e-12)
     sparse = sp.csr_matrix(X)
     np.testing.assert_allclose(predict_logits(arch, sparse, coefs, intercepts), whole, rtol=1e-12)

@@ -16,10 +16,10 @@ from hdrnn.nn.network import (
     forward,
     init_params,
     loss_and_grads,
-    predict_logits,
     unflatten,
 )
 from hdrnn.nn.optimizers import SGD, Adam
+from hdrnn.nn.prediction import predict_logits
 from hdrnn.nn.schedules import SCHEDULES, LearningRateSchedule
 from hdrnn.nn.training import (
     EpochResult,

@@ -141,6 +141,20 @@ def _softmax_cross_entropy_finish(shifted, exp, sum_exp, Y, scale):
     return total
 
 
+def _cast_and_sum(source, target):
+    # target[...] = source (each value rounded to target's dtype, as
+    # np.copyto does), and return the sum of the cast values in float64: it
+    # is only tested for finiteness, which the float64 sum of float32 values
+    # cannot lose to overflow.
+    flat_source, flat_target = source.reshape(-1), target.reshape(-1)
+    total = 0.0
+    for i in range(flat_source.size):
+        value = flat_target.dtype.type(flat_source[i])
+        flat_target[i] = value
+        total += np.float64(value)
+    return total
+
+
 # The loops, each compiled with these options: error_model="numpy" makes a
 # division by zero give inf/nan as in NumPy instead of raising, which also
 # lets the loops vectorise.
@@ -154,6 +168,7 @@ _LOOPS = {
     "column_sums": {},
     "subtract_row_max": {},
     "softmax_cross_entropy_finish": {},
+    "cast_and_sum": {"fastmath": {"reassoc"}},
 }
 
 

@@ -20,10 +20,6 @@ from hdrnn.nn import _kernels
 from hdrnn.nn.activations import ACTIVATIONS
 from hdrnn.nn.losses import OUTPUT_LOSSES
 
-# Rows per forward pass in prediction: keeps memory bounded for huge X
-# while the matrices stay large enough for BLAS to run at full speed.
-PREDICT_CHUNK_ROWS = 4096
-
 
 @dataclass(frozen=True)
 class Architecture:
@@ -341,55 +337,3 @@ def _add_l2(arch, params, workspace, penalty):
         np.multiply(flat_coefs, penalty, out=workspace.l2_scratch)
         coef_grads += workspace.l2_scratch
     return 0.5 * penalty * squares
-
-
-def predict_logits(arch, X, coefs, intercepts, finite_check=None):
-    """Return the logits for ``X``, computed in chunks with fresh buffers.
-
-    Allocates its own arrays on every call, so concurrent calls on one
-    model are safe.
-
-    Parameters
-    ----------
-    arch : Architecture
-        The network's shape.
-    X : ndarray or sparse matrix of shape (n_samples, units[0])
-        Input rows. Sparse input is densified, and input of another dtype
-        cast to the parameters' (e.g. float64 pixels for a float32 model),
-        one chunk at a time: no full-size copy of ``X`` is made.
-    coefs, intercepts : list of ndarray
-        Per-layer parameters.
-    finite_check : callable, default=None
-        When given, dense chunks whose sum is not finite are passed to it
-        (as they are in ``X``): it should raise if they hold NaN or
-        infinity. Checking the chunk just cast, while it is in cache, saves
-        a separate pass over all of ``X``.
-
-    Returns
-    -------
-    logits : ndarray of shape (n_samples, units[-1])
-    """
-    dtype = coefs[0].dtype
-    n_samples = X.shape[0]
-    logits = np.empty((n_samples, arch.layer_units[-1]), dtype=dtype)
-    chunk = min(PREDICT_CHUNK_ROWS, max(n_samples, 1))
-    activations = [np.empty((chunk, n), dtype=dtype) for n in arch.layer_units[1:]]
-    sparse = hasattr(X, "toarray")
-    cast = None if sparse or X.dtype == dtype else np.empty((chunk, X.shape[1]), dtype=dtype)
-    for start in range(0, n_samples, chunk):
-        stop = min(start + chunk, n_samples)
-        X_chunk = X[start:stop]
-        if sparse:
-            X_chunk = X_chunk.toarray().astype(dtype, copy=False)
-        elif cast is not None:
-            # chunk by chunk, so the cast stays in cache and X is never copied whole
-            np.copyto(cast[: stop - start], X_chunk, casting="same_kind")
-            X_chunk = cast[: stop - start]
-        if finite_check is not None and not sparse:
-            # NaN and infinity make the sum non-finite; so may huge finite
-            # values, which the check then lets through.
-            if not np.isfinite(np.add.reduce(X_chunk, axis=None)):
-                finite_check(X[start:stop])
-        rows = [buffer[: stop - start] for buffer in activations]
-        logits[start:stop] = forward(arch, X_chunk, coefs, intercepts, rows)
-    return logits
