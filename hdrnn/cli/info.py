@@ -77,6 +77,8 @@ def _model_info(args):
         ("classes", ", ".join(map(str, metadata["classes"]))),
         ("trained on", str(info.get("dataset", "unknown data"))),
     ]
+    if isinstance(info.get("preset"), str):
+        rows.append(("preset", info["preset"]))
     if isinstance(info.get("test_accuracy"), float):
         tested_on = str(info.get("test_data", "its test data"))
         rows.append(("accuracy", f"{info['test_accuracy']:.2%} on {tested_on}"))

@@ -1,5 +1,6 @@
 """``hdrnn train``: train a model, report its test accuracy, optionally save it."""
 
+import argparse
 import sys
 import time
 import warnings
@@ -10,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
 from hdrnn._files import check_writable_target
-from hdrnn.augmentation import PRESETS
+from hdrnn.augmentation import PRESETS as AUGMENTATIONS
 from hdrnn.cli._common import (
     DIGITS_TEST_SIZE,
     add_data_arguments,
@@ -22,6 +23,7 @@ from hdrnn.cli._output import print_report
 from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.nn import ACTIVATIONS, SCHEDULES
 from hdrnn.persistence import save
+from hdrnn.presets import PRESETS, preset_params
 
 # Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells use.
 EXIT_INTERRUPTED = 130
@@ -31,29 +33,63 @@ DEFAULT_EPOCHS = {"digits": 200, "mnist": 20}
 DATASET_NAMES = {"digits": "scikit-learn's 8x8 digits", "mnist": "MNIST"}
 
 
+# The options that set a DigitMLPClassifier parameter, and which one. They
+# default to None: a preset fills what the user did not give.
+_OPTION_PARAMS = {
+    "hidden": "hidden_layer_sizes",
+    "activation": "activation",
+    "init": "init",
+    "solver": "solver",
+    "epochs": "max_iter",
+    "batch_size": "batch_size",
+    "learning_rate": "learning_rate_init",
+    "schedule": "learning_rate",
+    "warmup": "warmup_epochs",
+    "alpha": "alpha",
+    "dropout": "dropout",
+    "augment": "augment",
+}
+
+
+def _presets_help():
+    lines = ["presets (measured on MNIST, 2 CPU cores; options given with a preset override it):"]
+    for preset in PRESETS.values():
+        lines.append(f"  {preset.name:<9} {preset.measured}: {preset.summary}")
+    return "\n".join(lines)
+
+
 def register(commands):
     """Add the ``train`` command to the subparsers ``commands``."""
     train = commands.add_parser(
-        "train", help="train a model, report its test accuracy, optionally save it"
+        "train",
+        help="train a model, report its test accuracy, optionally save it",
+        description="Train a model, report its test accuracy, optionally save it.",
+        epilog=_presets_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_arguments(train)
     model = train.add_argument_group("model and training")
-    model.add_argument("--hidden", type=parse_hidden, default=(128, 64), help="e.g. 128,64")
-    model.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
-    model.add_argument("--init", choices=["glorot", "he"], default="glorot")
-    model.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam")
+    model.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="a measured recipe (see below); e.g. --dataset mnist --preset fast98",
+    )
+    model.add_argument("--hidden", type=parse_hidden, help="e.g. 128,64 (default)")
+    model.add_argument("--activation", choices=sorted(ACTIVATIONS), help="default: relu")
+    model.add_argument("--init", choices=["glorot", "he"], help="default: glorot")
+    model.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], help="default: adam")
     model.add_argument(
         "--epochs", type=int, help="maximum epochs (default: 200 for digits, 20 for mnist)"
     )
     model.add_argument("--batch-size", type=int, help="default: min(200, n)")
-    model.add_argument("--learning-rate", type=float, default=0.001)
+    model.add_argument("--learning-rate", type=float, help="default: 0.001")
     model.add_argument(
-        "--schedule", choices=sorted(SCHEDULES), default="constant", help="learning-rate schedule"
+        "--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule (default: constant)"
     )
-    model.add_argument("--warmup", type=int, default=0, help="epochs of learning-rate warm-up")
-    model.add_argument("--alpha", type=float, default=0.0001, help="L2 penalty")
-    model.add_argument("--dropout", type=parse_dropout, default=0.0, help="e.g. 0.2")
-    model.add_argument("--augment", choices=list(PRESETS))
+    model.add_argument("--warmup", type=int, help="epochs of learning-rate warm-up (default: 0)")
+    model.add_argument("--alpha", type=float, help="L2 penalty (default: 0.0001)")
+    model.add_argument("--dropout", type=parse_dropout, help="e.g. 0.2 (default: 0)")
+    model.add_argument("--augment", choices=list(AUGMENTATIONS), help="default: none")
     model.add_argument(
         "--early-stopping", action="store_true", help="hold out 10%% and stop when it stalls"
     )
@@ -75,33 +111,23 @@ def run(args):
         if target is not None:
             check_writable_target(target)
     X_train, X_test, y_train, y_test, source = load_dataset(args.dataset, args.data_dir, args.seed)
-    epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
     model = DigitMLPClassifier(
-        hidden_layer_sizes=args.hidden,
-        activation=args.activation,
-        solver=args.solver,
-        max_iter=epochs,
-        batch_size="auto" if args.batch_size is None else args.batch_size,
-        learning_rate=args.schedule,
-        learning_rate_init=args.learning_rate,
-        warmup_epochs=args.warmup,
-        alpha=args.alpha,
-        dropout=args.dropout,
-        augment=args.augment,
-        init=args.init,
+        **model_params(args),
         early_stopping=args.early_stopping,
         random_state=args.seed,
+        verbose=not args.quiet,  # one row per epoch: loss, validation score, time
     )
-    # One row per epoch: loss, validation score, time elapsed and left.
-    model.set_params(verbose=not args.quiet)
     n_classes = len(np.unique(y_train))
+    units = (X_train.shape[1], *model.hidden_layer_sizes, n_classes)
+    recipe = f", preset {args.preset}" if args.preset else ""
     print(
-        f"Training a {'-'.join(map(str, (X_train.shape[1], *args.hidden, n_classes)))} "
-        f"network ({args.solver}) on {source}: {len(X_train)} training and "
-        f"{len(X_test)} test images",
+        f"Training a {'-'.join(map(str, units))} network ({model.solver}{recipe}) on "
+        f"{source}: {len(X_train)} training and {len(X_test)} test images",
         flush=True,
     )
     info = {"dataset": args.dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
+    if args.preset:
+        info["preset"] = args.preset
     start = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -126,6 +152,18 @@ def run(args):
     if args.save:
         print(f"\nSaved the model to {args.save}")
     return 0
+
+
+def model_params(args):
+    """The estimator's parameters: the dataset's epochs, then the preset, then the options given."""
+    params = {"max_iter": DEFAULT_EPOCHS[args.dataset]}
+    if args.preset:
+        params.update(preset_params(args.preset))
+    for option, param in _OPTION_PARAMS.items():
+        value = getattr(args, option)
+        if value is not None:
+            params[param] = value
+    return params
 
 
 def _interrupted(model, save_partial, info):
