@@ -199,3 +199,33 @@ def test_prediction_casts_other_input_dtypes_identically(small_digits, input_dty
             with pytest.raises(ValueError, match="NaN"):
                 model.predict_proba(bad)
     np.testing.assert_array_equal(probabilities[True], probabilities[False])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_with_the_l2_gradient_inside_equals_adding_it_first(dtype):
+    # step_with_l2 (one compiled loop) against add_l2 then step, the NumPy reference
+    from hdrnn.nn.regularization import add_l2
+
+    rng = np.random.default_rng(3)
+    n, n_coefs, penalty = 10_001, 9_000, 0.37
+    start = rng.normal(size=n).astype(dtype)
+    gradients = [rng.normal(scale=10.0**k, size=n).astype(dtype) for k in (-6, 0, 3)]
+    results = {}
+    for fused in (True, False):
+        params = start.copy()
+        adam = Adam(n, dtype, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        terms = []
+        for g in gradients:
+            g = g.copy()
+            if fused:
+                terms.append(adam.step_with_l2(params, g, n_coefs, penalty))
+            else:
+                with _kernels.use_kernels(False):
+                    terms.append(
+                        add_l2(params[:n_coefs], g[:n_coefs], penalty, np.empty(n_coefs, dtype))
+                    )
+                    adam.step(params, g)
+        results[fused] = params, adam.grad_sum, adam.sq_grad_sum, terms
+    for fused, plain in zip(results[True][:3], results[False][:3]):
+        np.testing.assert_array_equal(fused, plain)
+    np.testing.assert_allclose(results[True][3], results[False][3], rtol=1e-6)

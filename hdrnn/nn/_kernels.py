@@ -71,6 +71,27 @@ def _adam_step(params, grads, grad_sum, sq_grad_sum, beta_1, beta_2, eps, step):
         params[i] -= grad_sum[i] / (np.sqrt(sq_grad_sum[i]) + eps) * step
 
 
+def _adam_step_with_l2(params, grads, grad_sum, sq_grad_sum, constants, n_coefs, penalty):  # noqa: PLR0917
+    # _adam_step with the L2 gradient added on the way: g = grads + penalty * W
+    # for the weights (the first n_coefs parameters), the same sum as
+    # _add_l2_gradient's, so the update is bit-identical to the two kernels'.
+    # constants: (beta_1, beta_2, eps, step), as _adam_step takes them.
+    beta_1, beta_2, eps, step = constants
+    for i in range(params.size):
+        g = grads[i] + params[i] * penalty if i < n_coefs else grads[i]
+        grad_sum[i] = beta_1 * grad_sum[i] + g
+        sq_grad_sum[i] = beta_2 * sq_grad_sum[i] + g * g
+        params[i] -= grad_sum[i] / (np.sqrt(sq_grad_sum[i]) + eps) * step
+
+
+def _sum_of_squares(values):
+    # sum(values**2), added up in float64 lanes.
+    total = 0.0
+    for i in range(values.size):
+        total += np.float64(values[i]) * np.float64(values[i])
+    return total
+
+
 def _add_l2_gradient(coefs, coef_grads, penalty):
     # coef_grads += penalty * coefs, and return sum(coefs**2) (in float64).
     total = 0.0
@@ -163,6 +184,8 @@ _LOOPS = {
     # "reassoc" lets the sum of squares run in vector lanes (5x faster than a
     # strict left-to-right sum); the gradient has nothing to reassociate.
     "add_l2_gradient": {"fastmath": {"reassoc"}},
+    "adam_step_with_l2": {},
+    "sum_of_squares": {"fastmath": {"reassoc"}},
     "add_bias_relu": {},
     "relu_backward": {},
     "column_sums": {},

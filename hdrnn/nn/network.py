@@ -19,6 +19,7 @@ import numpy as np
 from hdrnn.nn import _kernels
 from hdrnn.nn.activations import ACTIVATIONS
 from hdrnn.nn.losses import OUTPUT_LOSSES
+from hdrnn.nn.regularization import add_l2
 
 
 @dataclass(frozen=True)
@@ -299,12 +300,9 @@ def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0
         the next call (copy it to keep it).
     """
     n_rows = X.shape[0]
-    if sample_weight is None:
-        weight_sum = n_rows
-        scale = 1.0 / n_rows
-    else:
-        weight_sum = float(sample_weight.sum())
-        scale = sample_weight / weight_sum  # (n_rows,)
+    weight_sum = batch_weight_sum(n_rows, sample_weight)
+    # each row's share of the loss: a number, or (n_rows,) with sample weights
+    scale = 1.0 / n_rows if sample_weight is None else sample_weight / weight_sum
     coefs, intercepts = workspace.views_of(params)
     buffers = workspace.rows(n_rows)
     logits = forward(arch, X, coefs, intercepts, buffers)
@@ -324,16 +322,10 @@ def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0
 
 def _add_l2(arch, params, workspace, penalty):
     """Add ``penalty * W`` to the weights' gradient; return the loss term ``penalty/2 ||W||^2``."""
-    flat_coefs = params[: arch.n_coefs]
-    coef_grads = workspace.grads[: arch.n_coefs]
-    kernels = _kernels.get()
-    if kernels is not None:
-        # one compiled pass for both: the same gradient, bit for bit; the sum of
-        # squares is added up in another order, so the loss may differ in its last bits
-        squares = kernels.add_l2_gradient(flat_coefs, coef_grads, params.dtype.type(penalty))
-    else:
-        squares = float(np.dot(flat_coefs, flat_coefs))  # ||W||^2
-        # grads += penalty * W, through a scratch buffer instead of a temporary
-        np.multiply(flat_coefs, penalty, out=workspace.l2_scratch)
-        coef_grads += workspace.l2_scratch
-    return 0.5 * penalty * squares
+    n_coefs = arch.n_coefs
+    return add_l2(params[:n_coefs], workspace.grads[:n_coefs], penalty, workspace.l2_scratch)
+
+
+def batch_weight_sum(n_rows, sample_weight):
+    """The batch's total sample weight (its size when unweighted), the loss's denominator."""
+    return n_rows if sample_weight is None else float(sample_weight.sum())

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from hdrnn.nn import _kernels
+from hdrnn.nn.regularization import add_l2
 
 
 class _Optimizer:
@@ -140,28 +141,57 @@ class Adam(_Optimizer):
         """ndarray: the second moment estimate, ``(1 - beta_2) * sq_grad_sum`` (a copy)."""
         return (1.0 - self.beta_2) * self.sq_grad_sum
 
-    def step(self, params, grads):
-        """Update ``params`` in place from the gradient ``grads``."""
+    def _next_step(self):
+        """Count the step; return ``(eps, step)``, the constants of the decayed-sum update."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         # m / (sqrt(v) + eps) = (1 - b1) G / (r (sqrt(S) + eps / r)) with r = sqrt(1 - b2)
         r = math.sqrt(1.0 - b2)
         lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        eps, step = self.epsilon / r, lr_t * (1.0 - b1) / r
+        return self.epsilon / r, lr_t * (1.0 - b1) / r
+
+    def _compiled(self, params, grads):
+        """The compiled kernels when they can take these arrays, else None."""
         kernels = _kernels.get()
         if kernels is not None and params.dtype == grads.dtype == self.grad_sum.dtype:
-            # the same passes fused into one compiled loop (bit-identical)
-            as_dtype = params.dtype.type  # NumPy rounds Python scalars to the array dtype
-            kernels.adam_step(
-                params,
-                grads,
-                self.grad_sum,
-                self.sq_grad_sum,
-                as_dtype(b1),
-                as_dtype(b2),
-                as_dtype(eps),
-                as_dtype(step),
-            )
+            return kernels
+        return None
+
+    def _constants(self, dtype, eps, step):
+        # NumPy rounds Python scalars to the array dtype; the kernels get them rounded alike
+        as_dtype = dtype.type
+        return as_dtype(self.beta_1), as_dtype(self.beta_2), as_dtype(eps), as_dtype(step)
+
+    def step_with_l2(self, params, grads, n_coefs, penalty):
+        """Add the L2 gradient ``penalty * W`` to ``grads`` and step; return ``penalty/2 ||W||^2``.
+
+        ``W`` is the first ``n_coefs`` parameters (the weights). The same as
+        :func:`~hdrnn.nn.regularization.add_l2` followed by :meth:`step`; with
+        the compiled kernels the addition happens inside Adam's loop, which
+        saves a pass over the weights and their gradient (bit-identical).
+        """
+        kernels = self._compiled(params, grads)
+        if kernels is None:
+            term = add_l2(params[:n_coefs], grads[:n_coefs], penalty, self._scratch[:n_coefs])
+            self.step(params, grads)
+            return term
+        squares = kernels.sum_of_squares(params[:n_coefs])  # before the update
+        eps, step = self._next_step()
+        constants = self._constants(params.dtype, eps, step)
+        penalty_ = params.dtype.type(penalty)
+        kernels.adam_step_with_l2(
+            params, grads, self.grad_sum, self.sq_grad_sum, constants, n_coefs, penalty_
+        )
+        return 0.5 * penalty * squares
+
+    def step(self, params, grads):
+        """Update ``params`` in place from the gradient ``grads``."""
+        eps, step = self._next_step()
+        b1, b2 = self.beta_1, self.beta_2
+        kernels = self._compiled(params, grads)
+        if kernels is not None:  # the same passes fused into one compiled loop (bit-identical)
+            constants = self._constants(params.dtype, eps, step)
+            kernels.adam_step(params, grads, self.grad_sum, self.sq_grad_sum, *constants)
             return
         s = self._scratch
         self.grad_sum *= b1

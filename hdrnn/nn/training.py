@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from hdrnn.nn.buffers import draw_dropout_masks
-from hdrnn.nn.network import loss_and_grads
+from hdrnn.nn.network import batch_weight_sum, loss_and_grads
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ class TrainingStep:
         """
         if self.workspace.has_dropout:
             draw_dropout_masks(self.workspace, X.shape[0], self.dropout_rng)
+        # An optimizer that can add the L2 gradient inside its own pass (Adam) does.
+        l2_in_step = bool(self.alpha) and hasattr(self.optimizer, "step_with_l2")
         loss, grads = loss_and_grads(
             self.arch,
             params,
@@ -103,10 +105,14 @@ class TrainingStep:
             Y,
             workspace=self.workspace,
             sample_weight=sample_weight,
-            alpha=self.alpha,
+            alpha=0.0 if l2_in_step else self.alpha,
         )
-        if math.isfinite(loss):
-            self.optimizer.step(params, grads)
+        if not math.isfinite(loss):
+            return loss
+        if l2_in_step:
+            penalty = self.alpha / batch_weight_sum(X.shape[0], sample_weight)
+            return loss + self.optimizer.step_with_l2(params, grads, self.arch.n_coefs, penalty)
+        self.optimizer.step(params, grads)
         return loss
 
 
