@@ -1,4 +1,4 @@
-"""The documented MNIST recipe: 99.2%+ test accuracy with an MLP in under 15 minutes.
+"""The ``accurate`` preset: 99.2%+ MNIST test accuracy with an MLP in a few minutes.
 
 Usage::
 
@@ -7,7 +7,9 @@ Usage::
 A wide network (784-800-800-10, He initialisation), dropout 0.2 on both
 hidden layers, elastic distortions of every training digit (with shifts,
 rotations and zooms), Adam with a 2-epoch warm-up and cosine decay over 50
-epochs, batches of 128. The test set is used once, at the end.
+epochs, batches of 128 (``hdrnn.presets``). The test set is used once, at
+the end. Run it as users do: without the ``OPENBLAS_*`` developer overrides
+(``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/recipe.py``).
 """
 
 import argparse
@@ -17,18 +19,9 @@ import time
 from pathlib import Path
 
 from hdrnn import DigitMLPClassifier, load_mnist
+from hdrnn.presets import preset_params
 
-RECIPE = dict(
-    hidden_layer_sizes=(800, 800),
-    init="he",
-    dropout=0.2,
-    augment="elastic",
-    learning_rate="cosine",
-    warmup_epochs=2,
-    batch_size=128,
-    max_iter=50,
-    tol=0,  # train all 50 epochs: the cosine schedule ends there
-)
+RECIPE = preset_params("accurate")  # the preset of `hdrnn train --preset accurate`
 
 
 def main(argv=None):
