@@ -16,6 +16,7 @@ Nothing here is a test: timings never appear in the test suite.
 
 import argparse
 import datetime
+import json
 import os
 import statistics
 import sys
@@ -182,10 +183,10 @@ def other_tables(results, accuracy):
     return "\n".join(lines)
 
 
-def machine_section(machines):
+def machine_section(machines, date):
     first = machines["hdrnn"]
     lines = [
-        f"- date: {datetime.date.today().isoformat()}",
+        f"- date: {date}",
         f"- CPU: {first['cpu']}, {first['cores']} cores",
         f"- vector extensions: {', '.join(first['vector_extensions'])}",
         f"- Python {first['python']}; "
@@ -203,13 +204,13 @@ def machine_section(machines):
     return "\n".join(lines)
 
 
-def report(results, accuracy, machines, repeats):
+def report(results, accuracy, machines, repeats, date=None):
     race = HERE / "race.md"
     parts = [
         "# hdrnn benchmark results",
         f"Medians of {repeats} interleaved repeats, each contender in its own process.",
         "## Machine",
-        machine_section(machines),
+        machine_section(machines, date or datetime.date.today().isoformat()),
         "## Targets",
         targets_table(targets(results, accuracy)),
         "## Training",
@@ -230,7 +231,15 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the default accuracy")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the report from the last results.json"
+    )
     args = parser.parse_args(argv)
+    saved = args.out.with_suffix(".json")
+    if args.report_only:
+        measured = json.loads(saved.read_text())
+        args.out.write_text(report(**measured))
+        return 0
     names = ["floor", "hdrnn", "hdrnn NumPy only", "MLPClassifier"]
     names += ["PyTorch"] if torch_installed() else []
     workers = {name: Worker(name, args.data_dir) for name in names}
@@ -243,7 +252,9 @@ def main(argv=None):
     finally:
         for worker in workers.values():
             worker.close()
-    text = report(results, accuracy, machines, args.repeats)
+    measured = dict(results=results, accuracy=accuracy, machines=machines, repeats=args.repeats)
+    saved.write_text(json.dumps({**measured, "date": datetime.date.today().isoformat()}, indent=1))
+    text = report(**measured)
     args.out.write_text(text)
     print(text)
     return 0
