@@ -17,6 +17,7 @@ recipe ends (or after ``--max-seconds``) did not reach it.
 import argparse
 import datetime
 import json
+import math
 import os
 import statistics
 import sys
@@ -83,17 +84,17 @@ def _cell(answer, target):
 
 
 def _median_seconds(answers, target):
+    # a seed that did not reach the target counts as slower than all that did
     times = [a["reached"][str(target)] for a in answers]
-    if any(t is None for t in times):
-        return "—"
-    return f"**{statistics.median(t['seconds'] for t in times):.1f} s**"
+    median = statistics.median_high([math.inf if t is None else t["seconds"] for t in times])
+    return "not reached" if math.isinf(median) else f"**{median:.1f} s**"
 
 
-def report(results, seeds):
+def report(results, seeds, date):
     lines = [
         "# Race to accuracy",
         "",
-        f"{datetime.date.today().isoformat()}; seeds {', '.join(map(str, seeds))}; "
+        f"{date}; seeds {', '.join(map(str, seeds))}; "
         f"{HELD_OUT} training digits held out and checked after every epoch; seconds of "
         "training (checks excluded) until the held-out accuracy first reached the target, "
         "with the test accuracy of the model at that moment.",
@@ -126,7 +127,15 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("--out", type=Path, default=HERE / "race.md")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite race.md from the last race.json"
+    )
     args = parser.parse_args(argv)
+    saved = args.out.with_suffix(".json")
+    if args.report_only:
+        measured = json.loads(saved.read_text())
+        args.out.write_text(report(measured["results"], measured["seeds"], measured["date"]))
+        return 0
     names = ["hdrnn", "MLPClassifier"] + (["PyTorch"] if torch_installed() else [])
     workers = [Worker(name, args.data_dir) for name in names]
     seeds = list(range(args.seeds))
@@ -137,8 +146,9 @@ def main(argv=None):
     finally:
         for worker in workers:
             worker.close()
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    text = report(results, seeds)
+    date = datetime.date.today().isoformat()
+    saved.write_text(json.dumps({"results": results, "seeds": seeds, "date": date}, indent=1))
+    text = report(results, seeds, date)
     args.out.write_text(text)
     print(text)
     return 0

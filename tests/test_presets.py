@@ -62,3 +62,13 @@ def test_a_preset_run_is_recorded_in_the_model_file(tmp_path, capsys):
     assert "preset fast98" in capsys.readouterr().out
     assert main(["info", "--model", str(path)]) == 0
     assert "preset: fast98" in capsys.readouterr().out
+
+
+def test_the_user_guide_quotes_what_each_preset_gives():
+    # the numbers in --help and in the docs come from one place and must agree
+    from pathlib import Path
+
+    guide = Path(__file__).parents[1] / "docs" / "user_guide" / "hyperparameters.rst"
+    text = " ".join(guide.read_text(encoding="utf-8").split())
+    for preset in PRESETS.values():
+        assert f"``{preset.name}`` - {preset.summary} - {preset.measured}" in text
