@@ -3,8 +3,10 @@
 This package imports nothing but NumPy and the standard library, so the
 mathematics can be read, tested and reused without scikit-learn. The
 estimator in :mod:`hdrnn.estimator` is a thin layer over it. When numba is
-installed, two loops (Adam's update and the L2 term) run compiled, with
-bit-identical weights (:mod:`hdrnn.nn._kernels`).
+installed, compiled loops replace the element-wise NumPy passes of a training
+step (Adam's update with the L2 term, a ReLU layer's bias and activation and
+their derivatives, the softmax loss), with bit-identical weights
+(:mod:`hdrnn.nn._kernels`).
 """
 
 from hdrnn.nn.activations import ACTIVATIONS, Activation
