@@ -77,8 +77,13 @@ def _adam_step_with_l2(params, grads, grad_sum, sq_grad_sum, constants, n_coefs,
     # _add_l2_gradient's, so the update is bit-identical to the two kernels'.
     # constants: (beta_1, beta_2, eps, step), as _adam_step takes them.
     beta_1, beta_2, eps, step = constants
-    for i in range(params.size):
-        g = grads[i] + params[i] * penalty if i < n_coefs else grads[i]
+    for i in range(n_coefs):  # two loops, not a branch in one: both vectorise
+        g = grads[i] + params[i] * penalty
+        grad_sum[i] = beta_1 * grad_sum[i] + g
+        sq_grad_sum[i] = beta_2 * sq_grad_sum[i] + g * g
+        params[i] -= grad_sum[i] / (np.sqrt(sq_grad_sum[i]) + eps) * step
+    for i in range(n_coefs, params.size):
+        g = grads[i]
         grad_sum[i] = beta_1 * grad_sum[i] + g
         sq_grad_sum[i] = beta_2 * sq_grad_sum[i] + g * g
         params[i] -= grad_sum[i] / (np.sqrt(sq_grad_sum[i]) + eps) * step
