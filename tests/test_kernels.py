@@ -19,16 +19,28 @@ def test_the_kernels_load_when_numba_is_installed():
     assert _kernels.get() is not None
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_adam_kernel_is_bit_identical_to_the_numpy_passes(dtype):
-    rng = np.random.default_rng(0)
-    n = 10_001  # not a multiple of any vector width
+def _adam_problem(dtype, seed, n=10_001):
+    """Start parameters, three gradients of very different scales, and a fresh Adam.
+
+    ``n`` is not a multiple of any vector width, so the loops' remainders run too.
+    """
+    rng = np.random.default_rng(seed)
     start = rng.normal(size=n).astype(dtype)
     gradients = [rng.normal(scale=10.0**k, size=n).astype(dtype) for k in (-6, 0, 3)]
+
+    def new_adam():
+        return Adam(n, dtype, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+
+    return start, gradients, new_adam
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_kernel_is_bit_identical_to_the_numpy_passes(dtype):
+    start, gradients, new_adam = _adam_problem(dtype, seed=0)
     results = {}
     for compiled in (True, False):
         params = start.copy()
-        adam = Adam(n, dtype, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        adam = new_adam()
         with _kernels.use_kernels(compiled):
             for g in gradients:
                 adam.step(params, g)
@@ -206,14 +218,12 @@ def test_adam_with_the_l2_gradient_inside_equals_adding_it_first(dtype):
     # step_with_l2 (one compiled loop) against add_l2 then step, the NumPy reference
     from hdrnn.nn.regularization import add_l2
 
-    rng = np.random.default_rng(3)
-    n, n_coefs, penalty = 10_001, 9_000, 0.37
-    start = rng.normal(size=n).astype(dtype)
-    gradients = [rng.normal(scale=10.0**k, size=n).astype(dtype) for k in (-6, 0, 3)]
+    start, gradients, new_adam = _adam_problem(dtype, seed=3)
+    n_coefs, penalty = 9_000, 0.37
     results = {}
     for fused in (True, False):
         params = start.copy()
-        adam = Adam(n, dtype, learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        adam = new_adam()
         terms = []
         for g in gradients:
             g = g.copy()
