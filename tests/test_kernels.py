@@ -129,7 +129,7 @@ def test_kernels_compile_without_a_writable_cache(monkeypatch):
     assert kernels is not None
     params, grads = np.ones(5), np.full(5, 0.5)
     state = np.zeros(5), np.zeros(5)
-    kernels.adam_step(params, grads, *state, 0.9, 0.999, 1e-8, 0.1)
+    kernels.adam_step(params, grads, *state, (0.9, 0.999, 1e-8, 0.1), 0, 0.0)
     assert np.all(params < 1)
 
 

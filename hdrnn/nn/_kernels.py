@@ -60,22 +60,13 @@ def use_kernels(enabled):
         _enabled = previous
 
 
-def _adam_step(params, grads, grad_sum, sq_grad_sum, beta_1, beta_2, eps, step):  # noqa: PLR0917
+def _adam_step(params, grads, grad_sum, sq_grad_sum, constants, n_coefs, penalty):  # noqa: PLR0917
     # Adam.step's NumPy passes, fused: G = b1 G + g; S = b2 S + g^2;
-    # p -= (G / (sqrt(S) + eps)) * step. The scalars come in the arrays' dtype.
+    # p -= (G / (sqrt(S) + eps)) * step, with constants = (b1, b2, eps, step)
+    # in the arrays' dtype. For the weights (the first n_coefs parameters) the
+    # L2 gradient is added on the way, g = grads + penalty * W, the same sum as
+    # _add_l2_gradient's; with n_coefs=0 this is the plain update.
     # (A compiled loop takes plain positional arrays and scalars, hence the noqa.)
-    for i in range(params.size):
-        g = grads[i]
-        grad_sum[i] = beta_1 * grad_sum[i] + g
-        sq_grad_sum[i] = beta_2 * sq_grad_sum[i] + g * g
-        params[i] -= grad_sum[i] / (np.sqrt(sq_grad_sum[i]) + eps) * step
-
-
-def _adam_step_with_l2(params, grads, grad_sum, sq_grad_sum, constants, n_coefs, penalty):  # noqa: PLR0917
-    # _adam_step with the L2 gradient added on the way: g = grads + penalty * W
-    # for the weights (the first n_coefs parameters), the same sum as
-    # _add_l2_gradient's, so the update is bit-identical to the two kernels'.
-    # constants: (beta_1, beta_2, eps, step), as _adam_step takes them.
     beta_1, beta_2, eps, step = constants
     for i in range(n_coefs):  # two loops, not a branch in one: both vectorise
         g = grads[i] + params[i] * penalty
@@ -189,7 +180,6 @@ _LOOPS = {
     # "reassoc" lets the sum of squares run in vector lanes (5x faster than a
     # strict left-to-right sum); the gradient has nothing to reassociate.
     "add_l2_gradient": {"fastmath": {"reassoc"}},
-    "adam_step_with_l2": {},
     "sum_of_squares": {"fastmath": {"reassoc"}},
     "add_bias_relu": {},
     "relu_backward": {},

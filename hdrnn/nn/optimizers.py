@@ -179,7 +179,7 @@ class Adam(_Optimizer):
         eps, step = self._next_step()
         constants = self._constants(params.dtype, eps, step)
         penalty_ = params.dtype.type(penalty)
-        kernels.adam_step_with_l2(
+        kernels.adam_step(
             params, grads, self.grad_sum, self.sq_grad_sum, constants, n_coefs, penalty_
         )
         return 0.5 * penalty * squares
@@ -191,7 +191,8 @@ class Adam(_Optimizer):
         kernels = self._compiled(params, grads)
         if kernels is not None:  # the same passes fused into one compiled loop (bit-identical)
             constants = self._constants(params.dtype, eps, step)
-            kernels.adam_step(params, grads, self.grad_sum, self.sq_grad_sum, *constants)
+            no_l2 = 0, params.dtype.type(0)
+            kernels.adam_step(params, grads, self.grad_sum, self.sq_grad_sum, constants, *no_l2)
             return
         s = self._scratch
         self.grad_sum *= b1
