@@ -16,6 +16,7 @@ import datetime
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 from contenders import SETTLE_SECONDS, Worker
@@ -32,7 +33,6 @@ def main(argv=None):
     parser.add_argument("--presets", nargs="+", default=["default", "fast98", "fast99"])
     parser.add_argument("--out", type=Path, default=HERE / "presets.md")
     args = parser.parse_args(argv)
-    import time
 
     worker = Worker("hdrnn", args.data_dir)
     lines = [

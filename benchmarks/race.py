@@ -21,6 +21,7 @@ import math
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 from _recipes import defaults_recipe
@@ -52,7 +53,6 @@ def recipe_of(preset):
 
 def run_races(workers, seeds, max_seconds):
     """{preset: {contender: [race result per seed]}}, contenders taking turns."""
-    import time
 
     results = {}
     for preset, target in RACES:
