@@ -8,7 +8,10 @@ from package data and the JSON API), never a path on disk.
 Defences, since anything on the machine (or the network, with ``--host``)
 can send requests: bodies over :data:`MAX_BODY_BYTES` are refused before
 they are read; requests must say they are JSON (so a web page elsewhere
-cannot post to us without a CORS preflight, which we never grant); the
+cannot post to us without a CORS preflight, which we never grant); an
+answer sent before the body was read closes the connection (so a refused
+body is never parsed as a request of its own); a POST whose ``Origin`` or
+``Sec-Fetch-Site`` names another site is refused; the
 ``Host`` header must name this server when it listens on loopback (which
 defeats DNS rebinding); idle connections time out; and every error is a
 JSON answer with a 4xx or 5xx status, never a dead server.
@@ -294,6 +297,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         if content_type != "application/json":
             raise RequestError(415, "Send the drawing as application/json.")
         body = self.rfile.read(int(length))
+        self._body_read = True
         if len(body) < int(length):
             raise RequestError(400, "The request body ended early.")
         return body
@@ -301,8 +305,10 @@ class DemoHandler(BaseHTTPRequestHandler):
     def _answer(self, route, head_only=False):
         """Run ``route`` and send what it returns, or the error it raises, as JSON."""
         start = time.perf_counter()
+        self._body_read = False
         try:
             self._check_host()
+            self._check_origin()
             status, content, content_type, *extra = route()
             # Server-Timing: the browser's developer tools show how long we took.
             headers = {"Server-Timing": f"app;dur={1000 * (time.perf_counter() - start):.1f}"}
@@ -310,19 +316,43 @@ class DemoHandler(BaseHTTPRequestHandler):
         except RequestError as error:
             status, content = error.status, json.dumps({"error": str(error)}).encode()
             content_type, headers = "application/json", {}
-            if status in (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.LENGTH_REQUIRED):
-                self.close_connection = True  # the unread body must not be taken as a request
         except Exception:  # a bug: say so, keep serving
             traceback.print_exc(file=sys.stderr)
             status = HTTPStatus.INTERNAL_SERVER_ERROR
             content = json.dumps({"error": "Internal error; the server log says more."}).encode()
             content_type, headers = "application/json", {}
+        if self._has_unread_body():
+            # Request smuggling: an unread body would be parsed as the next request on
+            # this connection, so a cross-site text/plain POST could carry a JSON one.
+            self.close_connection = True
         self._send(status, content, content_type, headers, head_only)
+
+    def _has_unread_body(self):
+        if self._body_read:
+            return False
+        length = self.headers.get("Content-Length", "0").strip()
+        return length != "0" or "Transfer-Encoding" in self.headers
 
     def _check_host(self):
         allowed = self.server.allowed_hosts
         if allowed is not None and self.headers.get("Host", "").lower() not in allowed:
             raise RequestError(421, "This server answers only to its loopback address.")
+
+    def _check_origin(self):
+        """Refuse state-changing requests that a browser says come from another site."""
+        if self.command not in ("POST", "PUT", "DELETE", "PATCH"):
+            return
+        if self.headers.get("Sec-Fetch-Site", "same-origin").lower() not in (
+            "same-origin",
+            "none",
+        ):
+            raise RequestError(403, "Requests from other web sites are refused.")
+        origin = self.headers.get("Origin")
+        if (
+            origin is not None
+            and origin.lower() != f"http://{self.headers.get('Host', '')}".lower()
+        ):
+            raise RequestError(403, "Requests from other web sites are refused.")
 
     def _send(self, status, content, content_type, headers, head_only):
         self.send_response(status)

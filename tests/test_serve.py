@@ -360,6 +360,61 @@ def test_an_oversized_body_is_refused_before_it_is_read(served):
     assert b"the limit is" in answer
 
 
+def _smuggled_teach(drawing):
+    """A complete ``POST /api/teach`` request, as the body of another request would carry it."""
+    body = json.dumps(drawing).encode()
+    return (
+        b"POST /api/teach HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "host", "status"),
+    [
+        ("/api/predict", "text/plain", "127.0.0.1", b"415"),  # a cross-site "simple" POST
+        ("/api/predict", "application/json", "evil.example", b"421"),
+        ("/api/nowhere", "text/plain", "127.0.0.1", b"404"),
+        ("/", "text/plain", "127.0.0.1", b"405"),
+    ],
+)
+def test_a_refused_requests_body_is_never_taken_as_a_request(
+    served, drawn_digits, draw, path, content_type, host, status
+):
+    inner = _smuggled_teach(_drawing(draw(drawn_digits[3]), label=8))
+    outer = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(inner)}\r\n\r\n"
+    ).encode() + inner
+    answer = _raw(served, outer)
+    assert answer.split(b" ")[1] == status, answer[:300]
+    assert answer.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in answer
+    assert _request(served, "GET", "/api/model")[2]["revision"] == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+)
+def test_a_teach_from_another_site_is_refused(served, drawn_digits, draw, headers):
+    drawing = _drawing(draw(drawn_digits[3]), label=8)
+    status, _, answer = _request(served, "POST", "/api/teach", drawing, headers)
+    assert status == 403 and "other web sites" in answer["error"]
+    assert _request(served, "GET", "/api/model")[2]["revision"] == 0
+
+
+def test_a_teach_from_the_page_itself_is_accepted(served, drawn_digits, draw):
+    port = served.server_address[1]
+    headers = {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}
+    drawing = _drawing(draw(drawn_digits[3]), label=3)
+    assert _request(served, "POST", "/api/teach", drawing, headers)[0] == 200
+
+
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
