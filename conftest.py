@@ -4,9 +4,7 @@ import importlib.util
 
 # Modules that import an optional extra at the top; their doctests run where it is installed.
 _NEEDS = {
-    "hdrnn/onnx.py": "onnx",
-    "hdrnn/_onnx_graph.py": "onnx",
-    "hdrnn/_skl2onnx.py": "skl2onnx",
+    "hdrnn/onnx": "onnx",
     "hdrnn/distributed.py": "distributed",
 }
 

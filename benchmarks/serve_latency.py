@@ -44,7 +44,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import hdrnn
 from hdrnn import DigitMLPClassifier, load, load_mnist, save
-from hdrnn._recognizer import Recognizer, describe
+from hdrnn._serve.recognizer import Recognizer, describe
 
 CANVAS = 280
 USERS_ENVIRONMENT_WITHOUT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")

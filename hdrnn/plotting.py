@@ -11,7 +11,7 @@ import math
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from hdrnn._images import image_shape as image_shape_of
+from hdrnn._utils.images import image_shape as image_shape_of
 
 
 def _pyplot():

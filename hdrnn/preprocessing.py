@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from hdrnn._images import image_size, read_grayscale
+from hdrnn._utils.images import image_size, read_grayscale
 
 # Measured on the 60 000 MNIST training digits: the ink's centre of mass is
 # at (14.0, 14.0) in pixel-index coordinates, and it fits a 20x20 box.

@@ -18,8 +18,8 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from hdrnn import DigitMLPClassifier
-from hdrnn._recognizer import Recognizer, describe
-from hdrnn._server import DemoServer
+from hdrnn._serve.recognizer import Recognizer, describe
+from hdrnn._serve.server import DemoServer
 from hdrnn.datasets import load_mnist
 from hdrnn.preprocessing import prepare_digit_image
 

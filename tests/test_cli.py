@@ -193,7 +193,7 @@ def test_pickles_load_only_when_trusted(digits, tmp_path, capsys, monkeypatch):
 
 def test_crafted_model_files_are_one_line_errors(model_file, tmp_path, capsys):
     # A file with a valid checksum but classes that do not match the network.
-    from hdrnn._model_document import checksum
+    from hdrnn.persistence._document import checksum
 
     with np.load(model_file) as archive:
         arrays = {name: archive[name] for name in archive.files}
@@ -268,7 +268,7 @@ def test_mnist_unavailable_is_a_clear_error(monkeypatch, tmp_path, capsys):
         raise URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr("sklearn.datasets._openml.urlopen", refuse)
-    monkeypatch.setattr("hdrnn._openml.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("hdrnn.datasets._openml.time.sleep", lambda seconds: None)
     monkeypatch.delenv("HDRNN_MNIST_DIR", raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
     assert main(["train", "--dataset", "mnist"]) == 1
@@ -280,7 +280,7 @@ def test_mnist_unavailable_is_a_clear_error(monkeypatch, tmp_path, capsys):
 
 def _interrupt_after_epochs(monkeypatch, epochs):
     """Make training raise KeyboardInterrupt inside epoch ``epochs + 1``."""
-    import hdrnn.nn.training as training
+    import hdrnn.nn.epochs as training
 
     real = training.run_epoch
     calls = {"n": 0}
@@ -291,7 +291,7 @@ def _interrupt_after_epochs(monkeypatch, epochs):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("hdrnn._training.run_epoch", run_epoch)
+    monkeypatch.setattr("hdrnn._training.stochastic.run_epoch", run_epoch)
 
 
 def test_ctrl_c_in_process_saves_nothing_but_names_the_epoch(tmp_path, monkeypatch, capsys):

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import hdrnn._idx as _idx
-import hdrnn._openml as _openml
-import hdrnn.datasets as datasets
+import hdrnn.datasets._idx as _idx
+import hdrnn.datasets._mnist as _mnist
+import hdrnn.datasets._openml as _openml
 from hdrnn import (
     DatasetIntegrityError,
     DatasetUnavailableError,
@@ -499,7 +499,7 @@ def test_a_full_disk_while_caching_still_returns_the_data(tmp_path, openml, monk
     def disk_full(cache_path, images, labels):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(datasets, "_write_cache", disk_full)
+    monkeypatch.setattr(_mnist, "_write_cache", disk_full)
     with pytest.warns(RuntimeWarning, match="No space left on device"):
         mnist = load_mnist(data_home=tmp_path)
     assert mnist.data.shape == (N_TRAIN + N_TEST, 784)
@@ -557,7 +557,7 @@ def test_a_rebuilt_cache_that_is_bad_again_raises(tmp_path, openml, monkeypatch)
     def write_garbage(cache_path, images, labels):
         cache_path.write_bytes(b"still garbage")
 
-    monkeypatch.setattr(datasets, "_write_cache", write_garbage)
+    monkeypatch.setattr(_mnist, "_write_cache", write_garbage)
     with pytest.warns(RuntimeWarning, match="corrupted"):
         with pytest.raises(
             DatasetIntegrityError, match=r"sha256 [0-9a-f]{64}, expected [0-9a-f]{64}"
@@ -577,7 +577,7 @@ def test_interrupted_cache_write_leaves_no_cache_and_no_temp_file(tmp_path, open
             raise KeyboardInterrupt
         real_savez(file, **arrays)
 
-    monkeypatch.setattr(datasets.np, "savez_compressed", interrupted_once)
+    monkeypatch.setattr(np, "savez_compressed", interrupted_once)
     with pytest.raises(KeyboardInterrupt):
         load_mnist(data_home=tmp_path)
     assert sorted(p.name for p in (tmp_path / "hdrnn").iterdir()) == []

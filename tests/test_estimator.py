@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import hdrnn
-import hdrnn.nn.training as training
+import hdrnn.nn.epochs as training
 from hdrnn import DataScaleWarning, DigitMLPClassifier, ModelVersionWarning, TrainingDivergedError
 
 FAST = dict(hidden_layer_sizes=(32,), max_iter=20, random_state=0)
@@ -650,7 +650,7 @@ def test_divergence_keeps_the_weights_of_the_last_good_epoch(small_digits, monke
             batches = ((rows, np.full_like(X_batch, np.nan)) for rows, X_batch in batches)
         return real_run_epoch(params, batches, *args, **kwargs)
 
-    monkeypatch.setattr("hdrnn._training.run_epoch", poisoned_run_epoch)
+    monkeypatch.setattr("hdrnn._training.stochastic.run_epoch", poisoned_run_epoch)
     model = DigitMLPClassifier(**params)
     with pytest.raises(TrainingDivergedError, match="epoch 3, batch 1") as info:
         model.fit(X, y)

@@ -12,9 +12,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-import hdrnn.nn.training as training
+import hdrnn.nn.epochs as training
 from hdrnn import DataScaleWarning, DigitMLPClassifier
-from hdrnn._reporting import EpochTable
+from hdrnn._training.progress import EpochTable
 from hdrnn.exceptions import TrainingInterruptedWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -445,7 +445,7 @@ def test_ctrl_c_during_partial_fit_leaves_the_model_unchanged(small_digits, monk
 
 
 def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small_digits, monkeypatch):
-    import hdrnn._lbfgs as lbfgs
+    import hdrnn._training.lbfgs as lbfgs
 
     X, y = small_digits
     params = dict(FAST, solver="lbfgs", max_iter=50)

@@ -1,8 +1,8 @@
-"""Image shapes and bounded image reading (hdrnn._images)."""
+"""Image shapes and bounded image reading (hdrnn._utils.images)."""
 
 import pytest
 
-from hdrnn._images import default_image_shape, image_shape
+from hdrnn._utils.images import default_image_shape, image_shape
 
 
 def test_default_image_shape_is_square_or_none():

@@ -16,6 +16,7 @@ import socket
 import stat
 import sys
 import tracemalloc
+import warnings
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -26,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import hdrnn._model_document as _model_document
 import hdrnn.persistence as persistence
+import hdrnn.persistence._document as _model_document
 from hdrnn import (
     DigitMLPClassifier,
     IncompatibleModelError,
@@ -38,8 +39,8 @@ from hdrnn import (
     load,
     save,
 )
-from hdrnn._model_document import checksum
 from hdrnn.augmentation import Augmentation
+from hdrnn.persistence._document import checksum
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -508,7 +509,7 @@ def test_a_format_1_file_is_upgraded_with_a_warning(small_digits):
 
 
 def test_a_format_whose_migration_is_gone_is_refused(monkeypatch):
-    monkeypatch.setattr(persistence, "MIGRATIONS", {})
+    monkeypatch.setattr(persistence._api, "MIGRATIONS", {})
     with pytest.raises(IncompatibleModelError, match="can no longer read"):
         load(FIXTURES / "digits-format1.hdrnn")
 
@@ -907,3 +908,17 @@ def test_compressed_members_within_bounds_still_load(fitted, tmp_path):
     recompressed = {name: (data, zipfile.ZIP_DEFLATED) for name, (data, _) in members.items()}
     loaded = load(_zip_with(tmp_path / "deflated.hdrnn", recompressed))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_joblib_file_of_the_previous_release_still_loads_and_trains(digits):
+    # Pickles name classes by module path; the code moved into subpackages after
+    # this file was written, and shim modules keep the old paths importable.
+    X, y = digits
+    X = X.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same library versions: no version warning
+        model = joblib.load(FIXTURES / "digits-previous-release.joblib")
+    expected = np.load(FIXTURES / "digits-previous-release-proba.npy")
+    np.testing.assert_array_equal(model.predict_proba(X[:50]), expected)
+    model.partial_fit(X[:100], y[:100])  # the training state came back whole
+    assert model.n_iter_ == 1 and len(model.loss_curve_) == 6

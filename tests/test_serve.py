@@ -20,9 +20,9 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from hdrnn import DigitMLPClassifier, load, save
-from hdrnn import _server as server_module
-from hdrnn._recognizer import Recognizer, describe
-from hdrnn._server import MAX_BODY_BYTES, DemoServer
+from hdrnn._serve import server as server_module
+from hdrnn._serve.recognizer import Recognizer, describe
+from hdrnn._serve.server import MAX_BODY_BYTES, DemoServer
 from hdrnn.cli import main
 from hdrnn.persistence import load_with_metadata, read_metadata
 from hdrnn.preprocessing import prepare_digit_image
@@ -318,7 +318,7 @@ JSON = {"Content-Type": "application/json"}
         ("POST", "/", GOOD, None, 405, "takes GET"),
         ("GET", "/api/predict", None, None, 405, "takes POST"),
         ("GET", "/../../etc/passwd", None, None, 404, "Nothing here"),
-        ("GET", "/hdrnn/_server.py", None, None, 404, "Nothing here"),
+        ("GET", "/hdrnn/_serve/server.py", None, None, 404, "Nothing here"),
         ("GET", "/_web/index.html", None, None, 404, "Nothing here"),
         ("PUT", "/api/model", b"", None, 405, "not supported"),
         ("DELETE", "/", None, None, 405, "not supported"),

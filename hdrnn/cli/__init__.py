@@ -6,6 +6,10 @@ One module per command (:mod:`~hdrnn.cli.train`, :mod:`~hdrnn.cli.evaluate`,
 and running it. ``main(argv)`` returns the process exit code (0 success, 1
 failure, 2 usage error, 130 interrupted), so it can be tested in-process; it
 never raises ``SystemExit``.
+
+The top layer: it may import any part of hdrnn, and nothing imports it but
+``python -m hdrnn``. Commands do not import each other; what they share
+(options, constants, output) lives in ``_common`` and ``_output``.
 """
 
 import argparse
@@ -14,8 +18,8 @@ import sys
 
 from hdrnn._version import __version__
 from hdrnn.cli import evaluate, export, info, predict, search, serve, train
+from hdrnn.cli._common import EXIT_INTERRUPTED
 from hdrnn.cli._output import format_confusion_matrix
-from hdrnn.cli.train import EXIT_INTERRUPTED
 
 __all__ = ["EXIT_INTERRUPTED", "build_parser", "format_confusion_matrix", "main"]
 

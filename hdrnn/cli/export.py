@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdrnn._files import atomic_write, check_writable_target
+from hdrnn._utils.files import atomic_write, check_writable_target
 from hdrnn.cli._common import add_model_argument, load_model
 
 # Rows of random pixels on which ONNX Runtime must agree with predict_proba.

@@ -11,7 +11,7 @@ from sklearn.datasets import get_data_home
 from threadpoolctl import threadpool_info
 
 from hdrnn import datasets
-from hdrnn._model_facts import layer_units
+from hdrnn._utils.model_facts import layer_units
 from hdrnn._version import __version__
 from hdrnn.cli._common import add_model_argument, load_model
 from hdrnn.nn import _kernels

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdrnn._model_facts import input_image_shape, plain
+from hdrnn._utils.model_facts import input_image_shape, plain
 from hdrnn.cli._common import add_model_argument, load_model
 from hdrnn.preprocessing import describe_preparation, prepare_digit_image
 

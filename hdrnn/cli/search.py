@@ -15,10 +15,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, check_scoring
 from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV, check_cv
 
-from hdrnn._files import check_writable_target
-from hdrnn._search_progress import DaskChannel, FitReporter, QueueChannel, SearchProgress
-from hdrnn.cli._common import add_data_arguments, load_dataset, parse_hidden
-from hdrnn.cli.train import DATASET_NAMES, DEFAULT_EPOCHS
+from hdrnn._utils.files import check_writable_target
+from hdrnn.cli._common import (
+    DATASET_NAMES,
+    DEFAULT_EPOCHS,
+    add_data_arguments,
+    load_dataset,
+    parse_hidden,
+)
+from hdrnn.cli._search_progress import DaskChannel, FitReporter, QueueChannel, SearchProgress
 from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.persistence import save
 

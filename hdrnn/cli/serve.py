@@ -10,11 +10,10 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
-from hdrnn._files import check_writable_target
-from hdrnn._recognizer import Recognizer, describe
-from hdrnn._server import LOOPBACK_HOSTS, DemoServer
-from hdrnn.cli._common import load_dataset
-from hdrnn.cli.train import DATASET_NAMES, DEFAULT_EPOCHS
+from hdrnn._serve.recognizer import Recognizer, describe
+from hdrnn._serve.server import LOOPBACK_HOSTS, DemoServer
+from hdrnn._utils.files import check_writable_target
+from hdrnn.cli._common import DATASET_NAMES, DEFAULT_EPOCHS, load_dataset
 from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.exceptions import DatasetUnavailableError
 from hdrnn.persistence import load_with_metadata

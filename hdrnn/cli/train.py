@@ -10,10 +10,13 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
-from hdrnn._files import check_writable_target
+from hdrnn._utils.files import check_writable_target
 from hdrnn.augmentation import PRESETS as AUGMENTATIONS
 from hdrnn.cli._common import (
+    DATASET_NAMES,
+    DEFAULT_EPOCHS,
     DIGITS_TEST_SIZE,
+    EXIT_INTERRUPTED,
     add_data_arguments,
     load_dataset,
     parse_dropout,
@@ -24,14 +27,6 @@ from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.nn import ACTIVATIONS, SCHEDULES
 from hdrnn.persistence import save
 from hdrnn.presets import PRESETS, preset_params
-
-# Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells use.
-EXIT_INTERRUPTED = 130
-
-DEFAULT_EPOCHS = {"digits": 200, "mnist": 20}
-
-DATASET_NAMES = {"digits": "scikit-learn's 8x8 digits", "mnist": "MNIST"}
-
 
 # The options that set a DigitMLPClassifier parameter, and which one. They
 # default to None: a preset fills what the user did not give.

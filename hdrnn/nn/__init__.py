@@ -11,6 +11,13 @@ their derivatives, the softmax loss), with bit-identical weights
 
 from hdrnn.nn.activations import ACTIVATIONS, Activation
 from hdrnn.nn.buffers import Workspace, draw_dropout_masks
+from hdrnn.nn.epochs import (
+    EpochResult,
+    PlateauTracker,
+    TrainingStep,
+    iter_batches,
+    run_epoch,
+)
 from hdrnn.nn.losses import OUTPUT_LOSSES, log_sigmoid, log_softmax
 from hdrnn.nn.network import (
     Architecture,
@@ -23,13 +30,6 @@ from hdrnn.nn.network import (
 from hdrnn.nn.optimizers import SGD, Adam
 from hdrnn.nn.prediction import predict_logits
 from hdrnn.nn.schedules import SCHEDULES, LearningRateSchedule
-from hdrnn.nn.training import (
-    EpochResult,
-    PlateauTracker,
-    TrainingStep,
-    iter_batches,
-    run_epoch,
-)
 
 __all__ = [
     "ACTIVATIONS",

@@ -7,7 +7,7 @@ only.
 
 import numpy as np
 
-from hdrnn._images import default_image_shape
+from hdrnn._utils.images import default_image_shape
 
 
 def layer_units(model):

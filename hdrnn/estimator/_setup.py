@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.multiclass import unique_labels
 
-from hdrnn import _validation
-from hdrnn._state import TrainingConfig
-from hdrnn._training_data import TrainingData, Validation
+from hdrnn._training.data import TrainingData, Validation
+from hdrnn._training.state import TrainingConfig
+from hdrnn.estimator import _validation
 from hdrnn.nn import Architecture
 
 
@@ -88,7 +88,11 @@ def fit_setup(params, X, y, sample_weight, validation, *, binarizer, scorer=None
     arch = Architecture((X.shape[1], *hidden, Y.shape[1]), params["activation"], output)
     _validation.check_network_fits_in_memory(arch, dtype, params["hidden_layer_sizes"])
     config = TrainingConfig.from_params(
-        params, dropout=dropout, augment=augment, image_shape=image_shape
+        params,
+        batch_size=_validation.batch_size(params, X.shape[0], has_validation=bool(validation)),
+        dropout=dropout,
+        augment=augment,
+        image_shape=image_shape,
     )
     scoring = scorer if params["scoring"] not in (None, "loss") else params["scoring"]
     data = TrainingData(

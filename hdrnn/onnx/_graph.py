@@ -2,7 +2,7 @@
 
 One description of the network serves two writers: :func:`hdrnn.onnx.to_onnx`
 (a standalone graph, :class:`Graph`) and the skl2onnx converter
-(:mod:`hdrnn._skl2onnx`, which adds the same nodes to a pipeline's graph).
+(:mod:`hdrnn.onnx._skl2onnx`, which adds the same nodes to a pipeline's graph).
 A writer offers ``name(hint)``, ``constant(hint, array)`` and
 ``node(op_type, inputs, output=None, **attributes)``.
 """

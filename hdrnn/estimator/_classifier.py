@@ -1,11 +1,11 @@
 """DigitMLPClassifier: the scikit-learn face of the NumPy core.
 
 The class is put together from three parts, each in its own module: its
-parameters (:mod:`hdrnn._params`), its fitting steps (:mod:`hdrnn._fit`,
+parameters (:mod:`hdrnn.estimator._params`), its fitting steps (:mod:`hdrnn.estimator._fit`,
 the only code besides ``partial_fit`` here that writes the estimator's
-attributes) and its prediction (:mod:`hdrnn._prediction`, which only reads
-them). ``fit`` hands values to the training loops (:mod:`hdrnn._training`,
-:mod:`hdrnn._lbfgs`) and publishes what they return under
+attributes) and its prediction (:mod:`hdrnn.estimator._prediction`, which only reads
+them). ``fit`` hands values to the training loops (:mod:`hdrnn._training.stochastic`,
+:mod:`hdrnn._training.lbfgs`) and publishes what they return under
 ``MLPClassifier``'s names; the mathematics is in :mod:`hdrnn.nn`.
 """
 
@@ -16,16 +16,16 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 
-from hdrnn._fit import FitMixin
-from hdrnn._params import DigitMLPParameters
-from hdrnn._prediction import PredictionMixin
-from hdrnn._sklearn_compat import (
+from hdrnn._utils.sklearn_compat import (
     CallbackSupportMixin,
     _check_partial_fit_first_call,
     _fit_context,
 )
+from hdrnn._utils.warn import warn
 from hdrnn._version import __version__
-from hdrnn._warn import warn
+from hdrnn.estimator._fit import FitMixin
+from hdrnn.estimator._params import DigitMLPParameters
+from hdrnn.estimator._prediction import PredictionMixin
 from hdrnn.exceptions import ModelVersionWarning
 
 

@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from hdrnn._sklearn_compat import Interval, Options, StrOptions
+from hdrnn._utils.sklearn_compat import Interval, Options, StrOptions
 from hdrnn.augmentation import PRESETS, Augmentation
 from hdrnn.nn import ACTIVATIONS, SCHEDULES
 

@@ -13,7 +13,7 @@ import math
 FORMAT_NAME = "hdrnn-model"
 
 # Format 2 stores Adam's moments as decayed sums (see hdrnn.nn.Adam); format 3
-# stores the training state (hdrnn._state.TrainingState) as one document.
+# stores the training state (hdrnn._training.state.TrainingState) as one document.
 FORMAT_VERSION = 3
 
 # What format 3 calls "structure": the fitted attributes beside the weights

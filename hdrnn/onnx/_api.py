@@ -26,8 +26,8 @@ except ImportError as error:
         'Exporting to ONNX needs the onnx package: pip install "hdrnn[onnx]"'
     ) from error
 
-from hdrnn._model_facts import architecture
-from hdrnn._onnx_graph import (
+from hdrnn._utils.model_facts import architecture
+from hdrnn.onnx._graph import (
     FLOAT_TYPES,
     Graph,
     emit_classifier,
@@ -120,7 +120,7 @@ def register_with_skl2onnx():
         False if skl2onnx is not installed.
     """
     try:
-        from hdrnn import _skl2onnx
+        from hdrnn.onnx import _skl2onnx
     except ImportError:
         return False
     _skl2onnx.register()

@@ -6,6 +6,7 @@ a ValueError that says what was expected, what was received and how to fix
 it. They never write the estimator: it calls them and assigns the results.
 """
 
+import math
 import os
 from numbers import Integral
 
@@ -14,9 +15,9 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
-from hdrnn._images import image_shape
-from hdrnn._sklearn_compat import _check_sample_weight
-from hdrnn._warn import warn
+from hdrnn._utils.images import image_shape
+from hdrnn._utils.sklearn_compat import _check_sample_weight
+from hdrnn._utils.warn import warn
 from hdrnn.augmentation import Augmentation
 from hdrnn.exceptions import DataScaleWarning
 
@@ -115,8 +116,19 @@ def _stochastic_only(name, used, solver):
         )
 
 
-def batch_size(value, n_samples):
-    """Rows per mini-batch: ``"auto"`` is ``min(200, n_samples)``; larger ones are clipped."""
+def batch_size(params, n_samples, *, has_validation):
+    """Rows per mini-batch for a fit on ``n_samples`` rows, as an int.
+
+    ``"auto"`` is ``min(200, n_training)``; larger sizes are clipped to the
+    training rows, which exclude the early-stopping split (whose size
+    ``train_test_split`` fixes: ``ceil(validation_fraction * n_samples)``).
+    L-BFGS takes the whole data set at once.
+    """
+    if params["solver"] == "lbfgs":
+        return n_samples
+    if params["early_stopping"] and not has_validation:
+        n_samples -= math.ceil(params["validation_fraction"] * n_samples)
+    value = params["batch_size"]
     if value == "auto":
         return min(AUTO_BATCH_SIZE, n_samples)
     if value > n_samples:

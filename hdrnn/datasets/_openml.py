@@ -21,8 +21,8 @@ import numpy as np
 import sklearn
 import sklearn.datasets
 
-from hdrnn import _idx
-from hdrnn._sklearn_compat import OpenMLError, openml_description_url, openml_urlopen
+from hdrnn._utils.sklearn_compat import OpenMLError, openml_description_url, openml_urlopen
+from hdrnn.datasets import _idx
 from hdrnn.exceptions import DatasetIntegrityError, DatasetUnavailableError
 
 MNIST_OPENML_ID = 554

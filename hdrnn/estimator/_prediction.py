@@ -14,7 +14,7 @@ from scipy.sparse import issparse as _is_sparse
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from hdrnn._validation import abs_max, refuse_image_stacks
+from hdrnn.estimator._validation import abs_max, refuse_image_stacks
 from hdrnn.nn import OUTPUT_LOSSES, Architecture, predict_logits
 
 

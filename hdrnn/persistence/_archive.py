@@ -7,7 +7,7 @@ declared size that is a small multiple of the file at most), and each
 member's ``.npy`` header (dtype and shape as the metadata describes them,
 byte count consistent) *before* its data are read. Memory use is then
 bounded by the file's size. What the arrays mean is checked afterwards,
-in :mod:`hdrnn._model_schema`.
+in :mod:`hdrnn.persistence._schema`.
 """
 
 import bz2

@@ -6,9 +6,9 @@ import time
 import numpy as np
 import scipy.optimize
 
-from hdrnn import _diagnostics
-from hdrnn._interrupts import deferred_interrupts
-from hdrnn._training_data import Outcome, validation_metrics
+from hdrnn._training import diagnostics as _diagnostics
+from hdrnn._training.data import Outcome, validation_metrics
+from hdrnn._training.interrupts import deferred_interrupts
 from hdrnn.nn import Workspace, loss_and_grads
 
 

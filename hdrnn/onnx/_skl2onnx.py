@@ -2,7 +2,7 @@
 
 skl2onnx asks two things of a converter: a shape calculator (the types of
 the outputs, from the input's) and the conversion (nodes added to the
-pipeline's graph). Both come from :mod:`hdrnn._onnx_graph`, so a pipeline's
+pipeline's graph). Both come from :mod:`hdrnn.onnx._graph`, so a pipeline's
 classifier computes exactly what :func:`hdrnn.onnx.to_onnx` writes.
 """
 
@@ -16,14 +16,14 @@ from skl2onnx.common.data_types import (
     StringTensorType,
 )
 
-from hdrnn._onnx_graph import (
+from hdrnn.estimator import DigitMLPClassifier
+from hdrnn.onnx._graph import (
     FLOAT_TYPES,
     emit_classifier,
     label_signature,
     model_dtype,
     n_classes,
 )
-from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.preprocessing import DigitImagePreprocessor
 
 ALIAS = "HdrnnDigitMLPClassifier"
@@ -107,7 +107,7 @@ def _converter(scope, operator, container):
 
 
 class _ContainerGraph:
-    """The graph-writer interface of :mod:`hdrnn._onnx_graph`, over skl2onnx's container."""
+    """The graph-writer interface of :mod:`hdrnn.onnx._graph`, over skl2onnx's container."""
 
     def __init__(self, scope, container):
         self.scope, self.container = scope, container

@@ -1,8 +1,8 @@
 """How DigitMLPClassifier fits: check, set up, train, publish.
 
 :class:`FitMixin` holds the estimator's fitting steps. They check the input,
-ask :func:`hdrnn._setup.fit_setup` for the network, the configuration and
-the data, hand those values to :func:`hdrnn._training.train`, and publish
+ask :func:`hdrnn.estimator._setup.fit_setup` for the network, the configuration and
+the data, hand those values to :func:`hdrnn._training.stochastic.train`, and publish
 what it returns as fitted attributes. These methods and ``partial_fit``
 (in :mod:`hdrnn.estimator`) are the only code that writes the estimator's
 attributes.
@@ -17,13 +17,14 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from hdrnn import _diagnostics, _validation
-from hdrnn._reporting import EpochCallbacks, EpochTable, Progress
-from hdrnn._setup import fit_setup
-from hdrnn._sklearn_compat import callbacks_supported
-from hdrnn._state import TrainingState
-from hdrnn._training import train, with_held_out_validation
-from hdrnn._warn import warn
+from hdrnn._training import diagnostics as _diagnostics
+from hdrnn._training.progress import EpochCallbacks, EpochTable, Progress
+from hdrnn._training.state import TrainingState
+from hdrnn._training.stochastic import train, with_held_out_validation
+from hdrnn._utils.sklearn_compat import callbacks_supported
+from hdrnn._utils.warn import warn
+from hdrnn.estimator import _validation
+from hdrnn.estimator._setup import fit_setup
 from hdrnn.exceptions import TrainingInterruptedWarning
 from hdrnn.nn import flatten, init_params, unflatten
 

@@ -1,8 +1,8 @@
 """The training runs: epochs of SGD or Adam, or L-BFGS, until a stopping rule says so.
 
 Each run is a function of values: the network's shape and parameters, the
-data, a frozen :class:`~hdrnn._state.TrainingConfig` and the
-:class:`~hdrnn._state.TrainingState` it updates. It returns an
+data, a frozen :class:`~hdrnn._training.state.TrainingConfig` and the
+:class:`~hdrnn._training.state.TrainingState` it updates. It returns an
 :class:`Outcome` saying why it stopped. It never touches the estimator:
 the estimator builds the inputs and publishes the results.
 
@@ -18,9 +18,10 @@ from dataclasses import replace
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from hdrnn import _diagnostics, _lbfgs, _validation
-from hdrnn._interrupts import deferred_interrupts
-from hdrnn._training_data import Outcome, Validation, validation_metrics
+from hdrnn._training import diagnostics as _diagnostics
+from hdrnn._training import lbfgs as _lbfgs
+from hdrnn._training.data import Outcome, Validation, validation_metrics
+from hdrnn._training.interrupts import deferred_interrupts
 from hdrnn.augmentation import BatchAugmenter, augmented_batches, prefetched
 from hdrnn.nn import (
     TrainingStep,
@@ -91,7 +92,7 @@ class _StochasticRun:
     def __init__(self, arch, params, data, config, state, *, rng, progress):
         self.arch, self.params, self.data = arch, params, data
         self.config, self.state, self.rng, self.progress = config, state, rng, progress
-        self.batch_size = batch_size = _validation.batch_size(config.batch_size, len(data.rows))
+        self.batch_size = batch_size = config.batch_size
         augment = config.augment
         self.augmenter = augment and BatchAugmenter(
             augment, config.image_shape, batch_size, params.dtype

@@ -12,11 +12,11 @@ import json
 import numpy as np
 import sklearn
 
-from hdrnn._model_facts import input_image_shape
-from hdrnn._model_migrations import FORMAT_NAME, FORMAT_VERSION, STRUCTURE_DEFAULTS
+from hdrnn._utils.model_facts import input_image_shape
+from hdrnn._utils.warn import warn
 from hdrnn._version import __version__
-from hdrnn._warn import warn
 from hdrnn.augmentation import Augmentation
+from hdrnn.persistence._migrations import FORMAT_NAME, FORMAT_VERSION, STRUCTURE_DEFAULTS
 
 # The prefix of the training state's arrays (the optimizer's) in the archive.
 STATE_ARRAY_PREFIX = "optimizer_"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdrnn._model_facts import architecture, input_image_shape, plain
+from hdrnn._utils.model_facts import architecture, input_image_shape, plain
 from hdrnn.augmentation import Augmentation, BatchAugmenter
 from hdrnn.nn import ACTIVATIONS
 from hdrnn.persistence import save

@@ -16,7 +16,7 @@ import sklearn
 
 _INTERNAL_FOLDERS = tuple(
     os.path.dirname(module.__file__) + os.sep
-    for module in (sys.modules[__package__], sklearn, joblib)
+    for module in (sys.modules[__name__.partition(".")[0]], sklearn, joblib)
 )
 
 

@@ -14,8 +14,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from hdrnn._model_migrations import STRUCTURE_DEFAULTS
 from hdrnn.nn import ACTIVATIONS, OUTPUT_LOSSES
+from hdrnn.persistence._migrations import STRUCTURE_DEFAULTS
 
 LABEL_TYPES = {"binary", "multiclass", "multilabel-indicator"}
 WEIGHT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}

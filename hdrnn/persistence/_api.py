@@ -9,9 +9,9 @@ of everything. Writes are atomic, so an interrupted save never damages an
 existing file.
 
 Loading follows a written threat model (``docs/reliability.rst``): the
-archive is read with bounded work (:mod:`hdrnn._model_archive`) and every
+archive is read with bounded work (:mod:`hdrnn.persistence._archive`) and every
 value is checked against the format and against the others
-(:mod:`hdrnn._model_schema`) before a model is built.
+(:mod:`hdrnn.persistence._schema`) before a model is built.
 
 ``joblib.dump`` / ``pickle`` keep working for scikit-learn workflows; use
 this format to share models or to load ones you did not make.
@@ -24,16 +24,16 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
-from hdrnn._files import atomic_write
-from hdrnn._model_archive import ModelArchive, damaged
-from hdrnn._model_document import checksum, model_document, params_from_document, state_arrays
-from hdrnn._model_migrations import FORMAT_NAME, FORMAT_VERSION, MIGRATIONS
-from hdrnn._model_schema import SchemaError, allowed_dtype, check_model
-from hdrnn._state import TrainingConfig, TrainingState
+from hdrnn._training.state import TrainingConfig, TrainingState
+from hdrnn._utils.files import atomic_write
+from hdrnn._utils.warn import warn
 from hdrnn._version import __version__
-from hdrnn._warn import warn
 from hdrnn.estimator import DigitMLPClassifier
 from hdrnn.exceptions import IncompatibleModelError, ModelFormatWarning
+from hdrnn.persistence._archive import ModelArchive, damaged
+from hdrnn.persistence._document import checksum, model_document, params_from_document, state_arrays
+from hdrnn.persistence._migrations import FORMAT_NAME, FORMAT_VERSION, MIGRATIONS
+from hdrnn.persistence._schema import SchemaError, allowed_dtype, check_model
 
 
 def save(model, path, *, info=None):

@@ -83,7 +83,7 @@ class RequestError(Exception):
 
 def page_files():
     """The page's files, read once from package data: ``{route: (bytes, content type)}``."""
-    web = resources.files("hdrnn") / "_web"
+    web = resources.files("hdrnn._serve") / "web"
     return {
         route: (web.joinpath(name).read_bytes(), content_type)
         for route, (name, content_type) in PAGE_FILES.items()
@@ -130,7 +130,7 @@ def _side(request, key):
 
 
 class DemoServer(ThreadingHTTPServer):
-    """A threaded HTTP server that answers with one :class:`~hdrnn._recognizer.Recognizer`.
+    """A threaded HTTP server that answers with one :class:`~hdrnn._serve.recognizer.Recognizer`.
 
     Parameters
     ----------

@@ -20,10 +20,10 @@ import numpy as np
 from sklearn.datasets import get_data_home
 from sklearn.utils import Bunch
 
-from hdrnn import _idx, _openml
-from hdrnn._files import atomic_write
-from hdrnn._idx import load_idx_folder, read_idx
-from hdrnn._warn import warn
+from hdrnn._utils.files import atomic_write
+from hdrnn._utils.warn import warn
+from hdrnn.datasets import _idx, _openml
+from hdrnn.datasets._idx import load_idx_folder, read_idx
 from hdrnn.exceptions import DatasetIntegrityError, DatasetUnavailableError
 
 __all__ = ["load_idx_folder", "load_mnist", "read_idx"]
