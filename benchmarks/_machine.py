@@ -45,7 +45,7 @@ def library_versions(contender):
     import sklearn
 
     import hdrnn
-    from hdrnn.nn import _kernels
+    from hdrnn.nn import compiled_kernels
 
     versions = {
         "numpy": numpy.__version__,
@@ -54,7 +54,7 @@ def library_versions(contender):
         "hdrnn": hdrnn.__version__,
     }
     if contender.startswith("hdrnn"):
-        kernels = _kernels.get()
+        kernels = compiled_kernels()
         versions["compiled kernels"] = "on" if kernels is not None else "off"
         if kernels is not None:
             import numba

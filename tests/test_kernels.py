@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from hdrnn import DigitMLPClassifier
-from hdrnn.nn import Adam, Architecture, Workspace, _kernels, init_params, loss_and_grads
+from hdrnn.nn import (
+    Adam,
+    Architecture,
+    Workspace,
+    _kernels,
+    compiled_kernels,
+    init_params,
+    loss_and_grads,
+)
 
 pytest.importorskip("numba")
 
@@ -16,7 +24,7 @@ DTYPES = [np.float32, np.float64]
 
 
 def test_the_kernels_load_when_numba_is_installed():
-    assert _kernels.get() is not None
+    assert compiled_kernels() is not None
 
 
 def _adam_problem(dtype, seed, n=10_001):
@@ -41,9 +49,8 @@ def test_adam_kernel_is_bit_identical_to_the_numpy_passes(dtype):
     for compiled in (True, False):
         params = start.copy()
         adam = new_adam()
-        with _kernels.use_kernels(compiled):
-            for g in gradients:
-                adam.step(params, g)
+        for g in gradients:
+            adam.step(params, g, compiled_kernels() if compiled else None)
         results[compiled] = (params, adam.grad_sum, adam.sq_grad_sum)
     for fused, plain in zip(results[True], results[False]):
         np.testing.assert_array_equal(fused, plain)
@@ -60,8 +67,10 @@ def test_l2_kernel_gives_the_same_gradient_and_loss(dtype):
     results = {}
     for compiled in (True, False):
         workspace = Workspace(arch, 16, dtype)
-        with _kernels.use_kernels(compiled):
-            loss, _ = loss_and_grads(arch, params, X, Y, workspace=workspace, alpha=0.5)
+        kernels = compiled_kernels() if compiled else None
+        loss, _ = loss_and_grads(
+            arch, params, X, Y, workspace=workspace, alpha=0.5, kernels=kernels
+        )
         results[compiled] = loss, workspace.grads.copy()
     np.testing.assert_array_equal(results[True][1], results[False][1])
     # Only the sum of squares is accumulated differently (float64 in the kernel).
@@ -85,7 +94,7 @@ def _kernels_in_a_fresh_interpreter(env_value, block_numba=False):
         "import sys\n"
         + ("sys.modules['numba'] = None\n" if block_numba else "")
         + "from hdrnn.nn import _kernels\n"
-        "print(_kernels.get() is not None)\n"
+        "print(_kernels.compiled_kernels() is not None)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "HDRNN_NUMBA"}
     if env_value is not None:
@@ -106,7 +115,7 @@ def test_without_numba_training_falls_back_to_numpy(small_digits, monkeypatch):
     # In this process too: with numba unimportable, get() is None and fit works.
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setattr(_kernels, "_kernels", _kernels._NOT_LOADED)
-    assert _kernels.get() is None
+    assert compiled_kernels() is None
     X, y = small_digits
     DigitMLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
 
@@ -125,7 +134,7 @@ def test_kernels_compile_without_a_writable_cache(monkeypatch):
 
     monkeypatch.setattr(numba, "njit", njit_without_cache)
     monkeypatch.setattr(_kernels, "_kernels", _kernels._NOT_LOADED)
-    kernels = _kernels.get()
+    kernels = compiled_kernels()
     assert kernels is not None
     params, grads = np.ones(5), np.full(5, 0.5)
     state = np.zeros(5), np.zeros(5)
@@ -143,10 +152,16 @@ def _loss_and_grads_both_ways(arch, dtype, n_rows, sample_weight=None, poison=No
     results = {}
     for compiled in (True, False):
         workspace = Workspace(arch, 32, dtype)
-        with _kernels.use_kernels(compiled):
-            loss, grads = loss_and_grads(
-                arch, params, X, Y, workspace=workspace, sample_weight=sample_weight, alpha=0.1
-            )
+        loss, grads = loss_and_grads(
+            arch,
+            params,
+            X,
+            Y,
+            workspace=workspace,
+            sample_weight=sample_weight,
+            alpha=0.1,
+            kernels=compiled_kernels() if compiled else None,
+        )
         results[compiled] = loss, grads.copy(), workspace.rows(n_rows).activations[0].copy()
     return results
 
@@ -228,13 +243,12 @@ def test_adam_with_the_l2_gradient_inside_equals_adding_it_first(dtype):
         for g in gradients:
             g = g.copy()
             if fused:
-                terms.append(adam.step_with_l2(params, g, n_coefs, penalty))
+                terms.append(adam.step_with_l2(params, g, n_coefs, penalty, compiled_kernels()))
             else:
-                with _kernels.use_kernels(False):
-                    terms.append(
-                        add_l2(params[:n_coefs], g[:n_coefs], penalty, np.empty(n_coefs, dtype))
-                    )
-                    adam.step(params, g)
+                terms.append(
+                    add_l2(params[:n_coefs], g[:n_coefs], penalty, np.empty(n_coefs, dtype))
+                )
+                adam.step(params, g)
         results[fused] = params, adam.grad_sum, adam.sq_grad_sum, terms
     for fused, plain in zip(results[True][:3], results[False][:3]):
         np.testing.assert_array_equal(fused, plain)

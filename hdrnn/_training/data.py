@@ -6,9 +6,10 @@ estimator builds the first two and reads the third.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from hdrnn.nn import OUTPUT_LOSSES, predict_logits, unflatten
 
@@ -41,7 +42,7 @@ class TrainingData:
 
     ``scoring`` is what a validation score is: None for accuracy
     (MLPClassifier's), ``"loss"`` for minus the mean cross-entropy, or a
-    callable ``score(params, X, y, sample_weight)`` for any other scorer
+    callable ``score(arch, params, X, y, sample_weight)`` for any other scorer
     (the estimator makes it).
     """
 
@@ -79,16 +80,17 @@ class Outcome:
     message: str = None
 
 
-def validation_metrics(arch, params, data):
+def validation_metrics(arch, params, data, kernels=None):
     """Return ``(loss, score)`` of the weights ``params`` on ``data.validation``.
 
     The loss is the mean cross-entropy without the L2 term. The score is the
     accuracy (``scoring=None``, like MLPClassifier), minus the loss
     (``"loss"``, so that higher is better) or the given scorer's.
+    ``kernels`` are the compiled kernels the run chose (None: NumPy).
     """
     validation = data.validation
     coefs, intercepts = unflatten(arch, params)
-    logits = predict_logits(arch, validation.X, coefs, intercepts)
+    logits = predict_logits(arch, validation.X, coefs, intercepts, kernels=kernels)
     if not np.isfinite(logits).all():
         return math.nan, math.nan
     weights = validation.sample_weight
@@ -110,3 +112,28 @@ def _correct_rows(logits, Y, output):
         return logits.argmax(axis=1) == Y.argmax(axis=1)
     # sigmoid(z) > 0.5 exactly when z > 0; multilabel rows must be right in every label
     return ((logits > 0) == (Y > 0.5)).all(axis=1)
+
+
+def with_held_out_validation(data, config, rng):
+    """``data``, or, for early stopping without validation data, ``data`` with
+    ``validation_fraction`` of its rows moved to the validation data."""
+    if not config.stops_on_validation or data.validation is not None:
+        return data
+    # Like MLPClassifier: stratify binary problems only; the same random draws.
+    stratify = data.Y if data.Y.shape[1] == 1 else None
+    train_rows, val_rows = train_test_split(
+        data.rows, random_state=rng, test_size=config.validation_fraction, stratify=stratify
+    )
+    if len(val_rows) < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the "
+            "size of your dataset."
+        )
+    weights = data.sample_weight
+    validation = Validation(
+        X=data.X[val_rows],
+        y=data.y[val_rows],
+        Y=data.Y[val_rows],
+        sample_weight=None if weights is None else weights[val_rows],
+    )
+    return replace(data, rows=train_rows, validation=validation)

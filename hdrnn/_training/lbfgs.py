@@ -9,12 +9,13 @@ import scipy.optimize
 from hdrnn._training import diagnostics as _diagnostics
 from hdrnn._training.data import Outcome, validation_metrics
 from hdrnn._training.interrupts import deferred_interrupts
-from hdrnn.nn import Workspace, loss_and_grads
+from hdrnn.nn import Workspace, compiled_kernels, loss_and_grads
 
 
 def run_lbfgs(arch, params, data, config, state, *, progress):
     """Train with scipy's L-BFGS-B on the whole data set. Updates ``params`` and ``state``."""
     workspace = Workspace(arch, data.X.shape[0], params.dtype)
+    kernels = compiled_kernels()  # chosen once for the run
     losses, records = [], []
     last_iterate = params.copy()
     clock = [time.perf_counter()]
@@ -29,6 +30,7 @@ def run_lbfgs(arch, params, data, config, state, *, progress):
             workspace=workspace,
             sample_weight=data.sample_weight,
             alpha=config.alpha,
+            kernels=kernels,
         )
         return loss, grads.copy()
 
@@ -72,20 +74,12 @@ def _lbfgs_record(arch, weights, data, state, *, loss, clock):
     """The history record of an L-BFGS iteration (validation curves updated too)."""
     val_loss = val_score = None
     if data.validation is not None:
-        val_loss, val_score = validation_metrics(arch, weights, data)
+        val_loss, val_score = validation_metrics(arch, weights, data, compiled_kernels())
         state.validation_loss_curve.append(val_loss)
         state.validation_scores.append(val_score)
     now = time.perf_counter()
-    record = {
-        "epoch": len(state.history) + 1,
-        "loss": loss,
-        "val_loss": val_loss,
-        "val_score": val_score,
-        "learning_rate": None,
-        "seconds": now - clock[0],
-    }
+    record = state.record(loss=loss, val_loss=val_loss, val_score=val_score, seconds=now - clock[0])
     clock[0] = now
-    state.history.append(record)
     return record
 
 

@@ -60,7 +60,8 @@ class EpochTable:
     with_validation : bool
         Whether the rows have validation columns.
     iteration_name : str, default="epoch"
-        What one row is: ``"epoch"`` or ``"iter"`` (L-BFGS).
+        What one row is: ``"epoch"`` or ``"iteration"`` (L-BFGS; its column
+        says ``iter``).
     planned : int or None, default=None
         Rows this run prints at most (``max_iter``), for the estimate of the
         time left; None leaves that column out.
@@ -74,7 +75,8 @@ class EpochTable:
         self._rows = 0
 
     def _columns(self):
-        columns = [(self.iteration_name, 6), ("train loss", 11)]
+        header = "iter" if self.iteration_name == "iteration" else self.iteration_name  # 6 wide
+        columns = [(header, 6), ("train loss", 11)]
         if self.with_validation:
             columns += [("val loss", 10), ("val score", 10)]
         columns += [("learning rate", 14), ("seconds", 8), ("elapsed", 8)]

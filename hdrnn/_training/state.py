@@ -16,7 +16,35 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from hdrnn.augmentation import Augmentation
-from hdrnn.nn import SGD, Adam, LearningRateSchedule, PlateauTracker
+from hdrnn.nn import OPTIMIZERS, SGD, Adam, LearningRateSchedule, PlateauTracker
+
+# The stochastic solvers: the optimizer each builds, and which estimator
+# parameter gives each of its hyperparameters (MLPClassifier's names).
+STOCHASTIC_SOLVERS = {
+    "sgd": (
+        SGD,
+        {
+            "learning_rate": "learning_rate_init",
+            "momentum": "momentum",
+            "nesterov": "nesterovs_momentum",
+        },
+    ),
+    "adam": (
+        Adam,
+        {
+            "learning_rate": "learning_rate_init",
+            "beta_1": "beta_1",
+            "beta_2": "beta_2",
+            "epsilon": "epsilon",
+        },
+    ),
+}
+
+# Every value of the estimator's ``solver`` parameter.
+SOLVERS = ("lbfgs", *STOCHASTIC_SOLVERS)
+
+# The keys of a history record (``history_``), one per epoch or L-BFGS iteration.
+HISTORY_KEYS = ("epoch", "loss", "val_loss", "val_score", "learning_rate", "seconds")
 
 
 @dataclass(frozen=True)
@@ -66,28 +94,20 @@ class TrainingConfig:
         return self.solver != "lbfgs"
 
     @property
+    def iteration_name(self):
+        """str: what one step of the run is called: ``"epoch"``, or ``"iteration"`` (L-BFGS)."""
+        return "epoch" if self.stochastic else "iteration"
+
+    @property
     def stops_on_validation(self):
         """bool: whether a validation score decides when to stop (and the weights kept)."""
         return self.early_stopping and self.stochastic
 
     def make_optimizer(self, n_params, dtype):
-        """A new optimizer with these hyperparameters."""
-        if self.solver == "sgd":
-            return SGD(
-                n_params,
-                dtype,
-                learning_rate=self.learning_rate_init,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-            )
-        return Adam(
-            n_params,
-            dtype,
-            learning_rate=self.learning_rate_init,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
-        )
+        """A new optimizer of this solver, with these hyperparameters."""
+        optimizer, parameter_of = STOCHASTIC_SOLVERS[self.solver]
+        hyperparameters = {name: getattr(self, param) for name, param in parameter_of.items()}
+        return optimizer(n_params, dtype, **hyperparameters)
 
     def make_schedule(self):
         """A new learning-rate schedule."""
@@ -99,11 +119,6 @@ class TrainingConfig:
             power_t=self.power_t,
             plateau_patience=self.plateau_patience,
         )
-
-
-# Optimizer state entries that are hyperparameters: they come from the current
-# parameters when training continues, the rest (moments, step count) from before.
-_HYPERPARAMETERS = ("learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon")
 
 
 @dataclass
@@ -173,6 +188,13 @@ class TrainingState:
             self.validation_scores = self.validation_scores or []
             self.validation_loss_curve = self.validation_loss_curve or []
 
+    def record(self, *, loss, val_loss=None, val_score=None, learning_rate=None, seconds):
+        """Append the history record of the epoch (or iteration) just completed; return it."""
+        values = (len(self.history) + 1, loss, val_loss, val_score, learning_rate, seconds)
+        record = dict(zip(HISTORY_KEYS, values))
+        self.history.append(record)
+        return record
+
     @property
     def best_loss(self):
         """float: the lowest training loss so far (``inf`` before any)."""
@@ -240,8 +262,8 @@ def _carried_over(previous, optimizer):
     current = optimizer.state_dict()
     if any(current[k].shape != v.shape or current[k].dtype != v.dtype for k, v in arrays.items()):
         return optimizer
-    for name in _HYPERPARAMETERS:
-        state.pop(name, None)
+    for name in optimizer.HYPERPARAMETERS:  # these come from the current parameters
+        state.pop(name)
     optimizer.load_state(state)
     return optimizer
 
@@ -249,17 +271,12 @@ def _carried_over(previous, optimizer):
 def _rebuilt_optimizer(description, arrays):
     """The optimizer a state dict describes, ready to continue training."""
     state = {k: v for k, v in description.items() if k != "kind"} | arrays
-    if description["kind"] == "Adam":
-        first = arrays["grad_sum"]
-        hyperparameters = ("learning_rate", "beta_1", "beta_2", "epsilon")
-        optimizer = Adam(first.size, first.dtype, **{name: state[name] for name in hyperparameters})
-    else:
-        first = arrays["velocity"]
-        hyperparameters = ("learning_rate", "momentum", "nesterov")
-        optimizer = SGD(first.size, first.dtype, **{name: state[name] for name in hyperparameters})
-    optimizer.load_state(state)
-    return optimizer
+    return OPTIMIZERS[description["kind"]].from_state(state)
 
 
 def _list_or_none(values):
     return None if values is None else list(values)
+
+
+# The entries of TrainingState.state_dict()["scalars"]: one per field of the state.
+STATE_KEYS = frozenset(f.name for f in fields(TrainingState))

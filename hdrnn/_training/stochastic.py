@@ -13,19 +13,18 @@ decides what the interruption means (``on_interrupt``).
 
 import math
 import time
-from dataclasses import replace
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from hdrnn._training import diagnostics as _diagnostics
 from hdrnn._training import lbfgs as _lbfgs
-from hdrnn._training.data import Outcome, Validation, validation_metrics
+from hdrnn._training.data import Outcome, validation_metrics
 from hdrnn._training.interrupts import deferred_interrupts
 from hdrnn.augmentation import BatchAugmenter, augmented_batches, prefetched
 from hdrnn.nn import (
     TrainingStep,
     Workspace,
+    compiled_kernels,
     iter_batches,
     run_epoch,
 )
@@ -49,31 +48,6 @@ def train(arch, params, data, config, state, *, rng, progress, incremental):
         return run_stochastic(
             arch, params, data, config, state, rng=rng, progress=progress, incremental=incremental
         )
-
-
-def with_held_out_validation(data, config, rng):
-    """``data``, or, for early stopping without validation data, ``data`` with
-    ``validation_fraction`` of its rows moved to the validation data."""
-    if not config.stops_on_validation or data.validation is not None:
-        return data
-    # Like MLPClassifier: stratify binary problems only; the same random draws.
-    stratify = data.Y if data.Y.shape[1] == 1 else None
-    train_rows, val_rows = train_test_split(
-        data.rows, random_state=rng, test_size=config.validation_fraction, stratify=stratify
-    )
-    if len(val_rows) < 2:
-        raise ValueError(
-            "The validation set is too small. Increase 'validation_fraction' or the "
-            "size of your dataset."
-        )
-    weights = data.sample_weight
-    validation = Validation(
-        X=data.X[val_rows],
-        y=data.y[val_rows],
-        Y=data.Y[val_rows],
-        sample_weight=None if weights is None else weights[val_rows],
-    )
-    return replace(data, rows=train_rows, validation=validation)
 
 
 # ------------------------------------------------------------ stochastic
@@ -112,7 +86,11 @@ class _StochasticRun:
         if workspace.has_dropout or augment:
             seed = np.random.SeedSequence(rng.randint(np.iinfo(np.int32).max))
             dropout_rng, self.augment_rng = (np.random.default_rng(s) for s in seed.spawn(2))
-        self.step = TrainingStep(arch, state.optimizer, workspace, config.alpha, dropout_rng)
+        # NumPy or compiled element-wise passes: chosen once, for every step of the run.
+        self.kernels = compiled_kernels()
+        self.step = TrainingStep(
+            arch, state.optimizer, workspace, config.alpha, dropout_rng, self.kernels
+        )
         self.chance_loss = _diagnostics.chance_loss(arch)
         self.last_good = np.empty_like(params)
         self.best_params = params.copy() if config.stops_on_validation and data.validation else None
@@ -159,7 +137,7 @@ class _StochasticRun:
             )
         metrics = (None, None)
         if self.data.validation is not None and not self._diverged(result):
-            metrics = validation_metrics(self.arch, self.params, self.data)
+            metrics = validation_metrics(self.arch, self.params, self.data, self.kernels)
         return result, metrics
 
     def _batches(self):
@@ -215,16 +193,13 @@ class _StochasticRun:
             state.plateau.observe_loss(result.loss)
         # The plateau schedule uses the tol rule, like early stopping.
         state.schedule.epoch_ended(state.plateau.no_improvement_count == 0)
-        record = {
-            "epoch": len(state.history) + 1,
-            "loss": result.loss,
-            "val_loss": val_loss,
-            "val_score": val_score,
-            "learning_rate": self.learning_rate,
-            "seconds": time.perf_counter() - self.started,
-        }
-        state.history.append(record)
-        return record
+        return state.record(
+            loss=result.loss,
+            val_loss=val_loss,
+            val_score=val_score,
+            learning_rate=self.learning_rate,
+            seconds=time.perf_counter() - self.started,
+        )
 
     def _stop_reason(self, record):
         """Why training stops after this epoch, or None to go on."""

@@ -14,7 +14,7 @@ from hdrnn import datasets
 from hdrnn._utils.model_facts import layer_units
 from hdrnn._version import __version__
 from hdrnn.cli._common import add_model_argument, load_model
-from hdrnn.nn import _kernels
+from hdrnn.nn import kernel_status
 
 
 def register(commands):
@@ -39,18 +39,10 @@ def run(args):
         except ImportError:
             state = f"not installed (pip install 'hdrnn[{extra}]')"
         if module == "numba":
-            state += ", " + _kernel_status()
+            state += ", " + kernel_status()
         print(f"{module}: {state}")
     print("MNIST: " + _mnist_status())
     return 0
-
-
-def _kernel_status():
-    if not _kernels.enabled():
-        return "compiled kernels off (HDRNN_NUMBA=0)"
-    if _kernels.get() is None:
-        return "training uses the NumPy code"
-    return "compiled kernels on (Adam, L2, ReLU layers, softmax loss)"
 
 
 def _mnist_status():

@@ -1,32 +1,50 @@
-"""DigitMLPClassifier: the scikit-learn face of the NumPy core.
+"""DigitMLPClassifier: the scikit-learn face of the NumPy core, read top to bottom.
 
-The class is put together from three parts, each in its own module: its
-parameters (:mod:`hdrnn.estimator._params`), its fitting steps (:mod:`hdrnn.estimator._fit`,
-the only code besides ``partial_fit`` here that writes the estimator's
-attributes) and its prediction (:mod:`hdrnn.estimator._prediction`, which only reads
-them). ``fit`` hands values to the training loops (:mod:`hdrnn._training.stochastic`,
-:mod:`hdrnn._training.lbfgs`) and publishes what they return under
-``MLPClassifier``'s names; the mathematics is in :mod:`hdrnn.nn`.
+The class stores its parameters (``__init__``), checks a fit's data once
+(:mod:`~hdrnn.estimator._validation`), resolves its parameters for that data
+once (:mod:`~hdrnn.estimator._setup`), hands the values to a training run
+(:mod:`hdrnn._training`) and publishes what the run returns under
+MLPClassifier's names. Its methods are the only code that writes its
+attributes (``validate_data`` records the features). Prediction reads the
+fitted arrays through :mod:`~hdrnn.estimator._prediction`.
 """
+
+import copy
 
 import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import check_scoring
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
 
+from hdrnn._training import diagnostics
+from hdrnn._training.data import with_held_out_validation
+from hdrnn._training.progress import EpochCallbacks, EpochTable, Progress
+from hdrnn._training.state import TrainingState
+from hdrnn._training.stochastic import train
 from hdrnn._utils.sklearn_compat import (
     CallbackSupportMixin,
     _check_partial_fit_first_call,
     _fit_context,
+    callbacks_supported,
 )
 from hdrnn._utils.warn import warn
 from hdrnn._version import __version__
-from hdrnn.estimator._fit import FitMixin
-from hdrnn.estimator._params import DigitMLPParameters
-from hdrnn.estimator._prediction import PredictionMixin
+from hdrnn.estimator._constraints import PARAMETER_CONSTRAINTS
+from hdrnn.estimator._prediction import (
+    labels_from_logits,
+    log_proba_from_logits,
+    network_logits,
+)
+from hdrnn.estimator._report import report_outcome
+from hdrnn.estimator._setup import fit_setup
+from hdrnn.estimator._validation import check_fit_data, check_predict_data
 from hdrnn.exceptions import ModelVersionWarning
+from hdrnn.nn import Architecture, flatten, init_params, unflatten
 
 
 def _partial_fit_available(estimator):
@@ -38,14 +56,7 @@ def _partial_fit_available(estimator):
     return True
 
 
-class DigitMLPClassifier(
-    FitMixin,
-    PredictionMixin,
-    ClassifierMixin,
-    CallbackSupportMixin,
-    DigitMLPParameters,
-    BaseEstimator,
-):
+class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     """Multilayer perceptron classifier with a fast, verified NumPy core.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
@@ -266,6 +277,79 @@ class DigitMLPClassifier(
     True
     """
 
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        augment=None,
+        image_shape=None,
+        init="glorot",
+        class_weight=None,
+        scoring=None,
+        warmup_epochs=0,
+        plateau_patience=5,
+        on_interrupt="raise",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.augment = augment
+        self.image_shape = image_shape
+        self.init = init
+        self.class_weight = class_weight
+        self.scoring = scoring
+        self.warmup_epochs = warmup_epochs
+        self.plateau_patience = plateau_patience
+        self.on_interrupt = on_interrupt
+
+    # ------------------------------------------------------------ fitting
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data ``X`` and labels ``y``.
@@ -345,6 +429,222 @@ class DigitMLPClassifier(
             self._label_binarizer = LabelBinarizer().fit(y if multilabel else classes)
         return self._fit(X, y, sample_weight, None, incremental=True)
 
+    # --------------------------------------------------------- prediction
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels (an indicator matrix for multilabel problems).
+        """
+        return labels_from_logits(self._logits(X), self._label_binarizer, self.out_activation_)
+
+    def predict_log_proba(self, X):
+        """Return the log of the class probabilities, computed as a log-softmax.
+
+        Unlike ``np.log(predict_proba(X))`` this is finite even where a
+        probability rounds to zero.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns ordered as ``classes_``, in the model's
+            dtype.
+        """
+        logits = self._logits(X)
+        return log_proba_from_logits(logits, self._label_binarizer, self.out_activation_)
+
+    def predict_proba(self, X):
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns ordered as ``classes_``, in the model's
+            dtype. Rows sum to 1 (for multilabel problems each column is the
+            probability of its own label).
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    # ------------------------------------------------ the steps of a fit
+
+    def _fit(self, X, y, sample_weight, validation, incremental):
+        """Check, set up, train, publish: the one path of ``fit`` and ``partial_fit``."""
+        # The one rule for continuing: partial_fit, or warm_start, on a fitted model.
+        continuing = hasattr(self, "coefs_") and (incremental or self.warm_start)
+        data = check_fit_data(
+            self,
+            X,
+            y,
+            sample_weight,
+            validation,
+            reset=not continuing,
+            binarizer=self._label_binarizer if incremental or continuing else None,
+            same_classes=continuing and not incremental,
+        )
+        setup = fit_setup(self.get_params(), data, scorer=self._scorer())
+        rng = check_random_state(self.random_state)
+        params, state = self._starting_point(setup, continuing, rng, incremental)
+        # After the initial weights: the random draws are MLPClassifier's.
+        training_data = with_held_out_validation(setup.data, setup.config, rng)
+        self._set_structure(setup)
+        progress = self._progress(setup, data.X, data.y, incremental)
+        outcome = train(
+            setup.arch,
+            params,
+            training_data,
+            setup.config,
+            state,
+            rng=rng,
+            progress=progress,
+            incremental=incremental,
+        )
+        self._publish(setup, training_data, params, state, outcome)
+        progress.close()  # the callbacks see the fitted model
+        fitted = {
+            "n_iter": self.n_iter_,
+            "loss": self.loss_,
+            "loss_curve": self.loss_curve_,
+            "dead_units_fraction": self.dead_units_fraction_,
+            "interrupted": self.interrupted_,
+        }
+        report_outcome(
+            outcome, setup, fitted, on_interrupt=self.on_interrupt, incremental=incremental
+        )
+        return self
+
+    def _scorer(self):
+        """``score(arch, params, X, y, sample_weight)`` for scorers other than accuracy and loss."""
+        if self.scoring in (None, "loss"):
+            return None
+        scorer = check_scoring(self, self.scoring)
+
+        def score(arch, params, X, y, sample_weight):
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+            return scorer(self._with_weights(arch, params), X, y, **weights)
+
+        return score
+
+    def _with_weights(self, arch, params):
+        """A copy of this estimator predicting with ``params`` (this one is left alone)."""
+        fitted = copy.copy(self)
+        fitted.coefs_, fitted.intercepts_ = unflatten(arch, params)
+        return fitted
+
+    def _starting_point(self, setup, continuing, rng, incremental):
+        """The parameters and the training state this run starts from."""
+        arch, config = setup.arch, setup.config
+        if continuing:
+            params = self._current_params(arch, setup.dtype)
+            state = self._state.copy()
+        else:
+            params = init_params(arch, rng, setup.dtype, self.init)
+            state = TrainingState.fresh(config)
+        state.begin_run(
+            config, arch.n_params, setup.dtype, incremental=incremental, validated=setup.validated
+        )
+        return params, state
+
+    def _current_params(self, arch, dtype):
+        shapes = [coef.shape for coef in self.coefs_]
+        expected = [(arch.layer_units[i], arch.layer_units[i + 1]) for i in range(arch.n_layers)]
+        if shapes != expected:
+            raise ValueError(
+                f"Cannot continue training: the fitted layers have shapes {shapes}, but "
+                f"the current parameters ask for {expected}. Set warm_start=False (or "
+                "start a new estimator) to train a differently shaped network."
+            )
+        # A fresh flat copy: the fitted arrays may be read-only (memory-mapped).
+        return flatten(arch, self.coefs_, self.intercepts_, dtype)
+
+    def _set_structure(self, setup):
+        """What a fitted model needs besides its weights; set before training, for callbacks."""
+        self._label_binarizer = setup.binarizer
+        self.classes_ = setup.binarizer.classes_
+        self.n_layers_ = len(setup.arch.layer_units)
+        self.n_outputs_ = setup.arch.layer_units[-1]
+        self.out_activation_ = setup.arch.output
+        self.image_shape_ = setup.config.image_shape
+
+    def _progress(self, setup, X, y, incremental):
+        """The verbose table and the scikit-learn callbacks this fit reports to."""
+        config = setup.config
+        planned = 1 if incremental else config.max_iter
+        table = None
+        if self.verbose:
+            table = EpochTable(setup.validated, config.iteration_name, planned)
+        callbacks = None
+        if callbacks_supported(self):
+            subtasks = planned if config.stochastic else config.max_iter + 1
+            context = self._init_callback_context(max_subtasks=subtasks)
+            context.call_on_fit_task_begin(estimator=self, X=X, y=y)
+            callbacks = EpochCallbacks(
+                context, self, X, y, setup.arch, task_name=config.iteration_name
+            )
+        return Progress(table, callbacks)
+
+    def _publish(self, setup, data, params, state, outcome):
+        """Make the run's results this estimator's fitted attributes."""
+        weights = params.astype(setup.input_dtype, copy=False)
+        self.coefs_, self.intercepts_ = unflatten(setup.arch, weights)
+        self.interrupted_ = outcome.reason == "interrupted"
+        self.dead_units_fraction_ = diagnostics.dead_unit_fraction(
+            setup.arch, params, data.X, data.rows
+        )
+        self._restore_state(state, setup.config.stops_on_validation)
+
+    def _restore_state(self, state, stops_on_validation):
+        """Set the fitted attributes that the training state holds."""
+        self._state = state
+        self.n_iter_, self.t_, self.loss_ = state.epochs, state.samples_seen, state.loss
+        self.loss_curve_ = list(state.loss_curve)
+        self.validation_scores_ = _copy_or_none(state.validation_scores)
+        self.validation_loss_curve_ = _copy_or_none(state.validation_loss_curve)
+        self.history_ = [dict(record) for record in state.history]
+        self.best_validation_score_ = state.plateau.best_score if stops_on_validation else None
+        self.best_loss_ = None if stops_on_validation else state.best_loss
+
+    def _restore(self, *, coefs, intercepts, binarizer, structure, state, feature_names=None):
+        """Become the fitted model a model file describes (used by :func:`hdrnn.load`)."""
+        self.coefs_, self.intercepts_ = list(coefs), list(intercepts)
+        self._label_binarizer, self.classes_ = binarizer, binarizer.classes_
+        for name, value in structure.items():
+            setattr(self, name, value)
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        self._restore_state(state, self.early_stopping and self.solver != "lbfgs")
+        return self
+
+    # ------------------------------------------------- prediction's steps
+
+    def _logits(self, X):
+        """Check ``X`` against the fitted model and return the network's logits."""
+        check_is_fitted(self)
+        X = check_predict_data(self, X, self.coefs_[0].dtype)
+        arch = Architecture(
+            (*(c.shape[0] for c in self.coefs_), self.n_outputs_),
+            self.activation,
+            self.out_activation_,
+        )
+        return network_logits(arch, self.coefs_, self.intercepts_, X, type(self).__name__)
+
     # ------------------------------------------------------------- pickling
 
     def __getstate__(self):
@@ -365,6 +665,10 @@ class DigitMLPClassifier(
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _copy_or_none(values):
+    return None if values is None else list(values)
 
 
 def _library_versions():

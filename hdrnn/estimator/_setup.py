@@ -1,21 +1,35 @@
-"""From an estimator's parameters and checked arrays to what a training run needs.
+"""From an estimator's parameters and its checked data to what a training run needs.
 
-:func:`fit_setup` turns the parameters, the data and the label encoding into
-a :class:`FitSetup`: the network's shape, the frozen training configuration
-and the training data in the compute dtype. It checks every parameter that
-depends on the data, and writes nothing: the estimator assigns what it
-returns.
+:func:`fit_setup` resolves every parameter once, for this data: the hidden
+layers, the dropout rate of each layer, the augmentation sized for the
+images, the batch size as an int, whether the run is watched on validation
+data. It returns a :class:`FitSetup` (the network's shape, the frozen
+:class:`~hdrnn._training.state.TrainingConfig` and the
+:class:`~hdrnn._training.data.TrainingData` in the compute dtype) and
+writes nothing: the estimator assigns what it needs.
 """
 
+import math
+import os
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
-from sklearn.utils.multiclass import unique_labels
 
 from hdrnn._training.data import TrainingData, Validation
 from hdrnn._training.state import TrainingConfig
-from hdrnn.estimator import _validation
+from hdrnn._utils.images import image_shape
+from hdrnn._utils.warn import warn
+from hdrnn.augmentation import Augmentation
 from hdrnn.nn import Architecture
+
+# Copies of the parameters that training keeps: the parameters, their
+# gradient, Adam's two moments (or SGD's velocity), a scratch buffer and the
+# L2 term's buffer.
+TRAINING_COPIES_OF_PARAMS = 6
+
+# scikit-learn's "auto" batch size: min(200, n_samples).
+AUTO_BATCH_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,9 @@ class FitSetup:
         The compute dtype: the input's for SGD and Adam, float64 for L-BFGS.
     input_dtype : numpy dtype
         The input's dtype, which the fitted weights are returned in.
+    validated : bool
+        Whether each epoch is scored on validation data (given, or held out
+        for early stopping).
     """
 
     binarizer: object
@@ -44,84 +61,168 @@ class FitSetup:
     data: TrainingData
     dtype: np.dtype
     input_dtype: np.dtype
+    validated: bool
 
 
-def fit_setup(params, X, y, sample_weight, validation, *, binarizer, scorer=None):
-    """Check the data-dependent parameters and prepare a fit.
+def fit_setup(params, data, *, scorer=None):
+    """Resolve the parameters for ``data`` and prepare a fit.
 
     Parameters
     ----------
     params : dict
         The estimator's parameters (``get_params()``).
-    X : ndarray or sparse matrix of shape (n_samples, n_features)
-        Checked training data, float32 or float64.
-    y : ndarray
-        Checked labels.
-    sample_weight : array-like or None
-        As given to ``fit``.
-    validation : tuple of (X_val, y_val, sample_weight_val) or None
-        Checked validation arrays.
-    binarizer : LabelBinarizer
-        The label encoding (new for a fresh fit, the fitted one otherwise).
+    data : FitData
+        The checked data (:func:`~hdrnn.estimator._validation.check_fit_data`).
     scorer : callable or None, default=None
-        ``scorer(params, X_val, y_val, sample_weight_val) -> float``, for a
-        ``scoring`` other than None and ``"loss"``.
+        ``scorer(arch, params, X_val, y_val, sample_weight_val) -> float``,
+        for a ``scoring`` other than None and ``"loss"``.
 
     Returns
     -------
     setup : FitSetup
     """
-    hidden = _validation.hidden_sizes(params["hidden_layer_sizes"])
-    dtype = np.dtype(np.float64 if params["solver"] == "lbfgs" else X.dtype)
-    input_dtype, X = X.dtype, X.astype(dtype, copy=False)
-    weights = _validation.sample_weights(
-        sample_weight, X, y, class_weight=params["class_weight"], binarizer=binarizer, dtype=dtype
-    )
-    _validation.warn_if_unscaled(X)
-    solver = params["solver"]
-    dropout = _validation.dropout_rates(params["dropout"], len(hidden), solver)
-    augment, image_shape = _validation.augmentation(
-        params["augment"], params["image_shape"], X.shape[1], solver
-    )
-    Y = binarizer.transform(y).astype(dtype)
+    X, dtype, binarizer = data.X, data.dtype, data.binarizer
+    hidden = hidden_sizes(params["hidden_layer_sizes"])
+    Y = binarizer.transform(data.y).astype(dtype)
     output = "softmax" if binarizer.y_type_ == "multiclass" else "logistic"
     arch = Architecture((X.shape[1], *hidden, Y.shape[1]), params["activation"], output)
-    _validation.check_network_fits_in_memory(arch, dtype, params["hidden_layer_sizes"])
+    check_network_fits_in_memory(arch, dtype, params["hidden_layer_sizes"])
+    augment, shape = augmentation(params["augment"], params["image_shape"], X.shape[1], params)
     config = TrainingConfig.from_params(
         params,
-        batch_size=_validation.batch_size(params, X.shape[0], has_validation=bool(validation)),
-        dropout=dropout,
+        batch_size=batch_size(params, X.shape[0], has_validation=data.validation is not None),
+        dropout=dropout_rates(params["dropout"], len(hidden), params),
         augment=augment,
-        image_shape=image_shape,
+        image_shape=shape,
     )
-    scoring = scorer if params["scoring"] not in (None, "loss") else params["scoring"]
-    data = TrainingData(
-        X,
-        y,
+    validation = _validation_data(data.validation, binarizer, dtype)
+    training = TrainingData(
+        X.astype(dtype, copy=False),
+        data.y,
         Y,
-        weights,
+        data.sample_weight,
         np.arange(X.shape[0]),
-        _validation_data(validation, binarizer, dtype),
-        scoring,
+        validation,
+        scorer if params["scoring"] not in (None, "loss") else params["scoring"],
     )
-    return FitSetup(binarizer, arch, config, data, dtype, input_dtype)
+    validated = validation is not None or config.stops_on_validation
+    return FitSetup(binarizer, arch, config, training, dtype, X.dtype, validated)
 
 
 def _validation_data(validation, binarizer, dtype):
-    """The Validation of ``(X_val, y_val, sample_weight_val)``, or None without any."""
+    """The Validation of checked ``(X_val, y_val, sample_weight_val)``, or None."""
     if validation is None:
         return None
     X_val, y_val, weight_val = validation
-    unknown = np.setdiff1d(unique_labels(y_val), binarizer.classes_)
-    if len(unknown):
-        raise ValueError(f"y_val has labels that are not in the training classes: {unknown}.")
-    if weight_val is not None:
-        weight_val = _validation.sample_weights(
-            weight_val, X_val, y_val, class_weight=None, binarizer=binarizer, dtype=dtype
-        )
     return Validation(
         X=X_val.astype(dtype, copy=False),
         y=y_val,
         Y=binarizer.transform(y_val).astype(dtype),
         sample_weight=weight_val,
     )
+
+
+# ------------------------------------------------------------- parameters
+
+
+def hidden_sizes(hidden_layer_sizes):
+    """Return ``hidden_layer_sizes`` as a list of positive ints, or raise."""
+    hidden = hidden_layer_sizes
+    hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+    if not hidden or any(
+        not isinstance(n, Integral) or isinstance(n, bool | np.bool_) or n <= 0 for n in hidden
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a sequence of positive integers such as (128, 64); "
+            f"got {hidden_layer_sizes!r}."
+        )
+    return [int(n) for n in hidden]
+
+
+def check_network_fits_in_memory(arch, dtype, hidden_layer_sizes):
+    """Refuse a network whose training state would not fit in this machine's memory.
+
+    Training holds about six copies of the parameters; without the check a
+    huge ``hidden_layer_sizes`` ends in a raw ``MemoryError``, or worse, in
+    the operating system killing the process.
+    """
+    needed = TRAINING_COPIES_OF_PARAMS * arch.n_params * np.dtype(dtype).itemsize
+    available = physical_memory_bytes()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"hidden_layer_sizes={hidden_layer_sizes!r} makes a network of "
+            f"{arch.n_params:,} parameters, whose training needs about {_gib(needed)} of "
+            f"memory; this machine has {_gib(available)}. Use smaller hidden layers."
+        )
+
+
+def physical_memory_bytes():
+    """Total physical memory, or None where the platform does not say (e.g. Windows)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:,.1f} GiB"
+
+
+def dropout_rates(dropout, n_hidden, params):
+    """Return one dropout rate per hidden layer, or raise."""
+    rates = np.asarray(dropout, dtype=float)
+    if rates.ndim == 0:
+        rates = np.full(n_hidden, float(rates))
+    if rates.shape != (n_hidden,) or not ((rates >= 0) & (rates < 1)).all():
+        raise ValueError(
+            "dropout must be a float in [0, 1) or one such float per hidden layer "
+            f"({n_hidden} here); got {dropout!r}."
+        )
+    _stochastic_only("dropout", rates.any(), params["solver"])
+    return tuple(float(rate) for rate in rates)
+
+
+def augmentation(augment, given_shape, n_features, params):
+    """Return ``(Augmentation or None, image shape or None)`` for ``augment``, or raise."""
+    _stochastic_only("augment", augment is not None, params["solver"])
+    if augment is None:
+        return None, None
+    try:
+        shape = image_shape(n_features, given_shape)
+    except ValueError as error:
+        raise ValueError(f"augment needs to know the image shape: {error}") from None
+    if isinstance(augment, str):
+        augment = Augmentation.preset(augment, shape)
+    return augment, shape
+
+
+def _stochastic_only(name, used, solver):
+    if used and solver == "lbfgs":
+        raise ValueError(
+            f"{name} needs a mini-batch solver: use solver='adam' or 'sgd' "
+            "(L-BFGS optimises one fixed objective over the whole data set)."
+        )
+
+
+def batch_size(params, n_samples, *, has_validation):
+    """Rows per mini-batch for a fit on ``n_samples`` rows, as an int.
+
+    ``"auto"`` is ``min(200, n_training)``; larger sizes are clipped to the
+    training rows, which exclude the early-stopping split (whose size
+    ``train_test_split`` fixes: ``ceil(validation_fraction * n_samples)``).
+    L-BFGS takes the whole data set at once.
+    """
+    if params["solver"] == "lbfgs":
+        return n_samples
+    if params["early_stopping"] and not has_validation:
+        n_samples -= math.ceil(params["validation_fraction"] * n_samples)
+    value = params["batch_size"]
+    if value == "auto":
+        return min(AUTO_BATCH_SIZE, n_samples)
+    if value > n_samples:
+        warn(
+            f"Got batch_size={value} larger than the {n_samples} training samples. It is "
+            "going to be clipped.",
+            UserWarning,
+        )
+    return min(value, n_samples)

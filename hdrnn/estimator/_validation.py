@@ -1,143 +1,145 @@
-"""Checking what DigitMLPClassifier is given: values in, checked values out.
+"""Checking the data DigitMLPClassifier is given: values in, checked values out.
 
-Validation happens once, at the edge; the core trusts its inputs. These
-functions take values (parameters, arrays), return checked values or raise
-a ValueError that says what was expected, what was received and how to fix
-it. They never write the estimator: it calls them and assigns the results.
+Validation happens once, at the edge; the core trusts its inputs. A fit's
+data are checked in one call, :func:`check_fit_data`, which returns them as
+a :class:`FitData`; prediction's in :func:`check_predict_data`. Errors say
+what was expected, what was received and how to fix it. Nothing here writes
+the estimator, except what scikit-learn's ``validate_data`` records
+(``n_features_in_``, ``feature_names_in_``).
 """
 
-import math
-import os
-from numbers import Integral
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import column_or_1d, validate_data
 
-from hdrnn._utils.images import image_shape
 from hdrnn._utils.sklearn_compat import _check_sample_weight
 from hdrnn._utils.warn import warn
-from hdrnn.augmentation import Augmentation
 from hdrnn.exceptions import DataScaleWarning
 
 # Inputs larger than this in absolute value almost always mean unscaled data
 # (raw 0-255 pixels); the default initialisation assumes values of order 1.
 LARGE_INPUT_THRESHOLD = 100.0
 
-# Copies of the parameters that training keeps: the parameters, their
-# gradient, Adam's two moments (or SGD's velocity), a scratch buffer and the
-# L2 term's buffer.
-TRAINING_COPIES_OF_PARAMS = 6
 
-# scikit-learn's "auto" batch size: min(200, n_samples).
-AUTO_BATCH_SIZE = 200
+@dataclass(frozen=True)
+class FitData:
+    """A fit's data, checked.
 
-
-# ------------------------------------------------------------- parameters
-
-
-def hidden_sizes(hidden_layer_sizes):
-    """Return ``hidden_layer_sizes`` as a list of positive ints, or raise."""
-    hidden = hidden_layer_sizes
-    hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
-    if not hidden or any(
-        not isinstance(n, Integral) or isinstance(n, bool | np.bool_) or n <= 0 for n in hidden
-    ):
-        raise ValueError(
-            "hidden_layer_sizes must be a sequence of positive integers such as (128, 64); "
-            f"got {hidden_layer_sizes!r}."
-        )
-    return [int(n) for n in hidden]
-
-
-def check_network_fits_in_memory(arch, dtype, hidden_layer_sizes):
-    """Refuse a network whose training state would not fit in this machine's memory.
-
-    Training holds about six copies of the parameters; without the check a
-    huge ``hidden_layer_sizes`` ends in a raw ``MemoryError``, or worse, in
-    the operating system killing the process.
+    Attributes
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        float32 or float64, as given (not yet in the compute dtype).
+    y : ndarray
+        Labels (1-D, or an indicator matrix for multilabel problems).
+    binarizer : LabelBinarizer
+        The label encoding: new for a fresh fit, the fitted one otherwise.
+    sample_weight : ndarray or None
+        Sample weights times class weights, in the compute dtype.
+    validation : tuple of (X_val, y_val, sample_weight_val) or None
+        Checked validation data.
+    dtype : numpy dtype
+        The compute dtype: the input's for SGD and Adam, float64 for L-BFGS.
     """
-    needed = TRAINING_COPIES_OF_PARAMS * arch.n_params * np.dtype(dtype).itemsize
-    available = physical_memory_bytes()
-    if available is not None and needed > available:
-        raise ValueError(
-            f"hidden_layer_sizes={hidden_layer_sizes!r} makes a network of "
-            f"{arch.n_params:,} parameters, whose training needs about {_gib(needed)} of "
-            f"memory; this machine has {_gib(available)}. Use smaller hidden layers."
-        )
+
+    X: object
+    y: np.ndarray
+    binarizer: LabelBinarizer
+    sample_weight: np.ndarray
+    validation: tuple
+    dtype: np.dtype
 
 
-def physical_memory_bytes():
-    """Total physical memory, or None where the platform does not say (e.g. Windows)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
+def check_fit_data(
+    estimator, X, y, sample_weight, validation, *, reset, binarizer=None, same_classes=False
+):
+    """Check everything ``fit`` or ``partial_fit`` is given; return a :class:`FitData`.
 
-
-def _gib(n_bytes):
-    return f"{n_bytes / 2**30:,.1f} GiB"
-
-
-def dropout_rates(dropout, n_hidden, solver):
-    """Return one dropout rate per hidden layer, or raise."""
-    rates = np.asarray(dropout, dtype=float)
-    if rates.ndim == 0:
-        rates = np.full(n_hidden, float(rates))
-    if rates.shape != (n_hidden,) or not ((rates >= 0) & (rates < 1)).all():
-        raise ValueError(
-            "dropout must be a float in [0, 1) or one such float per hidden layer "
-            f"({n_hidden} here); got {dropout!r}."
-        )
-    _stochastic_only("dropout", rates.any(), solver)
-    return tuple(float(rate) for rate in rates)
-
-
-def augmentation(augment, given_shape, n_features, solver):
-    """Return ``(Augmentation or None, image shape or None)`` for ``augment``, or raise."""
-    _stochastic_only("augment", augment is not None, solver)
-    if augment is None:
-        return None, None
-    try:
-        shape = image_shape(n_features, given_shape)
-    except ValueError as error:
-        raise ValueError(f"augment needs to know the image shape: {error}") from None
-    if isinstance(augment, str):
-        augment = Augmentation.preset(augment, shape)
-    return augment, shape
-
-
-def _stochastic_only(name, used, solver):
-    if used and solver == "lbfgs":
-        raise ValueError(
-            f"{name} needs a mini-batch solver: use solver='adam' or 'sgd' "
-            "(L-BFGS optimises one fixed objective over the whole data set)."
-        )
-
-
-def batch_size(params, n_samples, *, has_validation):
-    """Rows per mini-batch for a fit on ``n_samples`` rows, as an int.
-
-    ``"auto"`` is ``min(200, n_training)``; larger sizes are clipped to the
-    training rows, which exclude the early-stopping split (whose size
-    ``train_test_split`` fixes: ``ceil(validation_fraction * n_samples)``).
-    L-BFGS takes the whole data set at once.
+    Parameters
+    ----------
+    estimator : DigitMLPClassifier
+        Read for its parameters; ``validate_data`` records the features on it
+        when ``reset``.
+    X, y, sample_weight
+        As given to ``fit``.
+    validation : tuple of (X_val, y_val, sample_weight_val) or None
+        As given to ``fit``.
+    reset : bool
+        Whether this is a new fit (the features are recorded) or continues one.
+    binarizer : LabelBinarizer or None, default=None
+        The fitted label encoding when training continues (or the one
+        ``partial_fit`` made from ``classes``); ``y`` must then hold only its
+        classes.
+    same_classes : bool, default=False
+        Whether ``y`` must hold every one of them (``warm_start``).
     """
-    if params["solver"] == "lbfgs":
-        return n_samples
-    if params["early_stopping"] and not has_validation:
-        n_samples -= math.ceil(params["validation_fraction"] * n_samples)
-    value = params["batch_size"]
-    if value == "auto":
-        return min(AUTO_BATCH_SIZE, n_samples)
-    if value > n_samples:
-        warn(
-            f"Got batch_size={value} larger than the {n_samples} training samples. It is "
-            "going to be clipped.",
-            UserWarning,
+    X, y = checked_xy(estimator, X, y, reset=reset)
+    check_labels(y)
+    if binarizer is None:
+        binarizer = label_binarizer(y)
+    else:
+        check_known_classes(y, binarizer.classes_, same=same_classes)
+    dtype = np.dtype(np.float64 if estimator.solver == "lbfgs" else X.dtype)
+    weights = sample_weights(
+        sample_weight, X, y, class_weight=estimator.class_weight, binarizer=binarizer, dtype=dtype
+    )
+    warn_if_unscaled(X)
+    if validation is not None:
+        validation = _checked_validation(estimator, validation, binarizer, dtype)
+    return FitData(X, y, binarizer, weights, validation, dtype)
+
+
+def checked_xy(estimator, X, y, *, reset):
+    """``X`` and ``y`` through scikit-learn's ``validate_data``, images refused with the fix."""
+    refuse_image_stacks(X)
+    X, y = validate_data(
+        estimator,
+        X,
+        y,
+        accept_sparse=["csr", "csc"],
+        multi_output=True,
+        dtype=(np.float64, np.float32),
+        reset=reset,
+    )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    return X, y
+
+
+def _checked_validation(estimator, validation, binarizer, dtype):
+    X_val, y_val, weight_val = validation
+    X_val, y_val = checked_xy(estimator, X_val, y_val, reset=False)
+    unknown = np.setdiff1d(unique_labels(y_val), binarizer.classes_)
+    if len(unknown):
+        raise ValueError(f"y_val has labels that are not in the training classes: {unknown}.")
+    if weight_val is not None:
+        weight_val = sample_weights(
+            weight_val, X_val, y_val, class_weight=None, binarizer=binarizer, dtype=dtype
         )
-    return min(value, n_samples)
+    return X_val, y_val, weight_val
+
+
+def check_predict_data(estimator, X, model_dtype):
+    """``X`` checked against the fitted model, in the model's dtype unless it is float.
+
+    Float input is kept as it is and cast chunk by chunk during prediction;
+    anything else becomes ``model_dtype`` here. Dense ``X`` is checked for
+    NaN and infinity chunk by chunk too, while each chunk is in cache.
+    """
+    other = np.float64 if model_dtype == np.float32 else np.float32
+    refuse_image_stacks(X)
+    return validate_data(
+        estimator,
+        X,
+        accept_sparse=["csr", "csc"],
+        reset=False,
+        dtype=(model_dtype, other),
+        ensure_all_finite=issparse(X),
+    )
 
 
 # ----------------------------------------------------------------- labels

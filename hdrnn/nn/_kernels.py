@@ -1,17 +1,23 @@
-"""Optional compiled kernels: Adam's update, the L2 term and a step's element-wise passes.
+"""Optional compiled kernels for a training step's element-wise passes.
 
 In NumPy an Adam update is ten whole-array passes over the parameters (see
 :class:`~hdrnn.nn.Adam`) and the L2 term three; every pass streams the
 arrays through memory again. With numba installed (the ``fast`` extra,
 ``pip install "hdrnn[fast]"``) each becomes one compiled loop that reads
 and writes every array once: 3-5 times faster (benchmarks/README.md). The
-bias and ReLU of a layer, ReLU's derivative, the bias gradients and the
-softmax cross-entropy around NumPy's ``exp`` are fused the same way, which
-saves a training step a dozen NumPy calls. The loops perform the same
-floating-point operations in the same order as the NumPy code, so the
-parameters come out bit-identical (``tests/test_kernels.py``). The NumPy
-code stays the reference and the fallback: it runs when numba is missing
-or when the environment variable ``HDRNN_NUMBA`` is ``0``.
+loops (``_LOOPS`` below): Adam's update with the L2 gradient added on the
+way, the L2 gradient with its sum of squares, a ReLU layer's bias and
+activation, ReLU's derivative, the bias gradients (column sums), the softmax
+cross-entropy around NumPy's ``exp``, and prediction's cast-and-sum of each
+input chunk. They perform the same floating-point operations in the same
+order as the NumPy code, so the parameters come out bit-identical
+(``tests/test_kernels.py``).
+
+The kernels are chosen once per run: a training run or a prediction calls
+:func:`compiled_kernels` and hands the result (or None) to every function of
+the core that can use it. The NumPy code stays the reference and the
+fallback: it runs when numba is missing or when the environment variable
+``HDRNN_NUMBA`` is ``0``. :func:`kernel_status` says which is in use.
 
 numba is imported, and the loops compiled (about a second, cached on
 disk afterwards), only when training first needs them.
@@ -28,13 +34,24 @@ _kernels = _NOT_LOADED
 _enabled = os.environ.get("HDRNN_NUMBA", "1") != "0"
 
 
-def get():
-    """Return the compiled kernels, or None when numba is unavailable or disabled.
+def compiled_kernels():
+    """Return the compiled kernels to hand to the core, or None for its NumPy code.
+
+    Call it once per run (a fit, a prediction) and pass the result on: every
+    function of :mod:`hdrnn.nn` that has a compiled form takes ``kernels=``.
 
     Returns
     -------
     kernels : SimpleNamespace or None
-        ``adam_step`` and ``add_l2_gradient`` (see :func:`_compile`).
+        One compiled function per entry of ``_LOOPS``; None when numba is
+        not installed or ``HDRNN_NUMBA=0``.
+
+    Examples
+    --------
+    >>> from hdrnn.nn import compiled_kernels
+    >>> kernels = compiled_kernels()  # None without numba
+    >>> kernels is None or callable(kernels.adam_step)
+    True
     """
     global _kernels
     if not _enabled:
@@ -47,6 +64,30 @@ def get():
 def enabled():
     """bool: whether the kernels may be used (``HDRNN_NUMBA`` is not ``0``)."""
     return _enabled
+
+
+def kernel_status():
+    """Say whether training and prediction use the compiled kernels, in a few words.
+
+    Returns
+    -------
+    status : str
+        ``"compiled kernels on (...)"``, ``"compiled kernels off
+        (HDRNN_NUMBA=0)"`` or ``"training uses the NumPy code"`` (numba is
+        not installed).
+
+    Examples
+    --------
+    >>> from hdrnn.nn import kernel_status
+    >>> kernel_status().split(" (")[0] in (
+    ...     "compiled kernels on", "compiled kernels off", "training uses the NumPy code")
+    True
+    """
+    if not _enabled:
+        return "compiled kernels off (HDRNN_NUMBA=0)"
+    if compiled_kernels() is None:
+        return "training uses the NumPy code"
+    return "compiled kernels on (Adam, L2, ReLU layers, softmax loss, prediction's input cast)"
 
 
 @contextlib.contextmanager

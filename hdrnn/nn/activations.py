@@ -7,6 +7,11 @@ with ``A = f(Z)``, and the derivative multiplies the back-propagated error
 ``delta`` by ``f'(Z)``. Where ``f'`` can be written through the output
 ``A`` it is, so training keeps only ``A``; GELU, whose derivative cannot,
 sets ``needs_input`` and the training loop keeps a copy of ``Z`` for it.
+
+Each record also carries its ONNX form (:mod:`hdrnn.onnx` exports it), so an
+activation is added in one place: its forward, its derivative and its graph.
+The core imports no ONNX package for that: the form is written against a
+graph writer handed in (``graph.node(op_type, inputs)``).
 """
 
 from collections.abc import Callable
@@ -29,6 +34,11 @@ class Activation:
         ``derivative(A, delta, scratch, Z)`` multiplies ``delta`` in place by
         ``f'(Z)`` where ``A = f(Z)``; ``scratch`` is a buffer shaped like
         ``A`` that it may overwrite. ``Z`` is None unless ``needs_input``.
+    onnx : callable
+        ``onnx(graph, z, number) -> str``: adds ``f(z)`` as ONNX nodes to
+        ``graph`` (a writer with ``node(op_type, inputs, **attributes)``
+        returning the output's name) and returns the output's name;
+        ``number(hint, value)`` names a scalar constant in the model's dtype.
     needs_input : bool, default=False
         Whether the derivative needs the pre-activation ``Z``.
     """
@@ -36,6 +46,7 @@ class Activation:
     name: str
     forward: Callable
     derivative: Callable
+    onnx: Callable
     needs_input: bool = False
 
 
@@ -45,6 +56,10 @@ def _identity(Z):
 
 def _identity_derivative(A, delta, scratch, Z):
     pass
+
+
+def _identity_onnx(graph, z, number):
+    return z
 
 
 def _logistic(Z):
@@ -62,6 +77,10 @@ def _logistic_derivative(A, delta, scratch, Z):
     delta *= scratch
 
 
+def _logistic_onnx(graph, z, number):
+    return graph.node("Sigmoid", [z])
+
+
 def _tanh(Z):
     np.tanh(Z, out=Z)
 
@@ -73,6 +92,10 @@ def _tanh_derivative(A, delta, scratch, Z):
     delta *= scratch
 
 
+def _tanh_onnx(graph, z, number):
+    return graph.node("Tanh", [z])
+
+
 def _relu(Z):
     np.maximum(Z, 0.0, out=Z)
 
@@ -82,6 +105,10 @@ def _relu_derivative(A, delta, scratch, Z):
     # Multiplying by sign(a) avoids the boolean mask of delta[a == 0] = 0.
     np.sign(A, out=scratch)
     delta *= scratch
+
+
+def _relu_onnx(graph, z, number):
+    return graph.node("Relu", [z])
 
 
 # Slope of leaky ReLU for negative inputs (PyTorch's and Keras' default).
@@ -101,6 +128,11 @@ def _leaky_relu_derivative(A, delta, scratch, Z):
     delta *= scratch
 
 
+def _leaky_relu_onnx(graph, z, number):
+    # max(z, 0.01 z), as the forward pass computes it
+    return graph.node("Max", [z, graph.node("Mul", [z, number("leaky_slope", LEAKY_SLOPE)])])
+
+
 def _elu(Z):
     # z for z > 0, exp(z) - 1 below (alpha = 1); expm1 is exact near 0.
     np.expm1(Z, out=Z, where=Z < 0.0)
@@ -111,6 +143,13 @@ def _elu_derivative(A, delta, scratch, Z):
     np.minimum(A, 0.0, out=scratch)
     scratch += 1.0
     delta *= scratch
+
+
+def _elu_onnx(graph, z, number):
+    # z above 0, exp(z) - 1 below
+    below = graph.node("Less", [z, number("zero", 0.0)])
+    exp_minus_one = graph.node("Sub", [graph.node("Exp", [z]), number("one", 1.0)])
+    return graph.node("Where", [below, exp_minus_one, z])
 
 
 # The tanh form of GELU: sqrt(2 / pi), and the weight of its cubic term.
@@ -157,16 +196,25 @@ def _gelu_derivative(A, delta, scratch, Z):
     delta *= scratch
 
 
+def _gelu_onnx(graph, z, number):
+    # z/2 (1 + tanh(c (z + 0.044715 z^3)))
+    cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
+    inner = graph.node("Add", [z, graph.node("Mul", [cube, number("gelu_cubic", GELU_CUBIC)])])
+    t = graph.node("Tanh", [graph.node("Mul", [inner, number("gelu_c", GELU_C)])])
+    half_z = graph.node("Mul", [z, number("half", 0.5)])
+    return graph.node("Mul", [half_z, graph.node("Add", [t, number("one", 1.0)])])
+
+
 ACTIVATIONS = {
     activation.name: activation
     for activation in (
-        Activation("identity", _identity, _identity_derivative),
-        Activation("logistic", _logistic, _logistic_derivative),
-        Activation("tanh", _tanh, _tanh_derivative),
-        Activation("relu", _relu, _relu_derivative),
-        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
-        Activation("elu", _elu, _elu_derivative),
-        Activation("gelu", _gelu, _gelu_derivative, needs_input=True),
+        Activation("identity", _identity, _identity_derivative, _identity_onnx),
+        Activation("logistic", _logistic, _logistic_derivative, _logistic_onnx),
+        Activation("tanh", _tanh, _tanh_derivative, _tanh_onnx),
+        Activation("relu", _relu, _relu_derivative, _relu_onnx),
+        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, _leaky_relu_onnx),
+        Activation("elu", _elu, _elu_derivative, _elu_onnx),
+        Activation("gelu", _gelu, _gelu_derivative, _gelu_onnx, needs_input=True),
     )
 }
 """dict of str to Activation: every hidden activation, by name."""

@@ -33,7 +33,7 @@ class Workspace:
         positive rate.
     n_input_buffers : int, default=1
         Input batch buffers; 3 let a background thread prepare batches
-        ahead (see :func:`~hdrnn.nn.epochs.run_epoch`).
+        ahead (:func:`hdrnn.augmentation.prefetched` rotates through them).
     """
 
     def __init__(self, arch, batch_size, dtype, dropout=None, n_input_buffers=1):

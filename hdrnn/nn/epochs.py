@@ -81,6 +81,9 @@ class TrainingStep:
         L2 penalty.
     dropout_rng : numpy.random.Generator or None, default=None
         Source of the dropout masks; required when the workspace has dropout.
+    kernels : SimpleNamespace or None, default=None
+        The compiled kernels chosen for the run (:func:`compiled_kernels`),
+        or None for the NumPy code. Chosen once, here, for every step.
     """
 
     arch: object
@@ -88,6 +91,7 @@ class TrainingStep:
     workspace: object
     alpha: float = 0.0
     dropout_rng: object = None
+    kernels: object = None
 
     def __call__(self, params, X, Y, sample_weight=None):
         """Update ``params`` in place from one batch; return the batch's loss.
@@ -106,13 +110,17 @@ class TrainingStep:
             workspace=self.workspace,
             sample_weight=sample_weight,
             alpha=0.0 if l2_in_step else self.alpha,
+            kernels=self.kernels,
         )
         if not math.isfinite(loss):
             return loss
         if l2_in_step:
             penalty = self.alpha / batch_weight_sum(X.shape[0], sample_weight)
-            return loss + self.optimizer.step_with_l2(params, grads, self.arch.n_coefs, penalty)
-        self.optimizer.step(params, grads)
+            term = self.optimizer.step_with_l2(
+                params, grads, self.arch.n_coefs, penalty, self.kernels
+            )
+            return loss + term
+        self.optimizer.step(params, grads, self.kernels)
         return loss
 
 
@@ -200,13 +208,12 @@ class PlateauTracker:
     def _count(self, no_improvement):
         self.no_improvement_count = self.no_improvement_count + 1 if no_improvement else 0
 
+    # The counters that state_dict() returns and model files hold.
+    STATE_KEYS = ("best_loss", "best_score", "no_improvement_count")
+
     def state_dict(self):
         """Return the counters, as plain numbers."""
-        return {
-            "best_loss": self.best_loss,
-            "best_score": self.best_score,
-            "no_improvement_count": self.no_improvement_count,
-        }
+        return {name: getattr(self, name) for name in self.STATE_KEYS}
 
     def load_state(self, state):
         """Restore counters returned by :meth:`state_dict`."""

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdrnn.nn import _kernels
-
 
 def log_softmax(logits):
     """Return ``log(softmax(logits))`` row by row, computed stably.
@@ -77,9 +75,8 @@ def _sigmoid(logits):
     return np.exp(log_sigmoid(logits))
 
 
-def _softmax_cross_entropy(logits, Y, scale, dlogits):
-    kernels = _kernels.get() if logits.shape[0] else None
-    if kernels is not None:
+def _softmax_cross_entropy(logits, Y, scale, dlogits, kernels=None):
+    if kernels is not None and logits.shape[0]:
         return _softmax_cross_entropy_compiled(kernels, logits, Y, scale, dlogits)
     # Shifting by the row maximum makes exp() safe; the loss is unchanged.
     # (ufunc.reduce directly: the array methods' wrappers cost more than the
@@ -106,7 +103,7 @@ def _softmax_cross_entropy_compiled(kernels, logits, Y, scale, dlogits):
     return kernels.softmax_cross_entropy_finish(logits, dlogits, sum_exp, Y, scale)
 
 
-def _sigmoid_cross_entropy(logits, Y, scale, dlogits):
+def _sigmoid_cross_entropy(logits, Y, scale, dlogits, kernels=None):
     # Per output: -y log p - (1-y) log(1-p) = softplus(z) - y z
     #           = max(z, 0) - y z + log1p(exp(-|z|))
     np.abs(logits, out=dlogits)
@@ -149,9 +146,10 @@ class OutputLoss:
     name : str
         The output activation's name, as in ``out_activation_``.
     loss_and_dlogits : callable
-        ``loss_and_dlogits(logits, Y, scale, dlogits) -> float``: returns the
-        weighted mean loss and writes ``scale * (P - Y)`` into ``dlogits``.
-        ``logits`` may be overwritten.
+        ``loss_and_dlogits(logits, Y, scale, dlogits, kernels=None) -> float``:
+        returns the weighted mean loss and writes ``scale * (P - Y)`` into
+        ``dlogits``. ``logits`` may be overwritten. ``kernels`` are the
+        compiled kernels chosen for the run (None: NumPy).
     proba : callable
         ``proba(logits)`` returns the output probabilities.
     log_proba : callable

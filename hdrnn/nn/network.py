@@ -16,7 +16,6 @@ from itertools import pairwise
 
 import numpy as np
 
-from hdrnn.nn import _kernels
 from hdrnn.nn.activations import ACTIVATIONS
 from hdrnn.nn.losses import OUTPUT_LOSSES
 from hdrnn.nn.regularization import add_l2
@@ -176,7 +175,7 @@ class BatchBuffers:
         return self.activations[i]
 
 
-def forward(arch, X, coefs, intercepts, buffers):
+def forward(arch, X, coefs, intercepts, buffers, *, kernels=None):
     """Run the network on ``X``, writing each layer's output into ``buffers``.
 
     Layer ``i`` computes ``Z = A @ W[i] + b[i]`` and, for the hidden layers,
@@ -194,6 +193,9 @@ def forward(arch, X, coefs, intercepts, buffers):
         Where to write; a plain list is taken as ``activations``. When it
         has dropout ``masks``, each hidden output is multiplied by its mask
         into ``dropped`` (inverted dropout: the mask holds 0 or 1/(1-p)).
+    kernels : SimpleNamespace or None, default=None
+        The compiled kernels chosen for this run (:func:`compiled_kernels`),
+        or None for the NumPy code. Both give the same numbers.
 
     Returns
     -------
@@ -203,7 +205,7 @@ def forward(arch, X, coefs, intercepts, buffers):
     if isinstance(buffers, list):
         buffers = BatchBuffers(activations=buffers)
     hidden = ACTIVATIONS[arch.activation]
-    fused_relu = _kernels.get() if arch.activation == "relu" and X.shape[0] else None
+    fused_relu = kernels if arch.activation == "relu" and X.shape[0] else None
     A = X  # (n_rows, units[0])
     last = arch.n_layers - 1
     for i in range(last):  # the hidden layers
@@ -224,16 +226,17 @@ def forward(arch, X, coefs, intercepts, buffers):
     return logits
 
 
-def backward(arch, X, coefs, buffers, *, coef_grads, intercept_grads):
+def backward(arch, X, coefs, buffers, *, coef_grads, intercept_grads, kernels=None):
     """Back-propagate ``buffers.deltas[-1]`` (dLoss/dlogits) and fill the gradients.
 
     For layer ``i`` with input ``A`` and error ``delta = dL/dZ``:
     ``dL/dW = A.T @ delta``, ``dL/db`` is the sum of ``delta`` over rows,
     and the error of the layer below is ``(delta @ W.T) * f'(Z_below)``.
     No gradient is computed with respect to ``X``: the input needs none.
+    ``kernels`` are the compiled kernels chosen for the run, or None for NumPy.
     """
     hidden = ACTIVATIONS[arch.activation]
-    kernels = _kernels.get() if X.shape[0] else None
+    kernels = kernels if X.shape[0] else None
     fused_relu = kernels if arch.activation == "relu" else None
     deltas = buffers.deltas  # deltas[i]: (n_rows, units[i + 1])
     for i in range(arch.n_layers - 1, -1, -1):
@@ -267,7 +270,7 @@ def _matmul(A, B, out):
     return np.matmul(A, B, out=out)
 
 
-def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0.0):
+def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0.0, kernels=None):
     """Compute the regularised loss on one batch and its gradient.
 
     The loss is ``sum_i w_i CE(x_i, y_i) / s + alpha/2 * ||W||^2 / s`` where
@@ -291,6 +294,9 @@ def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0
         Non-negative weights with a positive sum, or None for equal weights.
     alpha : float, default=0.0
         L2 penalty.
+    kernels : SimpleNamespace or None, default=None
+        The compiled kernels chosen for this run (:func:`compiled_kernels`),
+        or None for the NumPy code: the same gradient, bit for bit.
 
     Returns
     -------
@@ -305,8 +311,9 @@ def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0
     scale = 1.0 / n_rows if sample_weight is None else sample_weight / weight_sum
     coefs, intercepts = workspace.views_of(params)
     buffers = workspace.rows(n_rows)
-    logits = forward(arch, X, coefs, intercepts, buffers)
-    loss = OUTPUT_LOSSES[arch.output].loss_and_dlogits(logits, Y, scale, buffers.deltas[-1])
+    logits = forward(arch, X, coefs, intercepts, buffers, kernels=kernels)
+    output = OUTPUT_LOSSES[arch.output]
+    loss = output.loss_and_dlogits(logits, Y, scale, buffers.deltas[-1], kernels)
     backward(
         arch,
         X,
@@ -314,16 +321,18 @@ def loss_and_grads(arch, params, X, Y, *, workspace, sample_weight=None, alpha=0
         buffers,
         coef_grads=workspace.coef_grads,
         intercept_grads=workspace.intercept_grads,
+        kernels=kernels,
     )
     if alpha:
-        loss += _add_l2(arch, params, workspace, penalty=alpha / weight_sum)
+        loss += _add_l2(arch, params, workspace, alpha / weight_sum, kernels)
     return loss, workspace.grads
 
 
-def _add_l2(arch, params, workspace, penalty):
+def _add_l2(arch, params, workspace, penalty, kernels):
     """Add ``penalty * W`` to the weights' gradient; return the loss term ``penalty/2 ||W||^2``."""
     n_coefs = arch.n_coefs
-    return add_l2(params[:n_coefs], workspace.grads[:n_coefs], penalty, workspace.l2_scratch)
+    grads = workspace.grads[:n_coefs]
+    return add_l2(params[:n_coefs], grads, penalty, workspace.l2_scratch, kernels)
 
 
 def batch_weight_sum(n_rows, sample_weight):

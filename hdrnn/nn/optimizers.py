@@ -13,20 +13,36 @@ import math
 
 import numpy as np
 
-from hdrnn.nn import _kernels
 from hdrnn.nn.regularization import add_l2
 
 
 class _Optimizer:
-    """State handling shared by the optimizers."""
+    """State handling shared by the optimizers.
+
+    Each optimizer names its state once, in three class attributes that the
+    training state and the model-file checks read: ``HYPERPARAMETERS`` (the
+    constructor's keyword arguments, with their types), ``COUNTERS`` (integer
+    state, such as Adam's step count) and ``STATE_ARRAYS`` (one array per
+    parameter, such as the moments).
+    """
+
+    HYPERPARAMETERS: dict = {}
+    COUNTERS: tuple = ()
+    STATE_ARRAYS: tuple = ()
 
     def state_dict(self):
-        """Return a deep copy of the optimizer's state (arrays and step count)."""
-        return {
-            name: copy.deepcopy(value)
-            for name, value in vars(self).items()
-            if not name.startswith("_")
-        }
+        """Return a deep copy of the optimizer's state (hyperparameters, counters, arrays)."""
+        names = (*self.HYPERPARAMETERS, *self.COUNTERS, *self.STATE_ARRAYS)
+        return {name: copy.deepcopy(getattr(self, name)) for name in names}
+
+    @classmethod
+    def from_state(cls, state):
+        """A new optimizer holding ``state`` (as :meth:`state_dict` returns it)."""
+        first = state[cls.STATE_ARRAYS[0]]
+        hyperparameters = {name: state[name] for name in cls.HYPERPARAMETERS}
+        optimizer = cls(first.size, first.dtype, **hyperparameters)
+        optimizer.load_state(state)
+        return optimizer
 
     def load_state(self, state):
         """Restore a state returned by :meth:`state_dict`, copying into this optimizer."""
@@ -65,6 +81,9 @@ class SGD(_Optimizer):
         The momentum buffer.
     """
 
+    HYPERPARAMETERS = {"learning_rate": float, "momentum": float, "nesterov": bool}
+    STATE_ARRAYS = ("velocity",)
+
     def __init__(self, n_params, dtype, *, learning_rate, momentum, nesterov):
         self.learning_rate = float(learning_rate)
         self.momentum = momentum
@@ -72,8 +91,8 @@ class SGD(_Optimizer):
         self.velocity = np.zeros(n_params, dtype=dtype)
         self._scratch = np.empty(n_params, dtype=dtype)
 
-    def step(self, params, grads):
-        """Update ``params`` in place from the gradient ``grads``."""
+    def step(self, params, grads, kernels=None):
+        """Update ``params`` in place from the gradient ``grads`` (``kernels``: unused)."""
         step = np.multiply(grads, self.learning_rate, out=self._scratch)  # lr * g
         self.velocity *= self.momentum
         self.velocity -= step
@@ -121,6 +140,10 @@ class Adam(_Optimizer):
         Decayed sums of the gradients and of their squares.
     """
 
+    HYPERPARAMETERS = {"learning_rate": float, "beta_1": float, "beta_2": float, "epsilon": float}
+    COUNTERS = ("t",)
+    STATE_ARRAYS = ("grad_sum", "sq_grad_sum")
+
     def __init__(self, n_params, dtype, *, learning_rate, beta_1, beta_2, epsilon):
         self.learning_rate = float(learning_rate)
         self.beta_1 = beta_1
@@ -150,9 +173,8 @@ class Adam(_Optimizer):
         lr_t = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         return self.epsilon / r, lr_t * (1.0 - b1) / r
 
-    def _compiled(self, params, grads):
-        """The compiled kernels when they can take these arrays, else None."""
-        kernels = _kernels.get()
+    def _compiled(self, kernels, params, grads):
+        """``kernels`` when they can take these arrays, else None."""
         if kernels is not None and params.dtype == grads.dtype == self.grad_sum.dtype:
             return kernels
         return None
@@ -162,15 +184,16 @@ class Adam(_Optimizer):
         as_dtype = dtype.type
         return as_dtype(self.beta_1), as_dtype(self.beta_2), as_dtype(eps), as_dtype(step)
 
-    def step_with_l2(self, params, grads, n_coefs, penalty):
+    def step_with_l2(self, params, grads, n_coefs, penalty, kernels=None):
         """Add the L2 gradient ``penalty * W`` to ``grads`` and step; return ``penalty/2 ||W||^2``.
 
         ``W`` is the first ``n_coefs`` parameters (the weights). The same as
         :func:`~hdrnn.nn.regularization.add_l2` followed by :meth:`step`; with
         the compiled kernels the addition happens inside Adam's loop, which
         saves a pass over the weights and their gradient (bit-identical).
+        ``kernels`` are the compiled kernels chosen for the run (None: NumPy).
         """
-        kernels = self._compiled(params, grads)
+        kernels = self._compiled(kernels, params, grads)
         if kernels is None:
             term = add_l2(params[:n_coefs], grads[:n_coefs], penalty, self._scratch[:n_coefs])
             self.step(params, grads)
@@ -184,11 +207,15 @@ class Adam(_Optimizer):
         )
         return 0.5 * penalty * squares
 
-    def step(self, params, grads):
-        """Update ``params`` in place from the gradient ``grads``."""
+    def step(self, params, grads, kernels=None):
+        """Update ``params`` in place from the gradient ``grads``.
+
+        ``kernels`` are the compiled kernels chosen for the run (None: the
+        NumPy passes below; the compiled loop gives the same bits).
+        """
         eps, step = self._next_step()
         b1, b2 = self.beta_1, self.beta_2
-        kernels = self._compiled(params, grads)
+        kernels = self._compiled(kernels, params, grads)
         if kernels is not None:  # the same passes fused into one compiled loop (bit-identical)
             constants = self._constants(params.dtype, eps, step)
             no_l2 = 0, params.dtype.type(0)
@@ -205,3 +232,7 @@ class Adam(_Optimizer):
         np.divide(self.grad_sum, s, out=s)
         s *= step
         params -= s
+
+
+OPTIMIZERS = {optimizer.__name__: optimizer for optimizer in (SGD, Adam)}
+"""dict of str to type: the optimizers by class name, the ``kind`` model files record."""

@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from hdrnn.nn import _kernels
 from hdrnn.nn.network import forward
 
 # Rows per forward pass in prediction: keeps memory bounded for huge X
@@ -10,7 +9,7 @@ from hdrnn.nn.network import forward
 PREDICT_CHUNK_ROWS = 4096
 
 
-def predict_logits(arch, X, coefs, intercepts, finite_check=None):
+def predict_logits(arch, X, coefs, intercepts, finite_check=None, *, kernels=None):
     """Return the logits for ``X``, computed in chunks with fresh buffers.
 
     Allocates its own arrays on every call, so concurrent calls on one
@@ -31,6 +30,9 @@ def predict_logits(arch, X, coefs, intercepts, finite_check=None):
         (as they are in ``X``): it should raise if they hold NaN or
         infinity. Checking the chunk just cast, while it is in cache, saves
         a separate pass over all of ``X``.
+    kernels : SimpleNamespace or None, default=None
+        The compiled kernels chosen by the caller (:func:`compiled_kernels`),
+        or None for the NumPy code; the logits are the same.
 
     Returns
     -------
@@ -48,15 +50,15 @@ def predict_logits(arch, X, coefs, intercepts, finite_check=None):
         if sparse:
             X_chunk, total = X[start:stop].toarray().astype(dtype, copy=False), 0.0
         else:
-            X_chunk, total = _cast_and_sum(X[start:stop], cast, finite_check is not None)
+            X_chunk, total = _cast_and_sum(X[start:stop], cast, finite_check is not None, kernels)
         if not np.isfinite(total):
             finite_check(X[start:stop])
         rows = [buffer[: stop - start] for buffer in activations]
-        logits[start:stop] = forward(arch, X_chunk, coefs, intercepts, rows)
+        logits[start:stop] = forward(arch, X_chunk, coefs, intercepts, rows, kernels=kernels)
     return logits
 
 
-def _cast_and_sum(X_chunk, cast, want_sum):
+def _cast_and_sum(X_chunk, cast, want_sum, kernels):
     """Return ``X_chunk`` in the model's dtype and, if wanted, the sum of its values.
 
     The cast goes into (the first rows of) ``cast``, or is skipped when it is
@@ -68,7 +70,6 @@ def _cast_and_sum(X_chunk, cast, want_sum):
     total = 0.0
     if cast is not None:
         target = cast[: X_chunk.shape[0]]
-        kernels = _kernels.get()
         if kernels is not None and X_chunk.flags.c_contiguous and X_chunk.size:
             return target, kernels.cast_and_sum(X_chunk, target)
         np.copyto(target, X_chunk, casting="same_kind")

@@ -2,10 +2,8 @@
 
 import numpy as np
 
-from hdrnn.nn import _kernels
 
-
-def add_l2(coefs, coef_grads, penalty, scratch):
+def add_l2(coefs, coef_grads, penalty, scratch, kernels=None):
     """Add ``penalty * W`` to the weights' gradient; return the loss term ``penalty/2 ||W||^2``.
 
     Parameters
@@ -18,13 +16,14 @@ def add_l2(coefs, coef_grads, penalty, scratch):
         ``alpha`` over the batch's total sample weight.
     scratch : ndarray of shape (n_coefs,)
         Free space, so the NumPy code makes no temporary.
+    kernels : SimpleNamespace or None, default=None
+        The compiled kernels chosen for the run, or None for the NumPy code.
 
     Returns
     -------
     term : float
         ``penalty / 2 * ||W||^2``, to add to the loss.
     """
-    kernels = _kernels.get()
     if kernels is not None:
         # one compiled pass for both: the same gradient, bit for bit; the sum of
         # squares is added up in another order, so the loss may differ in its last bits

@@ -7,6 +7,8 @@ and every kind works with every stochastic optimizer.
 """
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 # Like MLPClassifier: the adaptive schedule stops training once the step
 # size would fall below this.
@@ -18,7 +20,59 @@ ADAPTIVE_FACTOR = 5.0
 # Factor the plateau schedule multiplies the step size by.
 PLATEAU_FACTOR = 0.5
 
-SCHEDULES = ("constant", "invscaling", "adaptive", "cosine", "plateau")
+
+@dataclass(frozen=True)
+class ScheduleKind:
+    """One kind of learning-rate schedule, as a complete record.
+
+    Parameters
+    ----------
+    name : str
+        The value of the estimator's ``learning_rate`` parameter.
+    decay : callable
+        ``decay(schedule, epoch, samples_seen) -> float``: the factor on
+        ``learning_rate_init`` before warm-up and reductions.
+    on_plateau : str or None, default=None
+        What patience running out means: ``"halve"`` after
+        ``plateau_patience`` epochs (``"plateau"``), ``"divide"`` by 5 after
+        ``n_iter_no_change`` epochs, stopping below 1e-6 (``"adaptive"``);
+        None stops training (the early-stopping rule).
+    """
+
+    name: str
+    decay: Callable
+    on_plateau: str = None
+
+
+def _no_decay(schedule, epoch, samples_seen):
+    return 1.0
+
+
+def _inverse_scaling(schedule, epoch, samples_seen):
+    # lr / (t + 1) ** power_t, t counting the samples seen (MLPClassifier's rule)
+    return 1.0 / (samples_seen + 1) ** schedule.power_t
+
+
+def _cosine(schedule, epoch, samples_seen):
+    # half a cosine from 1 to 0 over the epochs after the warm-up
+    decay_epochs = max(schedule.total_epochs - schedule.warmup_epochs, 1)
+    progress = min(max(epoch - schedule.warmup_epochs, 0) / decay_epochs, 1.0)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+SCHEDULE_KINDS = {
+    kind.name: kind
+    for kind in (
+        ScheduleKind("constant", _no_decay),
+        ScheduleKind("invscaling", _inverse_scaling),
+        ScheduleKind("adaptive", _no_decay, on_plateau="divide"),
+        ScheduleKind("cosine", _cosine),
+        ScheduleKind("plateau", _no_decay, on_plateau="halve"),
+    )
+}
+"""dict of str to ScheduleKind: every schedule, by name."""
+
+SCHEDULES = tuple(SCHEDULE_KINDS)
 
 
 class LearningRateSchedule:
@@ -92,24 +146,22 @@ class LearningRateSchedule:
     def rate(self, epoch, samples_seen):
         """Return the step size for ``epoch`` (0-based) after ``samples_seen`` samples."""
         lr = self.learning_rate_init * self.reduction
-        if self.kind == "invscaling":
-            lr /= (samples_seen + 1) ** self.power_t
-        elif self.kind == "cosine":
-            decay_epochs = max(self.total_epochs - self.warmup_epochs, 1)
-            progress = min(max(epoch - self.warmup_epochs, 0) / decay_epochs, 1.0)
-            lr *= 0.5 * (1.0 + math.cos(math.pi * progress))
+        lr *= SCHEDULE_KINDS[self.kind].decay(self, epoch, samples_seen)
         if epoch < self.warmup_epochs:
             lr *= (epoch + 1) / (self.warmup_epochs + 1)
         return lr
 
     def epoch_ended(self, improved):
         """Let ``"plateau"`` react to an epoch; ``improved`` says whether it improved."""
-        if self.kind != "plateau":
+        if SCHEDULE_KINDS[self.kind].on_plateau != "halve":
             return
         self._epochs_since_reduction = 0 if improved else self._epochs_since_reduction + 1
         if self._epochs_since_reduction >= self.plateau_patience:
             self.reduction *= PLATEAU_FACTOR
             self._epochs_since_reduction = 0
+
+    # The keys of state_dict(), which model files hold.
+    STATE_KEYS = ("reduction", "epochs_since_reduction")
 
     def state_dict(self):
         """Return what the schedule has learned so far (its reductions), as plain numbers."""
@@ -129,7 +181,7 @@ class LearningRateSchedule:
         Only ``"adaptive"`` continues, with the step size divided by 5, until
         it is below 1e-6 (``MLPClassifier``'s rule).
         """
-        if self.kind != "adaptive":
+        if SCHEDULE_KINDS[self.kind].on_plateau != "divide":
             return True
         if self.learning_rate_init * self.reduction <= MIN_LEARNING_RATE:
             return True

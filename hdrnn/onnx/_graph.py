@@ -10,7 +10,7 @@ A writer offers ``name(hint)``, ``constant(hint, array)`` and
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from hdrnn.nn.activations import GELU_C, GELU_CUBIC, LEAKY_SLOPE  # the core's, not copies
+from hdrnn.nn import ACTIVATIONS
 
 FLOAT_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
 
@@ -50,28 +50,12 @@ def emit_classifier(model, graph, X, outputs, dtype, *, labels=None):
 
 
 def emit_activation(graph, activation, z, dtype):
-    """``f(z)`` for a hidden activation, as hdrnn.nn.activations computes it."""
+    """``f(z)`` for a hidden activation: the ONNX form its record in the core carries."""
 
     def number(hint, value):
         return graph.constant(hint, np.array([value], dtype=dtype))
 
-    if activation == "identity":
-        return z
-    if activation in ("relu", "tanh", "logistic"):
-        return graph.node({"relu": "Relu", "tanh": "Tanh", "logistic": "Sigmoid"}[activation], [z])
-    if activation == "leaky_relu":  # max(z, 0.01 z)
-        return graph.node("Max", [z, graph.node("Mul", [z, number("leaky_slope", LEAKY_SLOPE)])])
-    if activation == "elu":  # z above 0, exp(z) - 1 below
-        below = graph.node("Less", [z, number("zero", 0.0)])
-        exp_minus_one = graph.node("Sub", [graph.node("Exp", [z]), number("one", 1.0)])
-        return graph.node("Where", [below, exp_minus_one, z])
-    if activation == "gelu":  # z/2 (1 + tanh(c (z + 0.044715 z^3)))
-        cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
-        inner = graph.node("Add", [z, graph.node("Mul", [cube, number("gelu_cubic", GELU_CUBIC)])])
-        t = graph.node("Tanh", [graph.node("Mul", [inner, number("gelu_c", GELU_C)])])
-        half_z = graph.node("Mul", [z, number("half", 0.5)])
-        return graph.node("Mul", [half_z, graph.node("Add", [t, number("one", 1.0)])])
-    raise ValueError(f"No ONNX form for the activation {activation!r}.")
+    return ACTIVATIONS[activation].onnx(graph, z, number)
 
 
 # ------------------------------------------------------------------ signatures

@@ -14,32 +14,16 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from hdrnn.nn import ACTIVATIONS, OUTPUT_LOSSES
+from hdrnn._training.state import HISTORY_KEYS, SOLVERS, STATE_KEYS
+from hdrnn.nn import ACTIVATIONS, OPTIMIZERS, OUTPUT_LOSSES, LearningRateSchedule, PlateauTracker
 from hdrnn.persistence._migrations import STRUCTURE_DEFAULTS
 
 LABEL_TYPES = {"binary", "multiclass", "multilabel-indicator"}
 WEIGHT_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
-HISTORY_KEYS = {"epoch", "loss", "val_loss", "val_score", "learning_rate", "seconds"}
 STRUCTURE_KEYS = set(STRUCTURE_DEFAULTS)
-STATE_KEYS = {
-    "plateau",
-    "schedule",
-    "optimizer",
-    "loss_curve",
-    "validation_scores",
-    "validation_loss_curve",
-    "history",
-    "samples_seen",
-    "epochs",
-    "loss",
-}
-SCHEDULE_KEYS = {"reduction", "epochs_since_reduction"}
-
-# The optimizer state a file may hold: scalar keys, array keys.
-OPTIMIZER_STATE = {
-    "Adam": ({"learning_rate", "beta_1", "beta_2", "epsilon", "t"}, {"grad_sum", "sq_grad_sum"}),
-    "SGD": ({"learning_rate", "momentum", "nesterov"}, {"velocity"}),
-}
+# The key sets below come from the classes that write them, so the two cannot drift apart.
+SCHEDULE_KEYS = set(LearningRateSchedule.STATE_KEYS)
+PLATEAU_KEYS = set(PlateauTracker.STATE_KEYS)
 
 
 class SchemaError(ValueError):
@@ -100,7 +84,7 @@ def _check_state(state):
     if set(state) != STATE_KEYS:
         raise SchemaError("the training state does not hold the documented entries")
     plateau = _require(state, "plateau", dict)
-    if set(plateau) != {"best_loss", "best_score", "no_improvement_count"}:
+    if set(plateau) != PLATEAU_KEYS:
         raise SchemaError("the plateau counters are not the documented ones")
     _number(plateau["best_loss"], "best_loss")
     _number(plateau["best_score"], "best_score")
@@ -126,10 +110,10 @@ def _check_history(history):
     if not isinstance(history, list):
         raise SchemaError("history_ is not a list")
     for record in history:
-        if not isinstance(record, dict) or set(record) != HISTORY_KEYS:
+        if not isinstance(record, dict) or set(record) != set(HISTORY_KEYS):
             raise SchemaError("history_ holds a record without the documented keys")
         _integer(record, "epoch", minimum=1)
-        for key in HISTORY_KEYS - {"epoch"}:
+        for key in set(HISTORY_KEYS) - {"epoch"}:
             _number(record[key], f"history_ {key}", optional=True)
 
 
@@ -141,7 +125,7 @@ def _check_layers(params, structure, arrays):
     if structure["n_layers_"] != len(hidden) + 2:
         raise SchemaError("n_layers_ does not match hidden_layer_sizes")
     _choice(params.get("activation"), ACTIVATIONS, "activation")
-    _choice(params.get("solver"), {"adam", "sgd", "lbfgs"}, "solver")
+    _choice(params.get("solver"), SOLVERS, "solver")
     units = (structure["n_features_in_"], *hidden, structure["n_outputs_"])
     expected = {f"coefs_{i}": (units[i], units[i + 1]) for i in range(len(units) - 1)}
     expected |= {f"intercepts_{i}": (units[i + 1],) for i in range(len(units) - 1)}
@@ -202,11 +186,13 @@ def _check_optimizer(description, units, arrays):
         return
     if not isinstance(description, dict):
         raise SchemaError("the optimizer is not described")
-    _choice(description.get("kind"), OPTIMIZER_STATE, "optimizer kind")
-    scalars, array_names = OPTIMIZER_STATE[description["kind"]]
+    _choice(description.get("kind"), OPTIMIZERS, "optimizer kind")
+    optimizer = OPTIMIZERS[description["kind"]]
+    scalars = {*optimizer.HYPERPARAMETERS, *optimizer.COUNTERS}
+    array_names = set(optimizer.STATE_ARRAYS)
     if set(description) != scalars | {"kind"} or names != array_names:
         raise SchemaError(f"the {description['kind']} state is not the documented one")
-    _check_optimizer_scalars(description, scalars)
+    _check_optimizer_scalars(description, optimizer)
     n_params = sum(units[i] * units[i + 1] + units[i + 1] for i in range(len(units) - 1))
     dtype = arrays["coefs_0"].dtype
     for name in array_names:
@@ -217,13 +203,14 @@ def _check_optimizer(description, units, arrays):
             raise SchemaError(f"the optimizer's {name} holds NaN or infinity")
 
 
-def _check_optimizer_scalars(description, scalars):
-    for name in scalars - {"t", "nesterov"}:
-        _number(description[name], f"optimizer {name}")
-    if "t" in scalars:
-        _integer(description, "t", minimum=0)
-    if "nesterov" in scalars and not isinstance(description["nesterov"], bool):
-        raise SchemaError("optimizer nesterov is not a boolean")
+def _check_optimizer_scalars(description, optimizer):
+    for name, kind in optimizer.HYPERPARAMETERS.items():
+        if kind is bool and not isinstance(description[name], bool):
+            raise SchemaError(f"optimizer {name} is not a boolean")
+        if kind is not bool:
+            _number(description[name], f"optimizer {name}")
+    for name in optimizer.COUNTERS:
+        _integer(description, name, minimum=0)
 
 
 def _check_image_shape(shape, n_features, name):
