@@ -366,8 +366,8 @@ def test_truncated_files_are_model_file_errors(fitted, tmp_path):
     ("content", "match"),
     [
         (b"", "it is empty"),
-        (np.random.default_rng(0).bytes(4096), "not a readable .npz archive"),
-        (b"\x89PNG\r\n\x1a\n" + bytes(200), "not a readable .npz archive"),
+        (np.random.default_rng(0).bytes(4096), "not an hdrnn model file: it is not a .npz"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "not an hdrnn model file: it is not a .npz"),
         (b"PK\x05\x06" + bytes(18), "has no hdrnn metadata"),
     ],
     ids=["empty", "random", "png", "empty-zip"],
@@ -922,3 +922,110 @@ def test_a_joblib_file_of_the_previous_release_still_loads_and_trains(digits):
     np.testing.assert_array_equal(model.predict_proba(X[:50]), expected)
     model.partial_fit(X[:100], y[:100])  # the training state came back whole
     assert model.n_iter_ == 1 and len(model.loss_curve_) == 6
+
+
+@pytest.mark.parametrize("source", ["readme", "devnull"])
+def test_a_file_that_is_no_model_at_all_is_not_called_a_damaged_copy(tmp_path, source):
+    path = Path("/dev/null") if source == "devnull" else tmp_path / "README.md"
+    if source == "readme":
+        path.write_text("# hdrnn\n\nHandwritten digits.\n")
+    with pytest.raises(ModelFileError, match="is not an hdrnn model file") as error:
+        load(path)
+    assert "damaged" not in str(error.value)
+
+
+@pytest.mark.parametrize("protocol", [0, 1, 2, 5])
+def test_pickles_of_every_protocol_are_recognised(fitted, tmp_path, protocol):
+    model, _, _ = fitted
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle.dumps(model, protocol=protocol))
+    with pytest.raises(UnsafeModelError, match="pickle-based file"):
+        load(path)
+    joblib.dump(model, path, protocol=protocol)
+    with pytest.raises(UnsafeModelError, match="pickle-based file"):
+        load(path)
+
+
+def _fresh_copy(model):
+    return pickle.loads(pickle.dumps(model))
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (
+            lambda m: m.set_params(hidden_layer_sizes=(7,)),
+            r"hidden_layer_sizes parameter \(\(7,\)\) no longer matches",
+        ),
+        (
+            lambda m: m.coefs_.__setitem__(0, m.coefs_[0].astype(np.float64)),
+            "not arrays of one dtype",
+        ),
+        (
+            lambda m: m.coefs_[0].__setitem__((0, 0), np.nan),
+            "NaN or infinite weights.*fit it again",
+        ),
+        (
+            lambda m: m.set_params(class_weight={0: float("nan")}),
+            "class_weight values must be finite",
+        ),
+        (lambda m: m.set_params(dropout=[0.1, 0.2, 0.3]), "one such float per hidden layer"),
+        (
+            lambda m: m.set_params(batch_size=True),
+            "batch_size must be 'auto' or a positive integer",
+        ),
+    ],
+    ids=[
+        "hidden-layers",
+        "mixed-dtypes",
+        "nan-weight",
+        "nan-class-weight",
+        "dropout-list",
+        "bool-batch",
+    ],
+)
+def test_save_refuses_what_load_would_refuse_and_says_why(fitted, tmp_path, spoil, words):
+    model = _fresh_copy(fitted[0])
+    model.coefs_ = [W.copy() for W in model.coefs_]
+    spoil(model)
+    path = tmp_path / "m.hdrnn"
+    with pytest.raises(ValueError, match="Cannot save this model: .*" + words):
+        save(model, path)
+    assert not path.exists()
+
+
+def _rewritten(path, tmp_path, change):
+    """A copy of the model file with its metadata changed and the checksum recomputed."""
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    metadata = json.loads(arrays.pop("metadata.json").tobytes())
+    change(metadata)
+    metadata["checksum"] = checksum(metadata, arrays)
+    arrays["metadata.json"] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    out = tmp_path / "changed.hdrnn"
+    with out.open("wb") as file:
+        np.savez(file, **arrays)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda d: d["params"].__setitem__("image_shape", [64, 1]), "params.image_shape .64, 1. is not"),
+        (lambda d: d["params"].__setitem__("image_shape", "8x8"), "params.image_shape is not"),
+        (lambda d: d["params"].__setitem__("batch_size", True), "batch_size must be"),
+        (
+            lambda d: d["params"].__setitem__("dropout", [0.1, 0.2, 0.3]),
+            "one such float per hidden",
+        ),
+        (lambda d: d["params"].__setitem__("class_weight", {"0": "x"}), "parameters are invalid"),
+    ],
+    ids=["strip", "string", "bool-batch", "dropout-list", "class-weight"],
+)
+def test_parameters_that_would_fail_only_at_partial_fit_are_refused_at_load(
+    fitted, tmp_path, change, words
+):
+    model, _, _ = fitted
+    path = _rewritten(save(model, tmp_path / "m.hdrnn"), tmp_path, change)
+    with pytest.raises(ModelFileError, match=words):
+        load(path)

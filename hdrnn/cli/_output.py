@@ -1,12 +1,32 @@
-"""What the command line prints: the test report and the confusion matrix as text."""
+"""What the command line prints: the test report and the confusion matrix as text.
+
+Everything that comes from a file or a model (class labels, model info) goes
+through :func:`printable` first: a model file can hold any string, and
+terminal escape sequences in it must not reach the user's screen.
+"""
 
 import sys
 
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 
 
+def printable(value, limit=200):
+    """``str(value)`` with every non-printable character escaped, cut to ``limit`` characters.
+
+    Examples
+    --------
+    >>> printable("7\x1b[2J")
+    '7\\x1b[2J'
+    """
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def format_confusion_matrix(matrix, labels):
     """Return the confusion matrix as aligned text, true labels down, predicted across."""
+    labels = [printable(label, 40) for label in labels]
     width = max(len(str(matrix.max())), max(len(str(label)) for label in labels), 3)
     header = " " * (width + 8) + " ".join(f"{label!s:>{width}}" for label in labels)
     lines = ["true \\ predicted", header]
@@ -19,7 +39,11 @@ def print_report(y_true, y_pred, labels, out=None):
     """Print accuracy, the per-class precision/recall table and the confusion matrix."""
     out = out or sys.stdout
     print(f"\nTest accuracy: {accuracy_score(y_true, y_pred):.4f}\n", file=out)
-    print(classification_report(y_true, y_pred, labels=labels, digits=3, zero_division=0), file=out)
+    names = [printable(label, 40) for label in labels]
+    report = classification_report(
+        y_true, y_pred, labels=labels, target_names=names, digits=3, zero_division=0
+    )
+    print(report, file=out)
     print(
         format_confusion_matrix(confusion_matrix(y_true, y_pred, labels=labels), labels), file=out
     )

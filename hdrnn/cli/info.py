@@ -14,6 +14,7 @@ from hdrnn import datasets
 from hdrnn._utils.model_facts import layer_units
 from hdrnn._version import __version__
 from hdrnn.cli._common import add_model_argument, load_model
+from hdrnn.cli._output import printable
 from hdrnn.nn import kernel_status
 
 
@@ -66,21 +67,26 @@ def _model_info(args):
         ("network", "-".join(map(str, layer_units(model))) + f", {model.activation} hidden units"),
         ("input", f"{shape[0]}x{shape[1]} images" if shape else "feature vectors"),
         ("solver", f"{model.solver}, {model.n_iter_} epochs, {loss}"),
-        ("classes", ", ".join(map(str, metadata["classes"]))),
-        ("trained on", str(info.get("dataset", "unknown data"))),
+        ("classes", printable(", ".join(map(str, metadata["classes"])), 400)),
+        ("trained on", printable(info.get("dataset", "unknown data"))),
     ]
     if isinstance(info.get("preset"), str):
-        rows.append(("preset", info["preset"]))
+        rows.append(("preset", printable(info["preset"])))
     if isinstance(info.get("test_accuracy"), float):
-        tested_on = str(info.get("test_data", "its test data"))
+        tested_on = printable(info.get("test_data", "its test data"))
         rows.append(("accuracy", f"{info['test_accuracy']:.2%} on {tested_on}"))
     if isinstance(info.get("drawings_taught"), int):
-        source = str(info.get("taught_from", "a model"))
+        source = printable(info.get("taught_from", "a model"))
         rows.append(
             ("taught", f"{info['drawings_taught']} drawing(s) with hdrnn serve, from {source}")
         )
+    versions = metadata.get("versions")
+    written_by = versions.get("hdrnn", "unknown") if isinstance(versions, dict) else "unknown"
     rows += [
-        ("saved", f"{metadata['created']} by hdrnn {metadata['versions']['hdrnn']}"),
+        (
+            "saved",
+            printable(f"{metadata.get('created', 'at an unknown time')} by hdrnn {written_by}"),
+        ),
         ("format", f"{metadata['format']} version {metadata['format_version']}, checksum OK"),
     ]
     width = max(len(name) for name, _ in rows)

@@ -9,10 +9,17 @@ place that has it:
    its sha256 beside it; loads in well under a second);
 4. OpenML (``fetch_openml(data_id=554)``), whose result is then cached.
 
+:mod:`hdrnn.datasets.synthetic` makes handwriting that is *not* MNIST's
+training data, on demand: digits drawn as pen strokes by random writers,
+handwriting fonts, photo-like renderings of paper, and whole numbers with
+their ground truth. hdrnn measures its shipped model and its number reader
+on them; they are generated, never shipped.
+
 May import: :mod:`hdrnn._utils` and :mod:`hdrnn.exceptions`.
 """
 
 from hdrnn.datasets._idx import load_idx_folder, read_idx
+from hdrnn.datasets import synthetic
 from hdrnn.datasets._mnist import CACHE_NAME, load_mnist
 
-__all__ = ["CACHE_NAME", "load_idx_folder", "load_mnist", "read_idx"]
+__all__ = ["CACHE_NAME", "load_idx_folder", "load_mnist", "read_idx", "synthetic"]

@@ -14,6 +14,7 @@ import copy
 import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import check_scoring
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
@@ -42,7 +43,7 @@ from hdrnn.estimator._prediction import (
 )
 from hdrnn.estimator._report import report_outcome
 from hdrnn.estimator._setup import fit_setup
-from hdrnn.estimator._validation import check_fit_data, check_predict_data
+from hdrnn.estimator._validation import check_fit_data, check_predict_data, fitted_arrays
 from hdrnn.exceptions import ModelVersionWarning
 from hdrnn.nn import Architecture, flatten, init_params, unflatten
 
@@ -444,7 +445,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels (an indicator matrix for multilabel problems).
         """
-        return labels_from_logits(self._logits(X), self._label_binarizer, self.out_activation_)
+        return labels_from_logits(self._logits(X), self._fitted_binarizer(), self.out_activation_)
 
     def predict_log_proba(self, X):
         """Return the log of the class probabilities, computed as a log-softmax.
@@ -464,7 +465,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             dtype.
         """
         logits = self._logits(X)
-        return log_proba_from_logits(logits, self._label_binarizer, self.out_activation_)
+        return log_proba_from_logits(logits, self._fitted_binarizer(), self.out_activation_)
 
     def predict_proba(self, X):
         """Return class probabilities.
@@ -496,7 +497,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             sample_weight,
             validation,
             reset=not continuing,
-            binarizer=self._label_binarizer if incremental or continuing else None,
+            binarizer=self._fitted_binarizer() if incremental or continuing else None,
             same_classes=continuing and not incremental,
         )
         setup = fit_setup(self.get_params(), data, scorer=self._scorer())
@@ -530,6 +531,14 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         )
         return self
 
+    def _fitted_binarizer(self):
+        """The fitted label encoding, or one from hand-set ``classes_`` (None without)."""
+        if hasattr(self, "_label_binarizer"):
+            return self._label_binarizer
+        if hasattr(self, "classes_"):
+            return LabelBinarizer().fit(self.classes_)
+        return None
+
     def _scorer(self):
         """``score(arch, params, X, y, sample_weight)`` for scorers other than accuracy and loss."""
         if self.scoring in (None, "loss"):
@@ -553,7 +562,8 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         arch, config = setup.arch, setup.config
         if continuing:
             params = self._current_params(arch, setup.dtype)
-            state = self._state.copy()
+            # Weights set by hand (as scikit-learn's own tests do) come with no state yet.
+            state = self._state.copy() if hasattr(self, "_state") else TrainingState.fresh(config)
         else:
             params = init_params(arch, rng, setup.dtype, self.init)
             state = TrainingState.fresh(config)
@@ -563,7 +573,8 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         return params, state
 
     def _current_params(self, arch, dtype):
-        shapes = [coef.shape for coef in self.coefs_]
+        coefs, intercepts = fitted_arrays(self.coefs_, self.intercepts_)
+        shapes = [coef.shape for coef in coefs]
         expected = [(arch.layer_units[i], arch.layer_units[i + 1]) for i in range(arch.n_layers)]
         if shapes != expected:
             raise ValueError(
@@ -572,7 +583,7 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
                 "start a new estimator) to train a differently shaped network."
             )
         # A fresh flat copy: the fitted arrays may be read-only (memory-mapped).
-        return flatten(arch, self.coefs_, self.intercepts_, dtype)
+        return flatten(arch, coefs, intercepts, dtype)
 
     def _set_structure(self, setup):
         """What a fitted model needs besides its weights; set before training, for callbacks."""
@@ -637,13 +648,21 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
     def _logits(self, X):
         """Check ``X`` against the fitted model and return the network's logits."""
         check_is_fitted(self)
-        X = check_predict_data(self, X, self.coefs_[0].dtype)
+        missing = [name for name in _PREDICTION_ATTRIBUTES if not hasattr(self, name)]
+        if missing:  # fitted attributes set by hand, but not all of them
+            raise NotFittedError(
+                f"This {type(self).__name__} has coefs_ but not {', '.join(missing)}: call "
+                "fit or partial_fit first (they continue from hand-set coefs_ and "
+                "intercepts_), or set those attributes too."
+            )
+        coefs, intercepts = fitted_arrays(self.coefs_, self.intercepts_)
+        X = check_predict_data(self, X, coefs[0].dtype)
         arch = Architecture(
-            (*(c.shape[0] for c in self.coefs_), self.n_outputs_),
+            (*(W.shape[0] for W in coefs), coefs[-1].shape[1]),
             self.activation,
             self.out_activation_,
         )
-        return network_logits(arch, self.coefs_, self.intercepts_, X, type(self).__name__)
+        return network_logits(arch, coefs, intercepts, X, type(self).__name__)
 
     # ------------------------------------------------------------- pickling
 
@@ -665,6 +684,10 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+# What prediction reads besides the weights; fit and partial_fit set them.
+_PREDICTION_ATTRIBUTES = ("classes_", "out_activation_")
 
 
 def _copy_or_none(values):

@@ -12,7 +12,7 @@ writes nothing: the estimator assigns what it needs.
 import math
 import os
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -82,6 +82,7 @@ def fit_setup(params, data, *, scorer=None):
     setup : FitSetup
     """
     X, dtype, binarizer = data.X, data.dtype, data.binarizer
+    check_params(params, X.shape[1])
     hidden = hidden_sizes(params["hidden_layer_sizes"])
     Y = binarizer.transform(data.y).astype(dtype)
     output = "softmax" if binarizer.y_type_ == "multiclass" else "logistic"
@@ -123,6 +124,46 @@ def _validation_data(validation, binarizer, dtype):
 
 
 # ------------------------------------------------------------- parameters
+
+
+def check_params(params, n_features):
+    """Make every check of the parameters that needs no data, only the input size.
+
+    ``fit`` makes them first; :func:`hdrnn.load` and :func:`hdrnn.save` make
+    them too, so that a model file cannot hold parameters that would fail
+    only later, at ``partial_fit``.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, what it holds and what it may hold.
+    """
+    hidden = hidden_sizes(params["hidden_layer_sizes"])
+    dropout_rates(params["dropout"], len(hidden), params)
+    augmentation(params["augment"], params["image_shape"], n_features, params)
+    if params["image_shape"] is not None:
+        image_shape(n_features, params["image_shape"])
+    if isinstance(params["batch_size"], bool | np.bool_):
+        raise ValueError(
+            f"batch_size must be 'auto' or a positive integer; got {params['batch_size']!r}."
+        )
+    weights = params["class_weight"]
+    if isinstance(weights, dict):
+        bad = {label: w for label, w in weights.items() if not _is_weight(w)}
+        if bad:
+            raise ValueError(
+                "class_weight values must be finite numbers >= 0; got "
+                f"{dict(list(bad.items())[:3])!r}."
+            )
+
+
+def _is_weight(value):
+    return (
+        isinstance(value, Real)
+        and not isinstance(value, bool | np.bool_)
+        and math.isfinite(value)
+        and value >= 0
+    )
 
 
 def hidden_sizes(hidden_layer_sizes):

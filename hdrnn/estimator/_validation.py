@@ -271,3 +271,74 @@ def warn_if_unscaled(X):
             "or use sklearn.preprocessing.MinMaxScaler or StandardScaler.",
             DataScaleWarning,
         )
+
+
+# --------------------------------------------------------- fitted arrays
+
+
+def fitted_arrays(coefs, intercepts):
+    """Checked ``(coefs, intercepts)``: lists of arrays in one float dtype that chain.
+
+    Fitted attributes may be set by hand (scikit-learn's own tests do, and so
+    do users porting weights), so they are checked before any kernel reads
+    them: each ``coefs[i]`` a 2-D numeric array, each ``intercepts[i]`` 1-D
+    with one bias per unit of its layer, the layers chaining. Lists of
+    numbers are accepted, as MLPClassifier accepts them; integer and float16
+    weights become float64 and float32 (the arrays that are already right are
+    returned as they are, without a copy).
+
+    Raises
+    ------
+    ValueError
+        Saying which array is wrong and how.
+    """
+    for name, arrays in (("coefs_", coefs), ("intercepts_", intercepts)):
+        if not isinstance(arrays, list | tuple) or not arrays:
+            raise ValueError(
+                f"{name} must be a non-empty list of arrays, one per layer; got "
+                f"{type(arrays).__name__}."
+            )
+    if len(coefs) != len(intercepts):
+        raise ValueError(
+            f"coefs_ has {len(coefs)} layers but intercepts_ has {len(intercepts)}: "
+            "they need one array each per layer."
+        )
+    coefs = [_numeric(W, f"coefs_[{i}]", ndim=2) for i, W in enumerate(coefs)]
+    intercepts = [_numeric(b, f"intercepts_[{i}]", ndim=1) for i, b in enumerate(intercepts)]
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        if i and W.shape[0] != coefs[i - 1].shape[1]:
+            raise ValueError(
+                f"coefs_[{i}] has shape {W.shape}, but layer {i - 1} has "
+                f"{coefs[i - 1].shape[1]} units: the layers do not chain."
+            )
+        if b.shape != (W.shape[1],):
+            raise ValueError(
+                f"intercepts_[{i}] has shape {b.shape}; layer {i} has {W.shape[1]} units, "
+                f"so it needs shape ({W.shape[1]},)."
+            )
+    float32 = all(a.dtype == np.float32 for a in (*coefs, *intercepts))
+    dtype = np.float32 if float32 else np.float64
+    return (
+        [a.astype(dtype, copy=False) for a in coefs],
+        [a.astype(dtype, copy=False) for a in intercepts],
+    )
+
+
+def _numeric(value, name, ndim):
+    if value is None:
+        raise ValueError(f"{name} is None; it must be an array of weights.")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} is not an array of numbers ({error}).") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} holds {array.dtype} values; weights must be numbers (float32 or float64)."
+        )
+    if array.ndim != ndim:
+        raise ValueError(
+            f"{name} has {array.ndim} dimensions (shape {array.shape}); it needs {ndim}."
+        )
+    if array.dtype == np.float16:
+        return array.astype(np.float32)
+    return array if array.dtype.kind == "f" else array.astype(np.float64)

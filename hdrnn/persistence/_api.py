@@ -29,8 +29,10 @@ from hdrnn._utils.files import atomic_write
 from hdrnn._utils.warn import warn
 from hdrnn._version import __version__
 from hdrnn.estimator import DigitMLPClassifier
+from hdrnn.estimator._setup import check_params
+from hdrnn.estimator._validation import fitted_arrays
 from hdrnn.exceptions import IncompatibleModelError, ModelFormatWarning
-from hdrnn.persistence._archive import ModelArchive, damaged
+from hdrnn.persistence._archive import ModelArchive, damaged, not_a_model
 from hdrnn.persistence._document import checksum, model_document, params_from_document, state_arrays
 from hdrnn.persistence._migrations import FORMAT_NAME, FORMAT_VERSION, MIGRATIONS
 from hdrnn.persistence._schema import SchemaError, allowed_dtype, check_model
@@ -80,12 +82,48 @@ def save(model, path, *, info=None):
     """
     check_is_fitted(model)
     path = Path(path)
-    metadata, arrays = model_document(model, info)
+    metadata, arrays = _savable_document(model, info)
     document = json.dumps(metadata, sort_keys=True).encode("utf-8")
     arrays["metadata.json"] = np.frombuffer(document, dtype=np.uint8)
     with atomic_write(path) as file:
         np.savez(file, **arrays)
     return path
+
+
+def _savable_document(model, info):
+    """The document of ``model``, checked as :func:`load` will check it (or a ValueError)."""
+    try:
+        coefs, _ = fitted_arrays(model.coefs_, model.intercepts_)
+        check_params(model.get_params(), coefs[0].shape[0])
+    except ValueError as error:
+        raise ValueError(f"Cannot save this model: {error}") from None
+    fitted_hidden = [W.shape[1] for W in coefs[:-1]]
+    if list(np.ravel(model.hidden_layer_sizes)) != fitted_hidden:
+        raise ValueError(
+            f"Cannot save this model: its hidden_layer_sizes parameter "
+            f"({model.hidden_layer_sizes!r}) no longer matches its fitted layers "
+            f"({tuple(fitted_hidden)}); set_params changed the parameter, not the weights. "
+            f"Set it back (set_params(hidden_layer_sizes={tuple(fitted_hidden)})) or fit again."
+        )
+    dtypes = {a.dtype for a in (*model.coefs_, *model.intercepts_) if hasattr(a, "dtype")}
+    if len(dtypes) > 1 or not all(isinstance(a, np.ndarray) for a in model.coefs_):
+        raise ValueError(
+            f"Cannot save this model: its weights are not arrays of one dtype "
+            f"({sorted(map(str, dtypes))}); cast them, e.g. "
+            "model.coefs_ = [np.asarray(W, np.float32) for W in model.coefs_] (and intercepts_)."
+        )
+    metadata, arrays = model_document(model, info)
+    try:
+        check_model(metadata, arrays)
+    except SchemaError as error:
+        raise ValueError(f"Cannot save this model: {error}. {_remedy(str(error))}") from None
+    return metadata, arrays
+
+
+def _remedy(problem):
+    if "NaN or infinite" in problem:
+        return "A model with non-finite weights predicts nothing useful: fit it again."
+    return "Its fitted attributes do not describe one consistent network: fit it again."
 
 
 def load(path):
@@ -188,7 +226,7 @@ def _read(path):
     if not path.exists():
         raise FileNotFoundError(f"No model file at {path}.")
     if not path.is_file():
-        raise damaged(path, "it is a directory or a device, not a file")
+        raise not_a_model(path, "it is a directory or a device, not a file")
     with ModelArchive(path) as archive:
         metadata = archive.read_metadata()
         version = _check_format(path, metadata)
@@ -211,7 +249,7 @@ def _read(path):
 def _check_format(path, metadata):
     """Return the file's format version, if this hdrnn reads it."""
     if metadata.get("format") != FORMAT_NAME or metadata.get("estimator") != "DigitMLPClassifier":
-        raise damaged(path, "its metadata does not describe an hdrnn model")
+        raise not_a_model(path, "its metadata does not describe an hdrnn model")
     version = metadata.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise damaged(path, f"its format version {str(version)[:20]!r} is not valid")
@@ -256,6 +294,7 @@ def _build_model(path, metadata, arrays):
     try:
         model = DigitMLPClassifier(**params_from_document(metadata["params"]))
         model._validate_params()
+        check_params(model.get_params(), metadata["structure"]["n_features_in_"])
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise damaged(path, f"its parameters are invalid ({str(error)[:200]})") from None
     structure = dict(metadata["structure"])

@@ -46,6 +46,9 @@ MAX_SNIFF_BYTES = 1 << 20
 
 # Leading bytes of files that are not model files, for a useful message.
 _PICKLE_PROTOCOLS = range(2, 6)
+_OLD_PICKLE_START = re.compile(
+    rb"^(?:\((?:dp|lp)?\d*\n?)?(?:[(}\]]q?\x00?)?(?:c|\(i)[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n"
+)
 _COMPRESSED_PICKLE_MAGIC = (  # the formats joblib.dump(compress=...) writes
     (b"\x1f\x8b", lambda: zlib.decompressobj(31)),  # gzip
     (b"BZh", bz2.BZ2Decompressor),
@@ -59,11 +62,19 @@ _COMPRESSED_PICKLE_MAGIC = (  # the formats joblib.dump(compress=...) writes
 
 
 def damaged(path, reason):
-    """The error for a file that is not a usable model file."""
+    """The error for what looks like an hdrnn model file but cannot be used as one."""
     return ModelFileError(
         f"{path} is not a usable hdrnn model file: {reason}. If you saved it with "
         "hdrnn.save, the copy is damaged (truncated or modified): save it again from "
         "the trained model."
+    )
+
+
+def not_a_model(path, reason):
+    """The error for a file that is not an hdrnn model file at all (a README, /dev/null...)."""
+    return ModelFileError(
+        f"{path} is not an hdrnn model file: {reason}. hdrnn reads the files that "
+        "hdrnn.save (or hdrnn train --save) writes."
     )
 
 
@@ -81,10 +92,12 @@ def refuse_non_archives(path):
                 "--trust-pickle); otherwise ask for an hdrnn.save file."
             )
     if head.startswith(b"\x93NUMPY"):
-        raise damaged(path, "it is a single NumPy array (.npy), not a model archive")
+        raise not_a_model(path, "it is a single NumPy array (.npy), not a model archive")
     if not head:
-        raise damaged(path, "it is empty")
-    raise damaged(path, f"it is not a readable .npz archive (it starts with {head[:8]!r})")
+        raise not_a_model(path, "it is empty")
+    if b"PK\x03\x04".startswith(head[:4]):  # the first bytes of an archive, then nothing
+        raise damaged(path, f"it ends after {len(head)} bytes, inside an archive's header")
+    raise not_a_model(path, f"it is not a .npz archive (it starts with {head[:8]!r})")
 
 
 def _is_pickle(head, file):
@@ -107,7 +120,12 @@ def _is_pickle(head, file):
 
 
 def _is_plain_pickle(head):
-    return len(head) >= 2 and head[0] == 0x80 and head[1] in _PICKLE_PROTOCOLS
+    if len(head) >= 2 and head[0] == 0x80 and head[1] in _PICKLE_PROTOCOLS:
+        return True
+    # Protocols 0 and 1 have no header: they start with opcodes. A pickled object
+    # names its class early (GLOBAL "c<module>\n<name>\n" or INST "(i..."),
+    # which text and archives never do.
+    return _OLD_PICKLE_START.match(head) is not None
 
 
 class ModelArchive:

@@ -60,6 +60,13 @@ def check_model(metadata, arrays):
     _check_optimizer(state["optimizer"], units, arrays)
     _require(metadata, "info", dict)
     _check_image_shape(metadata.get("image_shape"), structure["n_features_in_"], "image_shape")
+    _check_image_shape(params.get("image_shape"), structure["n_features_in_"], "params.image_shape")
+    for name, shape in (
+        ("params.image_shape", params.get("image_shape")),
+        ("image_shape_", structure["image_shape_"]),
+    ):
+        if shape is not None and shape != metadata.get("image_shape"):
+            raise SchemaError(f"{name} {shape} is not the model's input image shape")
     if "feature_names_in" in arrays and arrays["feature_names_in"].shape != (units[0],):
         raise SchemaError("feature_names_in does not have one name per input feature")
 
