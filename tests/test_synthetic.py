@@ -417,4 +417,4 @@ def test_ci_installs_exactly_the_handwriting_font_packages():
 
     ci = (Path(__file__).parents[1] / ".ci" / "run").read_text()
     listed = re.search(r'FONT_PACKAGES="([^"]+)"', ci).group(1).split()
-    assert sorted(listed) == sorted(synthetic.HANDWRITING_FONT_PACKAGES)
+    assert sorted(listed) == sorted(syn.HANDWRITING_FONT_PACKAGES)
