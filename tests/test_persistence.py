@@ -1029,3 +1029,15 @@ def test_parameters_that_would_fail_only_at_partial_fit_are_refused_at_load(
     path = _rewritten(save(model, tmp_path / "m.hdrnn"), tmp_path, change)
     with pytest.raises(ModelFileError, match=words):
         load(path)
+
+
+def test_a_file_without_the_optimizer_state_predicts_the_same_and_trains_on(fitted, tmp_path):
+    model, X, y = fitted
+    full = save(model, tmp_path / "full.hdrnn")
+    small = save(model, tmp_path / "small.hdrnn", optimizer_state=False)
+    assert small.stat().st_size < 0.5 * full.stat().st_size
+    loaded = load(small)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert persistence.read_metadata(small)["state"]["optimizer"] is None
+    loaded.set_params(early_stopping=False).partial_fit(X, y)  # a fresh optimizer
+    assert loaded.n_iter_ == 1

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from hdrnn.exceptions import TrainingDivergedError
 from hdrnn.nn import forward, unflatten
+from hdrnn.nn.prediction import chunk_rows
 
 # An epoch whose mean loss exceeds this many times the loss of guessing
 # (log K for K classes) has diverged even while it is still finite: such a
@@ -134,14 +135,20 @@ def dead_unit_fraction(arch, params, X, rows):
     """Share of ReLU hidden units that output zero for every training row sampled (else None)."""
     if arch.activation != "relu":
         return None
-    sample = X[rows[:DEAD_UNIT_SAMPLE_ROWS]]
-    sample = sample.toarray() if hasattr(sample, "toarray") else sample
+    sampled = rows[:DEAD_UNIT_SAMPLE_ROWS]
     coefs, intercepts = unflatten(arch, params)
-    outputs = [np.empty((sample.shape[0], n), dtype=params.dtype) for n in arch.layer_units[1:]]
-    forward(arch, sample, coefs, intercepts, outputs)
-    hidden = outputs[:-1]
-    dead = sum(int(np.sum(~(A > 0).any(axis=0))) for A in hidden)
-    return dead / sum(A.shape[1] for A in hidden)
+    # In chunks, as prediction runs: a very wide layer must not need gigabytes here.
+    chunk = chunk_rows(arch, params.dtype, len(sampled))
+    outputs = [np.empty((chunk, n), dtype=params.dtype) for n in arch.layer_units[1:]]
+    alive = [np.zeros(n, dtype=bool) for n in arch.layer_units[1:-1]]
+    for start in range(0, len(sampled), chunk):
+        sample = X[sampled[start : start + chunk]]
+        sample = sample.toarray() if hasattr(sample, "toarray") else sample
+        rows_out = [buffer[: sample.shape[0]] for buffer in outputs]
+        forward(arch, sample, coefs, intercepts, rows_out)
+        for seen, A in zip(alive, rows_out[:-1]):
+            seen |= (A > 0).any(axis=0)
+    return sum(int(np.sum(~seen)) for seen in alive) / sum(seen.size for seen in alive)
 
 
 def blas_threads(leave_one_core):

@@ -21,12 +21,20 @@ from hdrnn._training.state import TrainingConfig
 from hdrnn._utils.images import image_shape
 from hdrnn._utils.warn import warn
 from hdrnn.augmentation import Augmentation
-from hdrnn.nn import Architecture
+from hdrnn.nn import Architecture, Workspace
+from hdrnn.nn.prediction import PREDICT_CHUNK_BYTES
 
-# Copies of the parameters that training keeps: the parameters, their
-# gradient, Adam's two moments (or SGD's velocity), a scratch buffer and the
-# L2 term's buffer.
-TRAINING_COPIES_OF_PARAMS = 6
+# Copies of the parameters a run keeps besides its Workspace (which holds the
+# gradient and the L2 buffer): the parameters, the snapshot to roll back to,
+# the best epoch's (early stopping), the published weights, and the
+# optimizer's arrays: Adam's two moments and scratch, SGD's velocity and
+# scratch, or L-BFGS's ten correction pairs and a few vectors (scipy, float64).
+PARAM_COPIES = 4
+OPTIMIZER_COPIES = {"adam": 3, "sgd": 2, "lbfgs": 25}
+
+# What a distorted batch needs besides the Workspace: source positions and
+# interpolation weights, a few arrays the size of a batch of inputs.
+AUGMENT_BATCH_COPIES = 6
 
 # scikit-learn's "auto" batch size: min(200, n_samples).
 AUTO_BATCH_SIZE = 200
@@ -87,7 +95,6 @@ def fit_setup(params, data, *, scorer=None):
     Y = binarizer.transform(data.y).astype(dtype)
     output = "softmax" if binarizer.y_type_ == "multiclass" else "logistic"
     arch = Architecture((X.shape[1], *hidden, Y.shape[1]), params["activation"], output)
-    check_network_fits_in_memory(arch, dtype, params["hidden_layer_sizes"])
     augment, shape = augmentation(params["augment"], params["image_shape"], X.shape[1], params)
     config = TrainingConfig.from_params(
         params,
@@ -96,6 +103,7 @@ def fit_setup(params, data, *, scorer=None):
         augment=augment,
         image_shape=shape,
     )
+    check_training_fits_in_memory(arch, dtype, config, params["hidden_layer_sizes"])
     validation = _validation_data(data.validation, binarizer, dtype)
     training = TrainingData(
         X.astype(dtype, copy=False),
@@ -180,20 +188,41 @@ def hidden_sizes(hidden_layer_sizes):
     return [int(n) for n in hidden]
 
 
-def check_network_fits_in_memory(arch, dtype, hidden_layer_sizes):
-    """Refuse a network whose training state would not fit in this machine's memory.
+def training_memory_bytes(arch, dtype, config):
+    """Bytes a run with ``config`` allocates: parameter copies, buffers, chunks.
 
-    Training holds about six copies of the parameters; without the check a
-    huge ``hidden_layer_sizes`` ends in a raw ``MemoryError``, or worse, in
-    the operating system killing the process.
+    The Workspace's own count (:meth:`hdrnn.nn.Workspace.nbytes`: every
+    per-row buffer of a batch, the gradient), the copies of the parameters
+    the run and the optimizer keep, the distorted batches' temporaries and
+    the chunks that scoring and diagnostics run in. The data are not
+    counted: they exist before ``fit``.
     """
-    needed = TRAINING_COPIES_OF_PARAMS * arch.n_params * np.dtype(dtype).itemsize
+    itemsize = np.dtype(dtype).itemsize
+    n_features = arch.layer_units[0]
+    augmenting = config.augment is not None
+    workspace = Workspace.nbytes(
+        arch, config.batch_size, dtype, config.dropout or None, 3 if augmenting else 1
+    )
+    copies = PARAM_COPIES + OPTIMIZER_COPIES[config.solver]
+    params = copies * arch.n_params * (8 if config.solver == "lbfgs" else itemsize)
+    augment = AUGMENT_BATCH_COPIES * config.batch_size * n_features * 8 if augmenting else 0
+    return workspace + params + augment + 2 * PREDICT_CHUNK_BYTES
+
+
+def check_training_fits_in_memory(arch, dtype, config, hidden_layer_sizes):
+    """Refuse a run that would not fit in this machine's memory, before allocating it.
+
+    Without the check a huge ``hidden_layer_sizes`` ends in a raw
+    ``MemoryError``, or worse, in the operating system killing the process.
+    """
+    needed = training_memory_bytes(arch, dtype, config)
     available = physical_memory_bytes()
     if available is not None and needed > available:
         raise ValueError(
-            f"hidden_layer_sizes={hidden_layer_sizes!r} makes a network of "
-            f"{arch.n_params:,} parameters, whose training needs about {_gib(needed)} of "
-            f"memory; this machine has {_gib(available)}. Use smaller hidden layers."
+            f"hidden_layer_sizes={hidden_layer_sizes!r} makes a network of {arch.n_params:,} "
+            f"parameters which, trained in batches of {config.batch_size}, needs about "
+            f"{_gib(needed)} of memory; this machine has {_gib(available)}. Use smaller "
+            "hidden layers (or batches)."
         )
 
 

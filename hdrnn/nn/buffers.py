@@ -75,6 +75,36 @@ class Workspace:
         self._full_batch = self._cut(batch_size)
         self._viewed_params = self._param_views = None
 
+    @staticmethod
+    def nbytes(arch, batch_size, dtype, dropout=None, n_input_buffers=1):
+        """Bytes a Workspace of these arguments allocates (its arrays, as ``__init__`` makes them).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from hdrnn.nn import Architecture, Workspace
+        >>> arch = Architecture((784, 128, 10), "relu", "softmax")
+        >>> Workspace.nbytes(arch, 128, np.float32) == Workspace(arch, 128, np.float32).allocated
+        True
+        """
+        units = arch.layer_units
+        hidden = units[1:-1]
+        rates = tuple(dropout) if dropout is not None else (0.0,) * len(hidden)
+        per_row = 2 * sum(n for n, p in zip(hidden, rates) if p)  # masks, dropped
+        per_row += sum(hidden) if ACTIVATIONS[arch.activation].needs_input else 0  # inputs
+        per_row += n_input_buffers * units[0] + units[-1] + 1  # X buffers, Y, sample_weight
+        per_row += 2 * sum(units[1:]) + sum(hidden)  # activations, deltas, scratch
+        return np.dtype(dtype).itemsize * (batch_size * per_row + arch.n_params + arch.n_coefs)
+
+    @property
+    def allocated(self):
+        """int: bytes of every array this workspace holds."""
+        arrays = [self.Y, self.sample_weight, self.grads, self.l2_scratch, *self.X_buffers]
+        for group in (self.masks, self.dropped, self.inputs, self.activations, self.deltas):
+            arrays += [a for a in group or () if a is not None]
+        arrays += self.scratch
+        return sum(a.nbytes for a in arrays)
+
     def views_of(self, params):
         """Return :func:`unflatten`'s views of ``params``, cached for the same array.
 

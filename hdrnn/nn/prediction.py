@@ -8,6 +8,16 @@ from hdrnn.nn.network import forward
 # while the matrices stay large enough for BLAS to run at full speed.
 PREDICT_CHUNK_ROWS = 4096
 
+# At most this many bytes of layer outputs per chunk: a very wide network
+# predicts fewer rows at a time instead of allocating gigabytes.
+PREDICT_CHUNK_BYTES = 32 * 2**20
+
+
+def chunk_rows(arch, dtype, n_rows):
+    """Rows per forward pass: at most 4096, and at most 32 MiB of layer outputs."""
+    per_row = sum(arch.layer_units[1:]) * np.dtype(dtype).itemsize
+    return max(1, min(PREDICT_CHUNK_ROWS, PREDICT_CHUNK_BYTES // per_row, n_rows))
+
 
 def predict_logits(arch, X, coefs, intercepts, finite_check=None, *, kernels=None):
     """Return the logits for ``X``, computed in chunks with fresh buffers.
@@ -41,7 +51,7 @@ def predict_logits(arch, X, coefs, intercepts, finite_check=None, *, kernels=Non
     dtype = coefs[0].dtype
     n_samples = X.shape[0]
     logits = np.empty((n_samples, arch.layer_units[-1]), dtype=dtype)
-    chunk = min(PREDICT_CHUNK_ROWS, max(n_samples, 1))
+    chunk = chunk_rows(arch, dtype, n_samples)
     activations = [np.empty((chunk, n), dtype=dtype) for n in arch.layer_units[1:]]
     sparse = hasattr(X, "toarray")
     cast = None if sparse or X.dtype == dtype else np.empty((chunk, X.shape[1]), dtype=dtype)

@@ -22,9 +22,16 @@ from hdrnn.persistence._migrations import FORMAT_NAME, FORMAT_VERSION, STRUCTURE
 STATE_ARRAY_PREFIX = "optimizer_"
 
 
-def model_document(model, info):
-    """Return ``(metadata, arrays)`` describing a fitted model, checksum included."""
+def model_document(model, info, *, optimizer=True):
+    """Return ``(metadata, arrays)`` describing a fitted model, checksum included.
+
+    Without ``optimizer`` the optimizer's state (Adam's moments: twice the
+    weights' size) is left out; training continues from such a file with a
+    fresh optimizer.
+    """
     state = model._state.state_dict()
+    if not optimizer:
+        state = {"scalars": {**state["scalars"], "optimizer": None}, "arrays": {}}
     arrays = {}
     for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
         arrays[f"coefs_{i}"] = np.ascontiguousarray(W)
