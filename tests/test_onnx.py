@@ -189,3 +189,30 @@ def test_import_hdrnn_stays_light():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_integer_classes_beyond_int64_are_refused_not_wrapped(digits):
+    X, y = digits
+    big = np.where(y == 0, np.uint64(2**63 + 5), y.astype(np.uint64))
+    model = _fit(X, big)
+    with pytest.raises(ValueError, match=r"class 9223372036854775813 is beyond the int64 labels"):
+        to_onnx(model)
+
+
+def test_the_graph_can_flag_rows_that_predict_refuses(digits):
+    X, y = digits
+    X = X.astype(np.float32)
+    model = _fit(X, y)
+    session = onnxruntime.InferenceSession(to_onnx(model, flag_nonfinite=True).SerializeToString())
+    rows = X[:4].copy()
+    rows[1, 3], rows[2, 0] = np.nan, np.inf
+    label, proba, finite = session.run(None, {"X": rows})
+    assert finite.tolist() == [True, False, False, True]
+    np.testing.assert_allclose(proba[[0, 3]], model.predict_proba(rows[[0, 3]]), rtol=1e-5)
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(rows)
+    assert len(session.get_outputs()) == 3 and len(_session_outputs(model)) == 2
+
+
+def _session_outputs(model):
+    return onnxruntime.InferenceSession(to_onnx(model).SerializeToString()).get_outputs()

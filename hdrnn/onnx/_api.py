@@ -20,7 +20,7 @@ from hdrnn._version import __version__
 
 try:
     import onnx
-    from onnx import helper
+    from onnx import TensorProto, helper
 except ImportError as error:
     raise ImportError(
         'Exporting to ONNX needs the onnx package: pip install "hdrnn[onnx]"'
@@ -31,6 +31,7 @@ from hdrnn.onnx._graph import (
     FLOAT_TYPES,
     Graph,
     emit_classifier,
+    emit_finite_rows,
     label_signature,
     model_dtype,
     n_classes,
@@ -43,7 +44,7 @@ __all__ = ["ONNX_OPSET", "register_with_skl2onnx", "to_onnx"]
 ONNX_OPSET = 13
 
 
-def to_onnx(model, *, name="hdrnn", target_opset=ONNX_OPSET):
+def to_onnx(model, *, name="hdrnn", target_opset=ONNX_OPSET, flag_nonfinite=False):
     """Write a fitted classifier as an ONNX model.
 
     Parameters
@@ -54,6 +55,12 @@ def to_onnx(model, *, name="hdrnn", target_opset=ONNX_OPSET):
         The graph's name.
     target_opset : int, default=13
         The ONNX operator set (13 or newer).
+    flag_nonfinite : bool, default=False
+        Add a third output, ``finite``: shape (n_samples,), True where the
+        row holds no NaN and no infinity. ``predict`` refuses such rows with
+        an error; an ONNX engine computes an answer for them anyway (NaN
+        probabilities and an arbitrary label), so a service that can receive
+        them should read this output.
 
     Returns
     -------
@@ -63,7 +70,14 @@ def to_onnx(model, *, name="hdrnn", target_opset=ONNX_OPSET):
         (n_samples,) (int64 for integer classes, string for string classes;
         for multilabel problems an int64 indicator matrix), and
         ``probabilities``, shape (n_samples, n_classes), as
-        ``predict_proba`` returns them. Save it with ``onnx.save``.
+        ``predict_proba`` returns them. With ``flag_nonfinite``, a third
+        output ``finite``. Save it with ``onnx.save``.
+
+    Raises
+    ------
+    ValueError
+        If the model is not fitted, or its class labels cannot be ONNX
+        labels (integers beyond int64, or floats that are not whole numbers).
 
     Examples
     --------
@@ -85,16 +99,20 @@ def to_onnx(model, *, name="hdrnn", target_opset=ONNX_OPSET):
     n_features = model.coefs_[0].shape[0]
     label_type, label_shape = label_signature(model)
     emit_classifier(model, graph, "X", ("label", "probabilities"), dtype)
+    outputs = [
+        helper.make_tensor_value_info("label", label_type, label_shape),
+        helper.make_tensor_value_info(
+            "probabilities", FLOAT_TYPES[dtype], [None, n_classes(model)]
+        ),
+    ]
+    if flag_nonfinite:
+        emit_finite_rows(graph, "X", "finite")
+        outputs.append(helper.make_tensor_value_info("finite", TensorProto.BOOL, [None]))
     onnx_graph = helper.make_graph(
         graph.nodes,
         name,
         [helper.make_tensor_value_info("X", FLOAT_TYPES[dtype], [None, n_features])],
-        [
-            helper.make_tensor_value_info("label", label_type, label_shape),
-            helper.make_tensor_value_info(
-                "probabilities", FLOAT_TYPES[dtype], [None, n_classes(model)]
-            ),
-        ],
+        outputs,
         initializer=graph.initializers,
     )
     onnx_model = helper.make_model(

@@ -12,6 +12,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from hdrnn.nn import ACTIVATIONS
 
+# The largest int64, the type of an ONNX classifier's integer labels.
+INT64_MAX = np.iinfo(np.int64).max
+
 FLOAT_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
 
 
@@ -79,9 +82,14 @@ def is_multilabel(model):
 def label_values(model):
     """The classes as the ``label`` output gives them: int64 or strings."""
     classes = np.asarray(model.classes_)
-    if classes.dtype.kind in "iub":
-        return classes.astype(np.int64)
-    if classes.dtype.kind == "f" and np.all(classes == np.round(classes)):
+    if classes.dtype.kind in "iub" or _whole_numbers(classes):
+        beyond = [c for c in classes.tolist() if not -INT64_MAX - 1 <= c <= INT64_MAX]
+        if beyond:
+            raise ValueError(
+                f"The class {beyond[0]} is beyond the int64 labels of an ONNX classifier "
+                "(it would wrap to another number): train with string labels "
+                "(y.astype(str)) to export this model."
+            )
         return classes.astype(np.int64)
     if classes.dtype.kind in "UO" and all(isinstance(c, str) for c in classes):
         return np.array([c.encode("utf-8") for c in classes], dtype=object)
@@ -89,6 +97,19 @@ def label_values(model):
         f"Classes of dtype {classes.dtype} cannot be ONNX labels: use integer or string "
         "labels (e.g. y.astype(int) or y.astype(str)) when training the model."
     )
+
+
+def _whole_numbers(classes):
+    return classes.dtype.kind == "f" and bool(np.all(classes == np.round(classes)))
+
+
+def emit_finite_rows(graph, X, output):
+    """``output[i]`` is True where row ``i`` of ``X`` holds no NaN and no infinity."""
+    bad = graph.node("Or", [graph.node("IsNaN", [X]), graph.node("IsInf", [X])])
+    worst = graph.node(
+        "ReduceMax", [graph.node("Cast", [bad], to=TensorProto.INT32)], axes=[1], keepdims=0
+    )
+    graph.node("Equal", [worst, graph.constant("no_bad_value", np.zeros(1, np.int32))], output)
 
 
 def label_signature(model):
