@@ -206,7 +206,8 @@ def test_the_graph_can_flag_rows_that_predict_refuses(digits):
     session = onnxruntime.InferenceSession(to_onnx(model, flag_nonfinite=True).SerializeToString())
     rows = X[:4].copy()
     rows[1, 3], rows[2, 0] = np.nan, np.inf
-    label, proba, finite = session.run(None, {"X": rows})
+    labels, proba, finite = session.run(None, {"X": rows})
+    np.testing.assert_array_equal(labels[[0, 3]], model.predict(rows[[0, 3]]))
     assert finite.tolist() == [True, False, False, True]
     np.testing.assert_allclose(proba[[0, 3]], model.predict_proba(rows[[0, 3]]), rtol=1e-5)
     with pytest.raises(ValueError, match="NaN"):
