@@ -23,9 +23,15 @@ its machine * nthreads)`` threads, at least one, now and whenever a worker
     with joblib.parallel_config(backend="dask"):
         search.fit(X, y)
 
+:func:`connect` reaches a scheduler within a time limit, with an error
+that says what answered instead: ``distributed.Client`` alone waits forever
+for a port that accepts connections and never answers, and reads an HTTP
+server's reply as the length of a message (a 3 EiB ``MemoryError``).
+
 Needs the ``distributed`` extra: ``pip install "hdrnn[distributed]"``.
 """
 
+import asyncio
 import os
 from collections import Counter
 from urllib.parse import urlsplit
@@ -39,7 +45,13 @@ except ImportError as error:
         'Running on a dask cluster needs dask.distributed: pip install "hdrnn[distributed]"'
     ) from error
 
-__all__ = ["BLASThreadsPlugin", "limit_blas_threads", "search_data", "usable_cores"]
+# What to ask when something other than a dask scheduler answers.
+_OTHER_SERVICE = (
+    "Is it another service, such as a dashboard (usually on port 8787; schedulers listen on 8786 "
+    "unless told otherwise)?"
+)
+
+__all__ = ["BLASThreadsPlugin", "connect", "limit_blas_threads", "search_data", "usable_cores"]
 
 
 def usable_cores():
@@ -149,3 +161,66 @@ def search_data(X, y, cv=5, groups=None):
     """
     splits = list(check_cv(cv, y, classifier=True).split(X, y, groups))
     return splits, [X, y, *(indices for split in splits for indices in split)]
+
+
+def connect(address, timeout=10):
+    """A client of the dask scheduler at ``address``, or a clear error within ``2 * timeout`` s.
+
+    The scheduler is first greeted with dask's own handshake, under a time
+    limit: ``distributed.Client``'s ``timeout`` covers reaching the port,
+    not the answer, so a port that accepts and never answers would hang
+    it, and a server of another protocol (HTTP, say) would make it read a
+    huge message length. Call it from synchronous code (it runs its own
+    event loop for the greeting).
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address, e.g. ``"tcp://scheduler:8786"``.
+    timeout : float, default=10
+        Seconds to try reaching the port, and then for the scheduler to answer.
+
+    Returns
+    -------
+    client : distributed.Client
+
+    Raises
+    ------
+    OSError
+        If nothing can be reached at ``address`` within ``timeout``, if what
+        is there does not answer within another ``timeout``, or answers but
+        not as a dask scheduler. The message says which.
+    """
+    from distributed import Client
+
+    _greet(address, timeout)
+    return Client(address, timeout=timeout)
+
+
+def _greet(address, timeout):
+    """Complete dask's handshake with ``address`` and hang up, or raise OSError saying why not."""
+    from distributed.comm import CommClosedError
+    from distributed.comm import connect as open_comm
+
+    async def greet():
+        comm = await open_comm(address, timeout=timeout)
+        await comm.close()
+
+    try:
+        # dask's connect retries the port for `timeout`; the greeting gets as long again.
+        asyncio.run(asyncio.wait_for(greet(), 2 * timeout))
+    except asyncio.TimeoutError:  # before OSError: TimeoutError is one since Python 3.11
+        raise OSError(
+            f"{address} accepted the connection but sent no dask greeting within {2 * timeout:g} "
+            "s: it is not a dask scheduler (which answers at once), or it is stuck"
+        ) from None
+    except OSError as error:
+        if not isinstance(error, CommClosedError):
+            raise OSError(f"cannot reach the dask scheduler at {address} ({error})") from None
+        raise OSError(
+            f"{address} closed the connection without answering as a dask scheduler. "
+            + _OTHER_SERVICE
+        ) from None
+    except Exception:  # whatever its answer made of dask's protocol (a 3 EiB MemoryError...)
+        answer = f"{address} answered, but not as a dask scheduler. "
+        raise OSError(answer + _OTHER_SERVICE) from None

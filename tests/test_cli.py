@@ -380,3 +380,150 @@ def test_train_on_real_mnist(tmp_path, capsys):
     assert _accuracy(out) > 0.9
     assert main(["evaluate", "--model", str(path)]) == 0
     assert _accuracy(capsys.readouterr().out) > 0.9
+
+
+# ------------------------------------------------------------------ what commands write
+
+
+def _links_to(model_file, tmp_path):
+    """The model under other names: a symbolic link and a hard link."""
+    symbolic, hard = tmp_path / "link.hdrnn", tmp_path / "hard.hdrnn"
+    symbolic.symlink_to(model_file)
+    os.link(model_file, hard)
+    return [model_file, symbolic, hard]
+
+
+def test_export_never_overwrites_the_model_it_reads(model_file, tmp_path, capsys):
+    # issue 24 item 12: `--onnx m.hdrnn` replaced m.hdrnn with a graph (exit 0)
+    before = model_file.read_bytes()
+    for output in _links_to(model_file, tmp_path):
+        assert main(["export", "--model", str(model_file), "--onnx", str(output)]) == 1
+        error = capsys.readouterr().err
+        assert f"it is the input file {model_file} itself" in error and error.count("\n") == 1
+    assert model_file.read_bytes() == before
+
+
+def test_evaluate_never_draws_its_figure_over_the_model(model_file, tmp_path, capsys):
+    before = model_file.read_bytes()
+    for output in _links_to(model_file, tmp_path):
+        assert main(["evaluate", "--model", str(model_file), "--plot", str(output)]) == 1
+        captured = capsys.readouterr()
+        assert "Evaluating" not in captured.out  # refused before the model is evaluated
+        assert "it is the input file" in captured.err and captured.err.count("\n") == 1
+    assert model_file.read_bytes() == before
+
+
+def test_evaluate_draws_the_format_its_file_name_asks_for(model_file, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "confusion.svg"
+    assert main(["evaluate", "--model", str(model_file), "--plot", str(figure)]) == 0
+    assert b"<svg" in figure.read_bytes()[:500]
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model_file), "--plot", str(tmp_path / "c.xyz")]) == 1
+    captured = capsys.readouterr()
+    assert "matplotlib cannot write '.xyz' figures" in captured.err and ".png" in captured.err
+    assert captured.out == ""  # refused before evaluating
+
+
+def _planted_link(tmp_path):
+    """A link to a 'system file', planted by another user in a folder like /tmp."""
+    system_file = tmp_path / "system.conf"
+    system_file.write_bytes(b"keep me")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    link = shared / "out"
+    link.symlink_to(system_file)
+    os.lchown(link, 12345, 12345)
+    return link, system_file
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() != 0, reason="planting another user's link needs root"
+)
+def test_every_command_that_writes_refuses_a_planted_link(model_file, tmp_path, capsys):
+    # issue 24 item 13: as root, `--save /tmp/x` onto another user's link replaced a system file
+    link, system_file = _planted_link(tmp_path)
+    model = ["--model", str(model_file)]
+    commands = {
+        "train --save": [*FAST_TRAIN, "--save", str(link)],
+        "train --save-partial": [*FAST_TRAIN, "--save-partial", str(link)],
+        "search --save": ["search", "--param", "alpha=1e-4", "--save", str(link)],
+        "export --onnx": ["export", *model, "--onnx", str(link)],
+        "evaluate --plot": ["evaluate", *model, "--plot", str(link)],
+        "serve --save-taught": [
+            *["serve", *model, "--port", "0", "--shared-teaching", "--save-taught", str(link)]
+        ],
+    }
+    for name, argv in commands.items():
+        assert main(argv) == 1, name
+        captured = capsys.readouterr()
+        assert "protected_symlinks" in captured.err and captured.err.count("\n") == 1, name
+        assert captured.out == "", name  # refused before any work
+    assert system_file.read_bytes() == b"keep me" and link.is_symlink()
+
+
+def _train_on(monkeypatch, digits):
+    """Make `train` record the data set it loads, and give it the small digits."""
+    from sklearn.model_selection import train_test_split
+
+    loaded = []
+
+    def load_dataset(name, data_dir, seed):
+        loaded.append(name)
+        X, y = digits
+        return (*train_test_split(X, y, random_state=0), f"a stand-in for {name}")
+
+    monkeypatch.setattr("hdrnn.cli.train.load_dataset", load_dataset)
+    return loaded
+
+
+def test_a_preset_trains_on_mnist_unless_told_otherwise(digits, monkeypatch, capsys):
+    # issue 24 item 16: `--preset fast98` silently trained on the 8x8 digits (93%)
+    loaded = _train_on(monkeypatch, digits)
+    assert main(["train", "--preset", "fast98", "--epochs", "1", "--quiet"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Preset fast98 is made for MNIST: training on MNIST")
+    assert "--dataset digits" in first
+    argv = ["train", "--dataset", "digits", "--preset", "fast98", "--epochs", "1", "--quiet"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Preset fast98 is made for MNIST (98.2% in about 2 s there)")
+    assert main(["train", "--epochs", "1", "--quiet"]) == 0
+    assert "Preset" not in capsys.readouterr().out
+    assert loaded == ["mnist", "digits", "digits"]
+
+
+def test_counts_must_be_positive_before_anything_starts(capsys):
+    # issue 24 item 14: `search --epochs 0` silently meant 200 epochs
+    for argv in (
+        ["train", "--epochs", "0"],
+        ["search", "--param", "alpha=1e-4", "--epochs", "0"],
+        ["search", "--param", "alpha=1e-4", "--cv", "1"],
+        ["search", "--param", "alpha=1e-4", "--n-iter", "0"],
+    ):
+        assert main(argv) == 2, argv
+        assert "must be at least" in capsys.readouterr().err
+
+
+def test_the_epochs_help_comes_from_the_defaults(monkeypatch, capsys):
+    from hdrnn.cli import _common
+
+    monkeypatch.setitem(_common.DEFAULT_EPOCHS, "mnist", 21)
+    for command in ("train", "search"):
+        assert main([command, "--help"]) == 0
+        assert "21 for mnist" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        (["alpha=1e-4", "--param", "alpha=1e-3"], "--param alpha is given twice"),
+        (["lr=0.1", "--param", "learning_rate_init=0.01"], "both set learning_rate_init"),
+        (["epochs=5"], "--epochs and --param epochs"),
+    ],
+)
+def test_search_refuses_a_parameter_given_twice(params, words, capsys):
+    assert main(["search", "--param", *params, "--epochs", "3"]) == 1
+    error = capsys.readouterr().err
+    assert words in error and error.count("\n") == 1

@@ -4,8 +4,11 @@ import contextlib
 import logging
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
+import typing
 import warnings
 
 import joblib
@@ -215,15 +218,143 @@ def test_search_command_explains_bad_parameters(param, words, capsys):
     assert words in capsys.readouterr().err
 
 
-def test_search_command_names_an_unreachable_scheduler(monkeypatch, capsys):
+def _search_on(scheduler, monkeypatch, capsys):
+    """Run `hdrnn search --scheduler` in a thread that may not hang: (exit code, stderr)."""
     import hdrnn.cli.search as search_command
 
-    monkeypatch.setattr(search_command, "CONNECT_TIMEOUT", "1s")
-    argv = ["search", "--param", "alpha=1e-4", "--scheduler", "tcp://127.0.0.1:9"]
-    assert main(argv) == 1
-    error = capsys.readouterr().err
+    monkeypatch.setattr(search_command, "CONNECT_TIMEOUT", 1)
+    outcome = {}
+    argv = ["search", "--param", "alpha=1e-4", "--epochs", "2", "--scheduler", scheduler]
+    thread = threading.Thread(target=lambda: outcome.update(code=main(argv)), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), f"hdrnn search hung on {scheduler}"
+    return outcome["code"], capsys.readouterr().err
+
+
+def test_search_command_names_an_unreachable_scheduler(monkeypatch, capsys):
+    code, error = _search_on("tcp://127.0.0.1:9", monkeypatch, capsys)
+    assert code == 1
     assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in error
-    assert "--local-cluster" in error
+    assert "--local-cluster" in error and error.count("\n") == 1
+
+
+def test_search_command_gives_up_on_a_port_that_never_answers(monkeypatch, capsys):
+    # issue 24 item 14: a port that accepts and stays silent hung the search forever
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        code, error = _search_on(address, monkeypatch, capsys)
+    assert code == 1
+    assert f"{address} accepted the connection but sent no dask greeting within 2 s" in error
+    assert "not a dask scheduler" in error and error.count("\n") == 1
+
+
+def test_search_command_says_an_http_server_is_not_a_scheduler(monkeypatch, capsys):
+    # issue 24 item 14: an HTTP answer was read as a 3 EiB message (a MemoryError traceback)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        stop = threading.Event()
+
+        def answer_http():
+            while not stop.is_set():
+                connection, _ = server.accept()
+                with connection:
+                    connection.recv(4096)
+                    connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+        threading.Thread(target=answer_http, daemon=True).start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        code, error = _search_on(address, monkeypatch, capsys)
+        stop.set()
+    assert code == 1
+    assert f"{address} answered, but not as a dask scheduler" in error and "8787" in error
+    assert "MemoryError" not in error and error.count("\n") == 1
+
+
+def test_search_command_on_a_running_scheduler(tmp_path, capsys):
+    # the greeting hdrnn sends first does not disturb a real scheduler
+    with _client(1, 2, processes=False) as client:
+        address = client.scheduler.address
+        path, argv = _search_command(tmp_path, "--scheduler", address)
+        assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"a dask cluster of 1 worker(s) at {address}" in out
+    assert load(path).hidden_layer_sizes in ((16,), (32,))
+
+
+@pytest.mark.parametrize(
+    ("workers", "words"),
+    [("0", "must be at least 1; got 0"), ("-1", "must be at least 1; got -1"), ("1000", "at most")],
+)
+def test_a_local_cluster_is_bounded_by_the_cores(workers, words, monkeypatch, capsys):
+    # issue 24 item 14: 1000 workers took 3 GB in 24 s before anything was checked
+    monkeypatch.setattr(distributed, "LocalCluster", _must_not_start)
+    assert main(["search", "--param", "alpha=1e-4", "--local-cluster", workers]) == 2
+    assert f"argument --local-cluster: {words}" in capsys.readouterr().err
+
+
+def test_a_local_cluster_is_bounded_by_the_memory(monkeypatch, capsys):
+    import psutil
+
+    monkeypatch.setattr(distributed, "LocalCluster", _must_not_start)
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Memory(available=300 * 2**20))
+    assert main(["search", "--param", "alpha=1e-4", "--local-cluster", "2"]) == 1
+    error = capsys.readouterr().err
+    assert "--local-cluster 2: each worker needs about" in error
+    assert "300 MiB is available; use --local-cluster 1 or fewer" in error
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        (["alpha=-1"], "The 'alpha' parameter of DigitMLPClassifier must be a float"),
+        (["augment=affine", "--param", "solver=lbfgs"], "augment needs a mini-batch solver"),
+        (["hidden=100000000"], "hidden_layer_sizes=(100000000,)"),
+    ],
+)
+def test_invalid_values_are_refused_before_the_cluster_starts(params, words, monkeypatch, capsys):
+    monkeypatch.setattr(distributed, "LocalCluster", _must_not_start)
+    assert main(["search", "--param", *params, "--local-cluster", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "--param: the candidate" in captured.err and words in captured.err
+    assert captured.err.count("\n") == 1 and "Searching" not in captured.out
+
+
+class Memory(typing.NamedTuple):
+    available: int
+
+
+def _must_not_start(*args, **kwargs):
+    raise AssertionError("the cluster was started")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and process groups")
+def test_ctrl_c_stops_a_search_on_a_local_cluster_with_one_line(tmp_path):
+    # issue 24 item 14: Ctrl-C printed 73 lines of worker tracebacks
+    argv = ["search", "--param", "hidden=64", "128", "--param", "alpha=1e-5,1e-4,1e-3"]
+    argv += ["--param", "tol=0", "--epochs", "500", "--local-cluster", "2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hdrnn", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = threading.Timer(120, process.kill)  # the test never hangs
+    deadline.start()
+    try:
+        for line in process.stdout:  # the workers are up
+            if line.startswith("Searching"):
+                break
+        threading.Event().wait(1.0)  # fits under way
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = process.communicate(timeout=120)
+    finally:
+        deadline.cancel()
+        process.kill()
+    assert process.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip() and " candidates, " not in line]
+    assert lines == ["hdrnn: interrupted; nothing was saved."], err
 
 
 def test_search_command_without_distributed_says_which_extra(monkeypatch, capsys):

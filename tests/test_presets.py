@@ -57,7 +57,8 @@ def test_train_help_prints_what_each_preset_gives():
 
 def test_a_preset_run_is_recorded_in_the_model_file(tmp_path, capsys):
     path = tmp_path / "model.hdrnn"
-    argv = ["train", "--preset", "fast98", "--epochs", "1", "--quiet", "--save", str(path)]
+    argv = ["train", "--preset", "fast98", "--dataset", "digits", "--epochs", "1", "--quiet"]
+    argv += ["--save", str(path)]
     assert main(argv) == 0
     assert "preset fast98" in capsys.readouterr().out
     assert main(["info", "--model", str(path)]) == 0

@@ -37,6 +37,27 @@ def parse_hidden(text):
     return sizes
 
 
+def at_least(minimum):
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+
+    return parse
+
+
+def add_epochs_argument(command):
+    """``--epochs N`` (at least 1; None when not given), its defaults named in its help."""
+    defaults = ", ".join(f"{epochs} for {name}" for name, epochs in DEFAULT_EPOCHS.items())
+    command.add_argument("--epochs", type=at_least(1), help=f"maximum epochs (default: {defaults})")
+
+
 def parse_dropout(text):
     try:
         rates = [float(part) for part in text.split(",")]
@@ -49,14 +70,16 @@ def parse_dropout(text):
     return rates[0] if len(rates) == 1 else rates
 
 
-def add_data_arguments(command, default_dataset="digits"):
+def add_data_arguments(command, default_dataset="digits", default_help=None):
+    """``--dataset`` and ``--data-dir``; ``default_help`` says what no ``--dataset`` means."""
     data = command.add_argument_group("data")
     data.add_argument(
         "--dataset",
         choices=["digits", "mnist"],
         default=default_dataset,
         help="digits: scikit-learn's bundled 8x8 digits (offline, seconds); "
-        "mnist: 70 000 28x28 digits (IDX folder, cache, or a one-time ~15 MB download)",
+        "mnist: 70 000 28x28 digits (IDX folder, cache, or a one-time ~15 MB download)"
+        + (f"; {default_help}" if default_help else ""),
     )
     data.add_argument(
         "--data-dir", type=Path, help="folder with the MNIST IDX files (else HDRNN_MNIST_DIR)"

@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 
 def printable(value, limit=200):
-    """``str(value)`` with every non-printable character escaped, cut to ``limit`` characters.
+    r"""``str(value)`` with every non-printable character escaped, cut to ``limit`` characters.
 
     Examples
     --------

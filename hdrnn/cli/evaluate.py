@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from hdrnn import plotting
+from hdrnn._utils.files import atomic_write, check_writable_target
 from hdrnn.cli._common import add_data_arguments, add_model_argument, load_dataset, load_model
 from hdrnn.cli._output import print_report
 
@@ -13,11 +14,19 @@ def register(commands):
     evaluate = commands.add_parser("evaluate", help="report a saved model's test accuracy")
     add_model_argument(evaluate)
     add_data_arguments(evaluate, default_dataset=None)
-    evaluate.add_argument("--plot", metavar="FILE.png", type=Path, help="confusion matrix figure")
+    evaluate.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        type=Path,
+        help="confusion matrix figure (needs matplotlib; the suffix picks the format: .png, "
+        ".svg, .pdf...)",
+    )
     evaluate.set_defaults(run=run)
 
 
 def run(args):
+    if args.plot is not None:  # before the model and the data are read
+        _check_figure_path(args.plot, args.model)
     model, metadata = load_model(args.model, args.trust_pickle)
     info = metadata.get("info", {})
     dataset = args.dataset or info.get("dataset") or _guess_dataset(model)
@@ -33,7 +42,8 @@ def run(args):
     y_pred = model.predict(X_test)
     print_report(y_test, y_pred, model.classes_)
     if args.plot:
-        _save_confusion_figure(model, X_test, y_test, y_pred, args.plot)
+        figure = _confusion_figure(model, X_test, y_test, y_pred)
+        _write_figure(figure, args.plot, model_path=args.model)
         print(f"\nWrote the confusion matrix figure to {args.plot}")
     return 0
 
@@ -62,8 +72,39 @@ def _guess_dataset(model):
     return "digits" if model.n_features_in_ == 64 else "mnist"
 
 
-def _save_confusion_figure(model, X_test, y_test, y_pred, path):
+def _check_figure_path(path, model_path):
+    """Refuse a figure path that cannot be written, or whose format matplotlib cannot draw."""
+    check_writable_target(path, inputs=[model_path])
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ImportError(
+            "--plot needs matplotlib: pip install 'hdrnn[plot]' (or pip install matplotlib)."
+        ) from None
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if _figure_format(path) not in formats:
+        raise ValueError(
+            f"--plot {path}: matplotlib cannot write {path.suffix!r} figures; end the name "
+            f"with one of {', '.join('.' + kind for kind in sorted(formats))}."
+        )
+
+
+def _figure_format(path):
+    """The format a figure path asks for: its suffix, PNG without one."""
+    return path.suffix[1:].lower() or "png"
+
+
+def _confusion_figure(model, X_test, y_test, y_pred):
     ax = plotting.plot_confusion_matrix(model, X_test, y_test, y_pred=y_pred)
     ax.set_title("Confusion matrix (test split)")
-    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
-    plotting.close(ax.figure)
+    return ax.figure
+
+
+def _write_figure(figure, path, model_path):
+    # Through the same checks and atomic replacement as every file hdrnn writes
+    # (matplotlib's own savefig(path) would follow any link and write in place).
+    try:
+        with atomic_write(path, inputs=[model_path]) as file:
+            figure.savefig(file, format=_figure_format(path), dpi=120, bbox_inches="tight")
+    finally:
+        plotting.close(figure)

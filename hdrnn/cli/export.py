@@ -29,14 +29,15 @@ def register(commands):
 
 
 def run(args):
-    check_writable_target(args.onnx)
+    # Refused before anything is read: a folder, a device, the model itself, a planted link.
+    check_writable_target(args.onnx, inputs=[args.model])
     from hdrnn.onnx import to_onnx  # the onnx package only when exporting
 
     model, _ = load_model(args.model, args.trust_pickle)
     onnx_model = to_onnx(model)
     checked = _check_with_onnxruntime(model, onnx_model)
     content = onnx_model.SerializeToString()
-    with atomic_write(args.onnx) as file:
+    with atomic_write(args.onnx, inputs=[args.model]) as file:
         file.write(content)
     size = f"{len(content) / 1024:.0f} KiB"
     print(f"Wrote {args.onnx} ({size}, ONNX opset 13): {_signature(onnx_model)}")

@@ -2,24 +2,36 @@
 
 import argparse
 import contextlib
+import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import warnings
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 import joblib
 import numpy as np
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, check_scoring
-from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV, check_cv
+from sklearn.model_selection import (
+    GridSearchCV,
+    ParameterGrid,
+    ParameterSampler,
+    RandomizedSearchCV,
+    check_cv,
+)
 
 from hdrnn._utils.files import check_writable_target
 from hdrnn.cli._common import (
     DATASET_NAMES,
     DEFAULT_EPOCHS,
     add_data_arguments,
+    add_epochs_argument,
+    at_least,
     load_dataset,
     parse_hidden,
 )
@@ -40,8 +52,18 @@ ALIASES = {
 # Rows of the ranked table.
 TABLE_ROWS = 10
 
-# How long to try reaching a dask scheduler.
-CONNECT_TIMEOUT = "10s"
+# Seconds to try reaching a dask scheduler, and then for it to answer.
+CONNECT_TIMEOUT = 10
+
+# Training rows on which every candidate is fitted for one epoch before the
+# search starts, so that invalid values are reported at once.
+CHECK_ROWS = 1000
+
+# Memory of one local dask worker: a Python process with numpy, scikit-learn
+# and hdrnn imported (about 170 MiB measured), plus copies of the training
+# data (the broadcast copy, a fold's rows, the fit's own).
+WORKER_BASE_BYTES = 256 * 2**20
+WORKER_DATA_COPIES = 3
 
 
 def register(commands):
@@ -67,35 +89,43 @@ def register(commands):
         "--param alpha=1e-4,1e-3 (names: hidden, epochs, lr, batch-size, schedule, "
         "or any DigitMLPClassifier parameter)",
     )
-    search.add_argument("--cv", type=int, default=3, help="cross-validation folds (default 3)")
     search.add_argument(
-        "--epochs", type=int, help="maximum epochs (default: 200 for digits, 20 for mnist)"
+        "--cv", type=at_least(2), default=3, help="cross-validation folds (default 3)"
     )
+    add_epochs_argument(search)
     search.add_argument(
-        "--n-iter", type=int, help="try this many random combinations instead of all of them"
+        "--n-iter", type=at_least(1), help="try this many random combinations instead of all"
     )
     search.add_argument("--seed", type=int, default=0)
     where = search.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="a dask scheduler, tcp://host:8786")
     where.add_argument(
-        "--local-cluster", type=int, metavar="N", help="start a local dask cluster of N workers"
+        "--local-cluster",
+        type=parse_workers,
+        metavar="N",
+        help=f"start a local dask cluster of N workers (1 to {joblib.cpu_count()} here)",
     )
     search.add_argument("--save", metavar="PATH", type=Path, help="write the best model here")
     search.set_defaults(run=run)
 
 
 def run(args):
+    # What can be found wrong is found before any worker starts.
     if args.save is not None:
         check_writable_target(args.save)
     grid = parse_params(args.param)
-    if args.cv < 2:
-        raise ValueError(f"--cv must be at least 2; got {args.cv}.")
+    if args.epochs is not None and "max_iter" in grid:
+        raise ValueError("--epochs and --param epochs both set the epochs: give one of them.")
     X_train, X_test, y_train, y_test, source = load_dataset(args.dataset, args.data_dir, args.seed)
-    epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
+    epochs = DEFAULT_EPOCHS[args.dataset] if args.epochs is None else args.epochs
     estimator = DigitMLPClassifier(max_iter=epochs, random_state=args.seed)
-    n_candidates = len(ParameterGrid(grid))
-    if args.n_iter is not None:
-        n_candidates = min(args.n_iter, n_candidates)
+    candidates = list(ParameterGrid(grid))
+    if args.n_iter is not None:  # the ones RandomizedSearchCV will draw
+        candidates = list(ParameterSampler(grid, args.n_iter, random_state=args.seed))
+    check_candidates(estimator, candidates, X_train, y_train)
+    if args.local_cluster is not None:
+        check_cluster_memory(args.local_cluster, X_train.nbytes + y_train.nbytes)
+    n_candidates = len(candidates)
     with _workers(args) as (where, channel, backend):
         print(
             f"Searching {n_candidates} candidates x {args.cv} folds on {len(X_train)} "
@@ -140,6 +170,35 @@ def _fit_search(search, X, y):
             f"the dask cluster lost part of the search ({type(error).__name__}: {error}): "
             "workers died (out of memory?) or left. Check the workers' logs and rerun."
         ) from error
+
+
+def check_candidates(estimator, candidates, X, y):
+    """Fit ``estimator`` with each candidate's parameters for one epoch on a sample, or raise.
+
+    The estimator checks its parameters in ``fit`` (scikit-learn's rule: the
+    constructor only stores them), alone and together (dropout rates per
+    hidden layer, augmentation and solver, memory), so a short fit is the
+    public way to ask it; one epoch on at most ``CHECK_ROWS`` rows costs
+    milliseconds, where a refusal found by the workers comes after the
+    cluster has started and the data have been sent.
+    """
+    rows = np.linspace(0, len(X) - 1, min(len(X), CHECK_ROWS)).astype(int)  # spread over X
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence, batch size clipped to the sample
+        for params in candidates:
+            try:
+                clone(estimator).set_params(**_one_epoch(params)).fit(X[rows], y[rows])
+            except (ValueError, TypeError) as error:  # scikit-learn's InvalidParameterError is both
+                raise ValueError(
+                    f"--param: the candidate {_params_text(params)} cannot be trained: {error}"
+                ) from None
+
+
+def _one_epoch(params):
+    """``params`` with one epoch, unless their epochs are themselves invalid (then fit says so)."""
+    epochs = params.get("max_iter", 1)
+    valid = isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 1
+    return {**params, "max_iter": 1} if valid else params
 
 
 def _search(estimator, grid, args, scoring, splits):
@@ -196,12 +255,18 @@ def _dask_cluster(scheduler, local_workers):
         ) from None
     with contextlib.ExitStack() as stack:
         if scheduler is None:
-            cluster = stack.enter_context(
-                LocalCluster(n_workers=local_workers, threads_per_worker=1, dashboard_address=":0")
-            )
+            with _ctrl_c_for_this_process_only():  # a Ctrl-C meanwhile counts when it ends
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=local_workers,
+                        threads_per_worker=1,
+                        dashboard_address=":0",
+                        silence_logs=logging.ERROR,  # hdrnn reports the progress itself
+                    )
+                )
             client = stack.enter_context(Client(cluster))
         else:
-            client = stack.enter_context(_connect(Client, scheduler))
+            client = stack.enter_context(_connect(scheduler))
         threads = limit_blas_threads(client)
         where = (
             f"a dask cluster of {len(threads)} worker(s) at {client.scheduler.address} "
@@ -217,17 +282,94 @@ def _dask_cluster(scheduler, local_workers):
             with joblib.parallel_config(backend="dask", scatter=scatter):
                 yield
 
-        yield where, channel, backend
+        try:
+            yield where, channel, backend
+        except KeyboardInterrupt:
+            _close_quietly(stack)
+            raise
 
 
-def _connect(Client, scheduler):
+def _close_quietly(stack):
+    """Close the client and cluster of ``stack`` with dask's logs silenced.
+
+    After a Ctrl-C the fits are cancelled on purpose: the scheduler's and
+    workers' complaints about it (cancelled tasks, lost data) are not news.
+    """
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
-        return Client(scheduler, timeout=CONNECT_TIMEOUT)
+        stack.close()
+    finally:
+        logger.setLevel(level)
+
+
+def _connect(scheduler):
+    from hdrnn.distributed import connect
+
+    try:
+        return connect(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as error:
         raise OSError(
-            f"cannot reach the dask scheduler at {scheduler} ({error}). Start one with "
-            "`dask scheduler` and workers with `dask worker ADDRESS`, or use --local-cluster N."
+            f"{error} Start a scheduler with `dask scheduler` and workers with "
+            "`dask worker ADDRESS`, or use --local-cluster N."
         ) from None
+
+
+@contextlib.contextmanager
+def _ctrl_c_for_this_process_only():
+    """Start child processes with Ctrl-C (SIGINT) blocked: only this process answers it.
+
+    A terminal sends Ctrl-C to every process of the command, and each dask
+    worker would print its own traceback (73 lines for two). The blocked
+    mask passes through fork and exec to the workers (and to those their
+    nannies restart); a Ctrl-C pressed meanwhile reaches this process as
+    soon as the mask is lifted.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process-group Ctrl-C to share
+        yield
+        return
+    # multiprocessing's resource tracker, when the first process starts it, unblocks
+    # SIGINT in the starting thread (dask's): started now, it leaves the mask alone.
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def parse_workers(text):
+    """``--local-cluster N``: a number of workers this machine's cores can run at once."""
+    workers, cores = at_least(1)(text), joblib.cpu_count()
+    if workers > cores:
+        raise argparse.ArgumentTypeError(
+            f"at most {cores} here (the cores this process may use); got {workers}. Each worker "
+            "is a process of one thread: more workers than cores only take turns."
+        )
+    return workers
+
+
+def check_cluster_memory(n_workers, data_bytes):
+    """Refuse a local cluster whose workers would not fit in the memory available now."""
+    try:
+        import psutil  # installed with dask.distributed
+    except ImportError:
+        return
+    per_worker = WORKER_BASE_BYTES + WORKER_DATA_COPIES * data_bytes
+    available = psutil.virtual_memory().available
+    if n_workers * per_worker > available:
+        fits = available // per_worker
+        advice = (
+            f"use --local-cluster {fits} or fewer"
+            if fits
+            else "search on local processes instead (no --local-cluster)"
+        )
+        raise ValueError(
+            f"--local-cluster {n_workers}: each worker needs about {per_worker / 2**20:,.0f} MiB "
+            f"(a Python process and its copies of the training data), but "
+            f"{available / 2**20:,.0f} MiB is available; {advice}."
+        )
 
 
 class _ListeningQueue(QueueChannel):
@@ -270,13 +412,24 @@ class _DaskListener(DaskChannel):
 def parse_params(groups):
     """``{"hidden_layer_sizes": [(128, 64), (256, 128)], ...}`` from ``--param`` groups."""
     defaults = DigitMLPClassifier().get_params()
-    grid = {}
+    grid, given_as = {}, {}
     for name_and_first, *rest in groups:
-        name, _, first = name_and_first.partition("=")
-        name = ALIASES.get(name, name.replace("-", "_"))
+        given, _, first = name_and_first.partition("=")
+        name = ALIASES.get(given, given.replace("-", "_"))
         if name not in defaults:
             known = ", ".join([*ALIASES, *sorted(defaults)])
             raise ValueError(f"--param: unknown parameter {name!r}; known: {known}.")
+        if name in grid:
+            twice = (
+                f"{given} is given twice"
+                if given == given_as[name]
+                else f"{given_as[name]} and --param {given} both set {name}"
+            )
+            raise ValueError(
+                f"--param {twice}: give all its values in one --param, "
+                f"e.g. --param {given}=VALUE VALUE."
+            )
+        given_as[name] = given
         texts = [first, *rest] if first else rest
         if not isinstance(defaults[name], tuple):  # 1e-4,1e-3 as well as 1e-4 1e-3
             texts = [part for text in texts for part in text.split(",")]

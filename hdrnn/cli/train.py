@@ -18,6 +18,7 @@ from hdrnn.cli._common import (
     DIGITS_TEST_SIZE,
     EXIT_INTERRUPTED,
     add_data_arguments,
+    add_epochs_argument,
     load_dataset,
     parse_dropout,
     parse_hidden,
@@ -45,9 +46,18 @@ _OPTION_PARAMS = {
     "augment": "augment",
 }
 
+# The data set every preset of hdrnn.presets was made and measured on: a
+# preset trains on it unless --dataset says otherwise.
+PRESETS_DATASET = "mnist"
+
 
 def _presets_help():
-    lines = ["presets (measured on MNIST, 2 CPU cores; options given with a preset override it):"]
+    # The numbers are the presets' own `measured` strings: one source for them.
+    lines = [
+        f"presets (made for {DATASET_NAMES[PRESETS_DATASET]} and measured on it, 2 CPU cores;\n"
+        f"without --dataset a preset trains on {PRESETS_DATASET}; options given with a preset "
+        "override it):"
+    ]
     for preset in PRESETS.values():
         lines.append(f"  {preset.name:<9} {preset.measured}: {preset.summary}")
     return "\n".join(lines)
@@ -62,20 +72,22 @@ def register(commands):
         epilog=_presets_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_data_arguments(train)
+    add_data_arguments(
+        train,
+        default_dataset=None,
+        default_help=f"default: digits ({PRESETS_DATASET} with --preset)",
+    )
     model = train.add_argument_group("model and training")
     model.add_argument(
         "--preset",
         choices=list(PRESETS),
-        help="a measured recipe (see below); e.g. --dataset mnist --preset fast98",
+        help=f"a measured recipe for {PRESETS_DATASET} (see below); e.g. --preset fast98",
     )
     model.add_argument("--hidden", type=parse_hidden, help="e.g. 128,64 (default)")
     model.add_argument("--activation", choices=sorted(ACTIVATIONS), help="default: relu")
     model.add_argument("--init", choices=["glorot", "he"], help="default: glorot")
     model.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], help="default: adam")
-    model.add_argument(
-        "--epochs", type=int, help="maximum epochs (default: 200 for digits, 20 for mnist)"
-    )
+    add_epochs_argument(model)
     model.add_argument("--batch-size", type=int, help="default: min(200, n)")
     model.add_argument("--learning-rate", type=float, help="default: 0.001")
     model.add_argument(
@@ -105,7 +117,8 @@ def run(args):
     for target in (args.save, args.save_partial):
         if target is not None:
             check_writable_target(target)
-    X_train, X_test, y_train, y_test, source = load_dataset(args.dataset, args.data_dir, args.seed)
+    dataset = _announce_dataset(args)
+    X_train, X_test, y_train, y_test, source = load_dataset(dataset, args.data_dir, args.seed)
     model = DigitMLPClassifier(
         **model_params(args),
         early_stopping=args.early_stopping,
@@ -120,7 +133,7 @@ def run(args):
         f"{source}: {len(X_train)} training and {len(X_test)} test images",
         flush=True,
     )
-    info = {"dataset": args.dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
+    info = {"dataset": dataset, "seed": args.seed, "test_size": DIGITS_TEST_SIZE}
     if args.preset:
         info["preset"] = args.preset
     start = time.perf_counter()
@@ -138,7 +151,7 @@ def run(args):
     y_pred = model.predict(X_test)
     # The model file records how well it did, and on what (hdrnn info shows it).
     info["test_accuracy"] = float(accuracy_score(y_test, y_pred))
-    info["test_data"] = f"the {len(X_test)} test images of {DATASET_NAMES[args.dataset]}"
+    info["test_data"] = f"the {len(X_test)} test images of {DATASET_NAMES[dataset]}"
     info["data_source"] = source
     if args.save:  # first: a report cut short (e.g. piped into head) must not lose the model
         save(model, args.save, info=info)
@@ -149,9 +162,33 @@ def run(args):
     return 0
 
 
+def dataset_of(args):
+    """The data set to train on: ``--dataset``, else the presets' data set with ``--preset``."""
+    if args.dataset is not None:
+        return args.dataset
+    return PRESETS_DATASET if args.preset else "digits"
+
+
+def _announce_dataset(args):
+    """:func:`dataset_of`, with one line when a preset chose it or was not made for it."""
+    dataset = dataset_of(args)
+    if args.preset and args.dataset is None:
+        print(
+            f"Preset {args.preset} is made for {DATASET_NAMES[dataset]}: training on "
+            f"{DATASET_NAMES[dataset]} (--dataset digits trains it on the 8x8 digits instead)."
+        )
+    elif args.preset and dataset != PRESETS_DATASET:
+        print(
+            f"Preset {args.preset} is made for {DATASET_NAMES[PRESETS_DATASET]} "
+            f"({PRESETS[args.preset].measured} there); on {DATASET_NAMES[dataset]} it gives "
+            "other results."
+        )
+    return dataset
+
+
 def model_params(args):
     """The estimator's parameters: the dataset's epochs, then the preset, then the options given."""
-    params = {"max_iter": DEFAULT_EPOCHS[args.dataset]}
+    params = {"max_iter": DEFAULT_EPOCHS[dataset_of(args)]}
     if args.preset:
         params.update(preset_params(args.preset))
     for option, param in _OPTION_PARAMS.items():
