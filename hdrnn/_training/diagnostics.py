@@ -1,16 +1,13 @@
 """Telling users what went wrong in training, and what to change.
 
-Divergence (which batch, which cause), networks that learned nothing (dead
-ReLU units), and the BLAS thread budget while a background thread augments.
+Divergence (which batch, which cause) and networks that learned nothing
+(dead ReLU units).
 """
 
-import contextlib
 import math
 from dataclasses import dataclass
 
-import joblib
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
 
 from hdrnn.exceptions import TrainingDivergedError
 from hdrnn.nn import forward, unflatten
@@ -149,21 +146,6 @@ def dead_unit_fraction(arch, params, X, rows):
         for seen, A in zip(alive, rows_out[:-1]):
             seen |= (A > 0).any(axis=0)
     return sum(int(np.sum(~seen)) for seen in alive) / sum(seen.size for seen in alive)
-
-
-def blas_threads(leave_one_core):
-    """Limit the BLAS to one thread fewer than it has while a background thread augments.
-
-    BLAS threads spinning between small matrix products would starve the
-    augmentation thread (benchmarks/README.md has the measurements). The
-    limit counts from the BLAS's current threads, not the machine's cores,
-    so that a limit set around the fit (a dask worker's, say) is never raised.
-    """
-    if not leave_one_core:
-        return contextlib.nullcontext()
-    current = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-    threads = min(current) if current else joblib.cpu_count()
-    return threadpool_limits(limits=max(1, threads - 1), user_api="blas")
 
 
 def _all_finite(X):

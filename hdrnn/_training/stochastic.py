@@ -18,6 +18,7 @@ import numpy as np
 
 from hdrnn._training import diagnostics as _diagnostics
 from hdrnn._training import lbfgs as _lbfgs
+from hdrnn._training import threads
 from hdrnn._training.data import Outcome, validation_metrics
 from hdrnn._training.interrupts import deferred_interrupts
 from hdrnn.augmentation import BatchAugmenter, augmented_batches, prefetched
@@ -72,6 +73,10 @@ class _StochasticRun:
             augment, config.image_shape, batch_size, params.dtype
         )
         self.background = bool(augment) and batch_size * arch.n_coefs < BACKGROUND_AUGMENT_MAX_MACS
+        # Chosen once per run: one core for the augmenting thread, none a busy core's.
+        self.blas_limit = threads.blas_thread_limit(
+            leave_one_core=self.background, epoch_macs=len(data.rows) * arch.n_coefs
+        )
         workspace = Workspace(
             arch,
             batch_size,
@@ -131,7 +136,7 @@ class _StochasticRun:
 
     def _train_epoch(self):
         """One pass over the training rows; returns the result and the validation metrics."""
-        with _diagnostics.blas_threads(leave_one_core=self.background):
+        with threads.blas_threads(self.blas_limit):
             result = run_epoch(
                 self.params, self._batches(), self.step, self.data.Y, self.data.sample_weight
             )
