@@ -1,24 +1,38 @@
-"""Turn a photo or scan of one handwritten digit into a model's input vector.
+"""Turn a photo or scan of handwriting into a model's input vector.
 
-MNIST was made in a particular way: grayscale digits, light ink on a dark
-background, cropped to the ink, scaled to fit a 20x20 box keeping the aspect
-ratio (with anti-aliasing), and pasted into 28x28 with the centre of mass
-in the middle. A model trained on MNIST expects exactly that, so a user's
-own image must go through the same steps: :func:`prepare_digit_image` does
-them, and :class:`DigitImagePreprocessor` wraps it as a scikit-learn
-transformer. For 8x8 models trained on scikit-learn's ``load_digits`` the
-digit fills a 32x32 bitmap that is averaged over 4x4 blocks, as that data
-set was made.
+Two steps, both public so that every reader of digits shares them:
 
-Images can be NumPy arrays, PIL images or files; reading files and PIL
-images needs Pillow (``pip install "hdrnn[images]"``).
+1. :func:`find_ink` finds the ink on a photo of paper. It flattens uneven
+   lighting (shadows, vignetting, gray or coloured paper), works out
+   whether the ink is dark on light paper or light on a dark board,
+   thresholds against the ink's own contrast and the paper's noise, drops
+   specks of dust, takes out ruled lines and a frame drawn around the
+   digit, and returns an :class:`InkImage`: the ink as an intensity (the
+   paper exactly 0) with what was found and where.
+2. :func:`prepare_ink` turns a piece of that ink into what the model was
+   trained on. MNIST was made in a particular way: cropped to the ink,
+   scaled to fit a 20x20 box keeping the aspect ratio (with anti-aliasing),
+   and pasted into 28x28 with the centre of mass in the middle. For 8x8
+   models trained on scikit-learn's ``load_digits`` the digit fills a 32x32
+   bitmap that is averaged over 4x4 blocks, as that data set was made.
+
+:func:`prepare_digit_image` does both for an image of one digit (cropping
+to the mark with the most ink), and :class:`DigitImagePreprocessor` wraps
+it as a scikit-learn transformer; ``hdrnn predict``, ``hdrnn serve`` and
+``hdrnn read`` all go this one way. Images can be NumPy arrays, PIL images
+or files; reading files and PIL images needs Pillow (``pip install
+"hdrnn[images]"``).
 """
+
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from hdrnn._utils.images import image_size, read_grayscale
+from hdrnn._utils import ink as _ink
+from hdrnn._utils.images import block_mean, read_image
 
 # Measured on the 60 000 MNIST training digits: the ink's centre of mass is
 # at (14.0, 14.0) in pixel-index coordinates, and it fits a 20x20 box.
@@ -32,27 +46,335 @@ DIGITS_BITMAP = 32
 # Stroke width of the digits in those bitmaps (their pen), in pixels of 32.
 DIGITS_STROKE_WIDTH = 6
 
-# Pixels brighter than this share of the ink's range count as ink when
-# cropping (lower ones are paper texture, shadows and JPEG noise).
-INK_THRESHOLD = 0.25
+# Pixels brighter than this share of the ink's level count as ink when cropping.
+INK_THRESHOLD = _ink.INK_THRESHOLD
 
-# An image whose brightest pixel differs from the paper by less than this
-# (on a 0-1 scale) has no digit on it.
-MIN_CONTRAST = 0.1
+# An image whose ink differs from its paper by less than this (0-1 scale)
+# has no digit on it.
+MIN_CONTRAST = _ink.MIN_CONTRAST
+
+# A digit's crop is read at the image's full resolution up to this many
+# times the box it is scaled into (320 pixels for MNIST's 20), and shrunk by
+# a whole factor beyond: the work stays bounded, and the result is exactly
+# the same up to that size and nearly the same beyond.
+CROP_OVERSAMPLING = 16
+
+POLARITIES = {True: "dark on light", False: "light on dark"}
+
+
+@dataclass(frozen=True, eq=False)  # equal only to itself: it holds arrays
+class InkImage:
+    """The ink found on an image of handwriting, and what was found on the way.
+
+    Made by :func:`find_ink`. Boxes are ``(x0, y0, x1, y1)`` in the image's
+    own pixels (as displayed, before any shrinking), ends excluded, as
+    Python slices and ``PIL.Image.crop`` count them.
+
+    Attributes
+    ----------
+    ink : ndarray of shape (rows, cols), float32
+        Ink intensity in [0, 1]: the paper exactly 0, the ink's level 1,
+        anti-aliased edges in between. A copy of the image shrunk by a whole
+        factor when it is large (see ``scale``).
+    scale : float
+        Pixels of ``ink`` per pixel of the image (1.0, or less for a large image).
+    image_size : tuple of (int, int)
+        The image's ``(width, height)``.
+    polarity : {"dark on light", "light on dark"}
+        Dark ink on light paper, or light ink (chalk) on a dark ground.
+    paper_level, ink_level : float
+        Gray levels (0 black, 1 white) of the paper (its median; shading
+        is flattened around it) and of the ink (median of its strokes).
+    noise : float
+        The paper's noise: a robust standard deviation of its gray level.
+    specks_removed : int
+        Specks of dust or noise dropped (marks with under 3% of the ink of the largest).
+    lines_removed : int
+        Ruled lines taken out.
+    frames_removed : int
+        Frames (a box drawn around the digits) taken out: 0 or 1.
+    marks : tuple of tuple of int
+        The box of each separate mark, the one with the most ink first.
+        Strokes closer than a quarter of the main stroke's height are one mark.
+    contrast : float
+        Between the ink's level and the paper, on the 0-1 gray scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> photo = np.full((120, 90), 230, dtype=np.uint8)  # light gray paper
+    >>> photo[20:100, 40:52] = 30  # a dark vertical stroke: a "1"
+    >>> found = find_ink(photo)
+    >>> found.polarity, found.marks, found.digit_box
+    ('dark on light', ((40, 20, 52, 100),), (40, 20, 52, 100))
+    """
+
+    ink: np.ndarray = field(repr=False)
+    scale: float
+    image_size: tuple
+    polarity: str
+    paper_level: float
+    ink_level: float
+    noise: float
+    specks_removed: int
+    lines_removed: int
+    frames_removed: int
+    marks: tuple
+    contrast: float
+    _source: tuple = field(repr=False, compare=False, default=None)
+
+    @property
+    def digit_box(self):
+        """The box of the mark with the most ink (what a single digit is cropped to), or None."""
+        return self.marks[0] if self.marks else None
+
+    @property
+    def box(self):
+        """The box around all the ink found, or None when there is none."""
+        if not self.marks:
+            return None
+        corners = np.array(self.marks)
+        return tuple(int(v) for v in (*corners[:, :2].min(axis=0), *corners[:, 2:].max(axis=0)))
+
+    def image_box(self, box):
+        """Map a box ``(x0, y0, x1, y1)`` in pixels of ``ink`` to the image's pixels."""
+        return _to_image(box, self.scale, self.image_size)
+
+    def crop(self, box, max_side=None):
+        """The ink inside ``box``, at the finest scale the image was read at.
+
+        :attr:`ink` may be a shrunk copy of a large image; this reads the
+        same ink (same paper, level and strokes kept) from the image as read
+        (up to 2048 pixels a side), for a sharper digit.
+
+        Parameters
+        ----------
+        box : tuple of (int, int, int, int)
+            ``(x0, y0, x1, y1)`` in the image's pixels.
+        max_side : int or None, default=None
+            Shrink by a whole factor (a box filter) so that the longer side
+            is at most this many pixels (bounded work for a large box).
+
+        Returns
+        -------
+        ink : ndarray of shape (rows, cols), float64
+            Ink intensity in [0, 1], paper 0.
+        """
+        gray, found, read_scale = self._source
+        x0, y0, x1, y1 = box
+        rows = slice(math.floor(y0 * read_scale), max(math.ceil(y1 * read_scale), 1))
+        cols = slice(math.floor(x0 * read_scale), max(math.ceil(x1 * read_scale), 1))
+        region = gray[rows, cols]
+        shrink = 1 if max_side is None else max(1, math.ceil(max(region.shape) / max_side))
+        if found.factor == 1 and shrink == 1:
+            return found.ink[rows, cols]  # the analysed copy is the image as read
+        region = block_mean(region, shrink)
+        # Centres of the region's pixels, in pixels of the analysed copy.
+        centres = [
+            (start + (np.arange(n) + 0.5) * shrink) / found.factor
+            for start, n in ((rows.start, region.shape[0]), (cols.start, region.shape[1]))
+        ]
+        ink = found.paper.ink(region, found.paper.brightness(*centres))
+        nearest = [np.minimum(c.astype(int), n - 1) for c, n in zip(centres, found.keep.shape)]
+        keep = found.keep[np.ix_(*nearest)]
+        # Averaging k x k pixels divides noise by k: at this finer scale the
+        # paper's noise, and so the faint edges' threshold, is that much higher.
+        ink = np.where(keep & (ink > found.edge * found.factor / shrink), ink, 0.0)
+        if found.paper.noise > 0:
+            # A lone pixel of ink at this finer scale is the paper's noise.
+            seen = (ink > 0).astype(np.float32)
+            lone = (seen > 0) & (ndimage.uniform_filter(seen, 3, mode="constant") * 9 < 2.5)
+            ink[lone] = 0.0
+        return ink
+
+    def as_dict(self):
+        """What was found, as JSON-ready values (boxes as lists)."""
+        return {
+            "image_size": list(self.image_size),
+            "polarity": self.polarity,
+            "paper_level": round(self.paper_level, 4),
+            "ink_level": None if math.isnan(self.ink_level) else round(self.ink_level, 4),
+            "noise": round(self.noise, 4),
+            "specks_removed": self.specks_removed,
+            "lines_removed": self.lines_removed,
+            "frames_removed": self.frames_removed,
+            "marks": [list(box) for box in self.marks],
+            "box": None if self.digit_box is None else list(self.digit_box),
+        }
+
+
+def find_ink(image):
+    """Find the ink on an image of handwriting.
+
+    Parameters
+    ----------
+    image : str, path-like, PIL.Image.Image, ndarray or InkImage
+        As :func:`prepare_digit_image` takes it (an :class:`InkImage` is
+        returned as it is).
+
+    Returns
+    -------
+    found : InkImage
+        The ink and what was found; ``found.marks`` is empty when the image
+        holds no ink (a blank page is not an error here).
+
+    Raises
+    ------
+    ValueError
+        If the image has an unsupported shape or is too large.
+    ImportError
+        If a file or PIL image is given and Pillow is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> board = np.full((60, 80), 40, dtype=np.uint8)  # a blackboard...
+    >>> board[10:50, 20:26] = board[10:50, 50:56] = 220  # ... with "11" in chalk
+    >>> found = find_ink(board)
+    >>> found.polarity, len(found.marks), round(found.paper_level, 2)
+    ('light on dark', 2, 0.16)
+    """
+    if isinstance(image, InkImage):
+        return image
+    gray, size = read_image(image)
+    found = _ink.find(gray)
+    read_scale = gray.shape[1] / size[0]
+    scale = read_scale / found.factor
+    marks = []
+    for rows, cols in found.marks:
+        marks.append(_to_image((cols.start, rows.start, cols.stop, rows.stop), scale, size))
+    paper = found.paper_level if found.paper.dark_ink else 1.0 - found.paper_level
+    return InkImage(
+        ink=found.ink.astype(np.float32),
+        scale=scale,
+        image_size=tuple(int(side) for side in size),
+        polarity=POLARITIES[found.paper.dark_ink],
+        paper_level=found.paper_level,
+        ink_level=found.ink_level,
+        noise=found.paper.noise * paper,
+        specks_removed=found.specks,
+        lines_removed=found.lines,
+        frames_removed=found.frames,
+        marks=tuple(marks),
+        contrast=found.contrast,
+        _source=(gray, found, read_scale),
+    )
+
+
+def _to_image(box, scale, size):
+    """A box in pixels of a copy `scale` times the image's size, in the image's pixels."""
+    x0, y0, x1, y1 = (v / scale for v in box)
+    return (
+        max(0, math.floor(x0 + 1e-9)),
+        max(0, math.floor(y0 + 1e-9)),
+        min(size[0], math.ceil(x1 - 1e-9)),
+        min(size[1], math.ceil(y1 - 1e-9)),
+    )
+
+
+def prepare_ink(ink, box=None, image_shape=(28, 28), *, max_value=1.0):
+    """Turn a piece of ink into a model input vector, the way MNIST (or load_digits) was made.
+
+    Parameters
+    ----------
+    ink : ndarray of shape (rows, cols)
+        Ink intensity in [0, 1] with the paper at 0, as :attr:`InkImage.ink`
+        or :meth:`InkImage.crop` give it.
+    box : tuple of (int, int, int, int) or None, default=None
+        ``(x0, y0, x1, y1)`` in pixels of ``ink`` to take the digit from;
+        None takes all of ``ink``. Either way the digit is cropped to the
+        ink inside.
+    image_shape : tuple of (int, int), default=(28, 28)
+        The model's input image: (28, 28) for MNIST models, (8, 8) for
+        models trained on ``load_digits``, or any other size, treated like MNIST.
+    max_value : float, default=1.0
+        Value of full ink: 1 for inputs scaled to [0, 1], 16 for raw ``load_digits``.
+
+    Returns
+    -------
+    x : ndarray of shape (height * width,), float32
+        Light ink on black, scaled to ``[0, max_value]``, flattened row by row.
+
+    Raises
+    ------
+    ValueError
+        If ``ink`` is not a 2-D array or holds no ink inside ``box``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ink = np.zeros((50, 40))
+    >>> ink[5:45, 18:22] = 1.0  # a "1"
+    >>> x = prepare_ink(ink)
+    >>> x.shape, float(x.max())
+    ((784,), 1.0)
+    >>> int((x.reshape(28, 28).max(axis=1) > 0.5).sum())  # the 1 fits a 20-pixel box
+    19
+    """
+    ink = np.asarray(ink, dtype=np.float64)
+    if ink.ndim != 2:
+        raise ValueError(f"ink must be a 2-D array of ink intensity; got shape {ink.shape}.")
+    if box is not None:
+        x0, y0, x1, y1 = (int(v) for v in box)
+        ink = ink[max(y0, 0) : y1, max(x0, 0) : x1]
+    if not (ink > 0).any():
+        raise ValueError(
+            f"No ink to prepare in the box {box} of a {ink.shape} ink image: "
+            "pass a box around some ink (e.g. one of InkImage.marks, mapped to ink pixels)."
+        )
+    height, width = (int(side) for side in image_shape)
+    if (height, width) == (8, 8):
+        digit = _digits_style(ink)
+    else:
+        digit = _mnist_style(ink, (height, width))
+    return (digit * max_value).astype(np.float32).reshape(-1)
+
+
+def prepare_inks(inks, image_shape=(28, 28), *, max_value=1.0):
+    """Prepare many pieces of ink at once: :func:`prepare_ink` for each, stacked.
+
+    Parameters
+    ----------
+    inks : sequence of ndarray of shape (rows, cols)
+        Ink crops (e.g. the candidate digits of a number).
+    image_shape : tuple of (int, int), default=(28, 28)
+        The model's input image.
+    max_value : float, default=1.0
+        Value of full ink.
+
+    Returns
+    -------
+    X : ndarray of shape (len(inks), height * width), float32
+        One row per crop, for one batched ``model.predict_proba(X)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bar, dot = np.ones((30, 4)), np.ones((5, 5))
+    >>> prepare_inks([bar, dot]).shape
+    (2, 784)
+    """
+    n_features = int(np.prod(image_shape))
+    rows = [prepare_ink(ink, None, image_shape, max_value=max_value) for ink in inks]
+    return np.stack(rows) if rows else np.zeros((0, n_features), dtype=np.float32)
 
 
 def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
     """Turn an image of one handwritten digit into a model input vector.
 
+    :func:`find_ink`, then :func:`prepare_ink` on the mark with the most
+    ink (a digit written in several strokes is one mark).
+
     Parameters
     ----------
-    image : str, path-like, PIL.Image.Image or ndarray
+    image : str, path-like, PIL.Image.Image, ndarray or InkImage
         The digit: a file (PNG, JPEG, ...; needs Pillow), a PIL image, or an
         array of shape (height, width), (height, width, 3) RGB or
         (height, width, 4) RGBA, of any numeric dtype (integers are scaled
-        by their type's maximum, e.g. 255 or 65535). Any size; dark ink on
-        light paper or the reverse; transparency is flattened onto white;
-        EXIF orientation is applied.
+        by their type's maximum, e.g. 255 or 65535); or what
+        :func:`find_ink` found on one. Any size (up to 50 megapixels); dark
+        ink on light paper or the reverse; transparency is flattened onto
+        white; EXIF orientation is applied.
     image_shape : tuple of (int, int), default=(28, 28)
         The model's input image: (28, 28) for MNIST models, (8, 8) for
         models trained on ``load_digits`` (as ``hdrnn train --dataset
@@ -77,44 +399,95 @@ def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
     Examples
     --------
     >>> import numpy as np
-    >>> photo = np.full((120, 90), 230, dtype=np.uint8)  # light grey paper
+    >>> photo = np.full((120, 90), 230, dtype=np.uint8)  # light gray paper
     >>> photo[20:100, 40:52] = 30  # a dark vertical stroke: a "1"
     >>> x = prepare_digit_image(photo)
     >>> x.shape, float(x.max())
     ((784,), 1.0)
     """
-    gray = _to_ink_intensity(read_grayscale(image))
-    height, width = (int(side) for side in image_shape)
-    if (height, width) == (8, 8):
-        digit = _digits_style(gray)
-    else:
-        digit = _mnist_style(gray, (height, width))
-    return (digit * max_value).astype(np.float32).reshape(-1)
+    found = find_ink(image)
+    if found.digit_box is None:
+        raise ValueError(
+            "No digit found: the image is almost uniform (ink and paper differ by "
+            f"{found.contrast:.2f} on a 0-1 scale). Photograph the digit with more contrast."
+        )
+    # One pixel of the analysed copy wider: at full resolution the ink may
+    # reach a little beyond the box found on the copy (prepare_ink crops it).
+    margin = math.ceil(1 / found.scale)
+    x0, y0, x1, y1 = found.digit_box
+    width, height = found.image_size
+    box = (
+        max(x0 - margin, 0),
+        max(y0 - margin, 0),
+        min(x1 + margin, width),
+        min(y1 + margin, height),
+    )
+    crop = found.crop(box, max_side=CROP_OVERSAMPLING * _box_side(image_shape))
+    return prepare_ink(crop, None, image_shape, max_value=max_value)
 
 
 def describe_preparation(image, image_shape=(28, 28)):
-    """Say in one line how :func:`prepare_digit_image` turns ``image`` into model input.
+    """Say in one line what :func:`prepare_digit_image` found on ``image`` and did with it.
 
     Parameters
     ----------
-    image : str, path-like, PIL.Image.Image or ndarray
-        As :func:`prepare_digit_image` takes it (a file's header is read for
-        its size; the image is not decoded).
+    image : str, path-like, PIL.Image.Image, ndarray or InkImage
+        As :func:`prepare_digit_image` takes it.
     image_shape : tuple of (int, int), default=(28, 28)
         The model's input image.
 
     Returns
     -------
     text : str
+        The image's size, the crop box (x and y ranges, ends included), the
+        steps, then what was found: the ink and paper levels, specks, lines
+        and a frame removed, and a warning when the image holds several
+        separate marks (a number: ``hdrnn read`` reads those).
 
     Examples
     --------
     >>> import numpy as np
-    >>> describe_preparation(np.zeros((100, 60))).split(":")[0]
-    'a 60x100 image'
+    >>> photo = np.full((120, 90), 230, dtype=np.uint8)
+    >>> photo[20:100, 40:52] = 30
+    >>> print(describe_preparation(photo))  # doctest: +NORMALIZE_WHITESPACE
+    a 90x120 image: cropped to the ink in x 40-51, y 20-99, scaled to fit a 20x20 box
+    keeping its aspect ratio, centred by its centre of mass in 28x28; found dark ink
+    (gray 0.12) on light paper (gray 0.90)
     """
-    width, height = image_size(image)
-    return f"a {width}x{height} image: {preparation_steps(image_shape)}"
+    found = find_ink(image)
+    width, height = found.image_size
+    if found.digit_box is None:
+        return (
+            f"a {width}x{height} image: no ink found (ink and paper differ by "
+            f"{found.contrast:.2f} on a 0-1 scale)"
+        )
+    x0, y0, x1, y1 = found.digit_box
+    text = (
+        f"a {width}x{height} image: cropped to the ink in x {x0}-{x1 - 1}, y {y0}-{y1 - 1}, "
+        f"{_steps_after_crop(image_shape)}; {_found_text(found)}"
+    )
+    if len(found.marks) > 1:
+        text += (
+            f"; warning: {len(found.marks)} separate marks: to read a whole number use `hdrnn read`"
+        )
+    return text
+
+
+def _found_text(found):
+    """What was found on the paper, in words."""
+    ink, paper = found.polarity.split(" on ")
+    parts = [
+        f"found {ink} ink (gray {found.ink_level:.2f}) "
+        f"on {paper} paper (gray {found.paper_level:.2f})"
+    ]
+    for count, what in [
+        (found.specks_removed, "speck"),
+        (found.lines_removed, "ruled line"),
+        (found.frames_removed, "frame"),
+    ]:
+        if count:
+            parts.append(f"{count} {what}{'s' if count > 1 else ''} removed")
+    return ", ".join(parts)
 
 
 def preparation_steps(image_shape=(28, 28)):
@@ -131,20 +504,35 @@ def preparation_steps(image_shape=(28, 28)):
 
     Examples
     --------
-    >>> preparation_steps((8, 8)).split(",")[0]
-    'cropped to the ink'
+    >>> preparation_steps((8, 8)).split(", ")[-1]
+    'averaged over 4x4 blocks into 8x8'
     """
+    return (
+        "shading flattened, specks, ruled lines and a frame removed, cropped to the ink, "
+        + _steps_after_crop(image_shape)
+    )
+
+
+def _steps_after_crop(image_shape):
     rows, cols = (int(side) for side in image_shape)
     if (rows, cols) == (8, 8):
         return (
-            f"cropped to the ink, scaled to fill a {DIGITS_BITMAP}x{DIGITS_BITMAP} bitmap, "
+            f"scaled to fill a {DIGITS_BITMAP}x{DIGITS_BITMAP} bitmap, "
             "strokes thickened, averaged over 4x4 blocks into 8x8"
         )
-    box = max(1, round(min(rows, cols) * MNIST_BOX / MNIST_SIZE))
+    box = _box_side(image_shape)
     return (
-        f"cropped to the ink, scaled to fit a {box}x{box} box keeping its aspect ratio, "
+        f"scaled to fit a {box}x{box} box keeping its aspect ratio, "
         f"centred by its centre of mass in {rows}x{cols}"
     )
+
+
+def _box_side(image_shape):
+    """The side of the box the digit is scaled into."""
+    rows, cols = (int(side) for side in image_shape)
+    if (rows, cols) == (8, 8):
+        return DIGITS_BITMAP
+    return max(1, round(min(rows, cols) * MNIST_BOX / MNIST_SIZE))
 
 
 class DigitImagePreprocessor(TransformerMixin, BaseEstimator):
@@ -212,53 +600,49 @@ class DigitImagePreprocessor(TransformerMixin, BaseEstimator):
         return tags
 
 
-# ---------------------------------------------------------------- reading
-
-
 # ---------------------------------------------------------------- geometry
 
 
-def _to_ink_intensity(gray):
-    """Light ink on black with the paper at 0 and the ink's peak at 1."""
-    margin = max(1, min(gray.shape) // 20)
-    border = np.concatenate(
-        [
-            gray[:margin].ravel(),
-            gray[-margin:].ravel(),
-            gray[:, :margin].ravel(),
-            gray[:, -margin:].ravel(),
-        ]
-    )
-    if np.median(border) > 0.5:  # light paper: dark ink
-        gray = 1.0 - gray
-        border = 1.0 - border
-    paper = np.median(border)
-    ink = np.percentile(gray, 99.9)
-    if ink - paper < MIN_CONTRAST:
-        raise ValueError(
-            "No digit found: the image is almost uniform (ink and paper differ by "
-            f"{ink - paper:.2f} on a 0-1 scale). Photograph the digit with more contrast."
-        )
-    return np.clip((gray - paper) / (ink - paper), 0.0, 1.0)
-
-
 def _crop_to_ink(image):
-    rows = np.flatnonzero((image > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((image > INK_THRESHOLD).any(axis=0))
+    """The smallest box holding the ink above INK_THRESHOLD (any ink, if none is so strong)."""
+    strong = image > INK_THRESHOLD
+    if not strong.any():
+        strong = image > 0
+    rows = np.flatnonzero(strong.any(axis=1))
+    cols = np.flatnonzero(strong.any(axis=0))
     return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _fit_into_box(image, box):
-    """Resize keeping the aspect ratio so the longer side is ``box``, anti-aliased."""
+    """Resize keeping the aspect ratio so the longer side is ``box``, anti-aliased.
+
+    The same as ``ndimage.gaussian_filter`` (to blur away detail finer than
+    the new pixels, scikit-image's anti-aliasing rule, as MNIST's scaling
+    did) followed by a linear ``ndimage.zoom``, done as one small matrix per
+    axis: the work no longer grows with the blur's width.
+    """
     scale = box / max(image.shape)
     size = tuple(max(1, round(side * scale)) for side in image.shape)
-    if scale < 1:
-        # Blur away detail finer than the new pixels before sampling
-        # (scikit-image's anti-aliasing rule), as MNIST's scaling did.
-        image = ndimage.gaussian_filter(image, sigma=(1 / scale - 1) / 2, mode="nearest")
-    zoom = [new / old for new, old in zip(size, image.shape)]
-    resized = ndimage.zoom(image, zoom, order=1, mode="nearest", grid_mode=True)
-    return np.clip(resized, 0.0, 1.0)
+    sigma = (1 / scale - 1) / 2 if scale < 1 else 0.0
+    along_rows, along_cols = (_resize_matrix(n, new, sigma) for n, new in zip(image.shape, size))
+    return np.clip(along_rows @ image @ along_cols.T, 0.0, 1.0)  # (size[0], size[1])
+
+
+def _resize_matrix(n_in, n_out, sigma):
+    """The (n_out, n_in) matrix of a Gaussian blur of ``sigma`` (truncated at 4 sigmas,
+    edges repeated) followed by linear interpolation at the new pixels' centres."""
+    position = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
+    low = np.floor(position).astype(int)
+    neighbours = np.stack([low, np.minimum(low + 1, n_in - 1)], axis=1)  # (n_out, 2)
+    weights = np.stack([1.0 - (position - low), position - low], axis=1)
+    radius = int(4.0 * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2) if sigma > 0 else np.ones(1)
+    cols = np.clip(neighbours[..., np.newaxis] + offsets, 0, n_in - 1)  # (n_out, 2, taps)
+    values = weights[..., np.newaxis] * (kernel / kernel.sum())
+    rows = np.broadcast_to(np.arange(n_out)[:, np.newaxis, np.newaxis], cols.shape)
+    flat = np.bincount((rows * n_in + cols).ravel(), values.ravel(), minlength=n_out * n_in)
+    return flat.reshape(n_out, n_in)
 
 
 def _paste_centred_by_mass(digit, canvas_shape, centre):
@@ -274,8 +658,7 @@ def _paste_centred_by_mass(digit, canvas_shape, centre):
 
 def _mnist_style(ink, image_shape):
     height, width = image_shape
-    box = max(1, round(min(height, width) * MNIST_BOX / MNIST_SIZE))
-    digit = _fit_into_box(_crop_to_ink(ink), box)
+    digit = _fit_into_box(_crop_to_ink(ink), _box_side(image_shape))
     return _paste_centred_by_mass(digit, image_shape, (height / 2, width / 2))
 
 

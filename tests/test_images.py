@@ -1,8 +1,12 @@
 """Image shapes and bounded image reading (hdrnn._utils.images)."""
 
+import io
+
+import numpy as np
 import pytest
 
-from hdrnn._utils.images import default_image_shape, image_shape
+from hdrnn._utils import images
+from hdrnn._utils.images import block_mean, default_image_shape, image_shape, read_image
 
 
 def test_default_image_shape_is_square_or_none():
@@ -18,3 +22,35 @@ def test_image_shape_takes_the_given_shape_or_a_square():
         image_shape(63)
     with pytest.raises(ValueError, match=r"image_shape=\(3, 3\) does not match"):
         image_shape(12, (3, 3))
+
+
+def test_block_mean_shrinks_by_a_whole_factor():
+    gray = np.arange(25, dtype=float).reshape(5, 5)
+    np.testing.assert_array_equal(block_mean(gray, 1), gray)
+    shrunk = block_mean(gray, 2)
+    assert shrunk.shape == (3, 3)
+    assert shrunk[0, 0] == (0 + 1 + 5 + 6) / 4
+    assert shrunk[2, 2] == 24  # the corner, repeated to fill its block
+    assert block_mean(gray, 2, mode="constant")[2, 2] == 24 / 4  # ink beside paper at 0
+
+
+def test_large_arrays_are_shrunk_strip_by_strip_as_they_are_read(monkeypatch):
+    monkeypatch.setattr(images, "MAX_DECODED_SIDE", 100)
+    monkeypatch.setattr(images, "_STRIP_PIXELS", 2000)  # many strips
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (250, 90, 4), dtype=np.uint8)
+    gray, size = read_image(rgba)
+    assert size == (90, 250) and gray.shape == (84, 30)  # shrunk 3 times
+    whole = images._gray_values(rgba, 255.0)  # the whole image converted at once
+    np.testing.assert_allclose(gray, block_mean(whole, 3), atol=1e-12)
+
+
+def test_read_image_gives_the_size_as_displayed():
+    Image = pytest.importorskip("PIL.Image")
+    stored = Image.new("L", (60, 40), 255)  # stored sideways: 60 wide, 40 tall
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned by 90 degrees
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", exif=exif)
+    gray, size = read_image(io.BytesIO(buffer.getvalue()))
+    assert size == (40, 60) and gray.shape == (60, 40)

@@ -114,6 +114,71 @@ def test_transformer_in_a_pipeline(digits_split):
     assert pipe.score(_upscaled_digits(X_test * 16), y_test) > 0.75  # 0.83 with this seed
 
 
+# ------------------------------------------------ exactly as before, for clean images
+
+
+def _previous_preparation(gray):
+    """hdrnn's preparation before issue 22, as a reference: paper from the border,
+    ink above 25% of the 99.9th percentile, cropped, Gaussian-blurred, zoomed and
+    pasted by centre of mass (MNIST's method)."""
+    margin = max(1, min(gray.shape) // 20)
+    border = np.concatenate(
+        [
+            gray[:margin].ravel(),
+            gray[-margin:].ravel(),
+            gray[:, :margin].ravel(),
+            gray[:, -margin:].ravel(),
+        ]
+    )
+    if np.median(border) > 0.5:
+        gray, border = 1.0 - gray, 1.0 - border
+    paper, ink = np.median(border), np.percentile(gray, 99.9)
+    image = np.clip((gray - paper) / (ink - paper), 0.0, 1.0)
+    rows = np.flatnonzero((image > 0.25).any(axis=1))
+    cols = np.flatnonzero((image > 0.25).any(axis=0))
+    image = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = 20 / max(image.shape)
+    size = tuple(max(1, round(side * scale)) for side in image.shape)
+    if scale < 1:
+        image = ndimage.gaussian_filter(image, sigma=(1 / scale - 1) / 2, mode="nearest")
+    zoom = [new / old for new, old in zip(size, image.shape)]
+    digit = np.clip(ndimage.zoom(image, zoom, order=1, mode="nearest", grid_mode=True), 0, 1)
+    canvas = np.zeros((28, 28))
+    top, left = (28 - digit.shape[0]) // 2, (28 - digit.shape[1]) // 2
+    canvas[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    offset = np.subtract((14, 14), ndimage.center_of_mass(canvas))
+    return np.clip(ndimage.shift(canvas, offset, order=1, mode="constant"), 0, 1).ravel()
+
+
+def test_clean_images_are_prepared_exactly_as_before(digits, drawn_digits, draw):
+    # Flat paper and nothing to remove: the paper, the ink's level and the
+    # crop are what they were, and the resize (one matrix per axis now) is
+    # the same Gaussian blur and linear zoom.
+    X, _ = digits
+    images = [_stroke_seven(), 255 - _stroke_seven(), *_upscaled_digits(X[:40] * 16)]
+    images += [draw(strokes) for strokes in drawn_digits.values()]
+    # A large page, analysed on a shrunk copy, the digit then read at full resolution
+    # (crops up to 320 pixels are read as they are; larger ones nearly the same).
+    images.append(np.pad(draw(drawn_digits[4]), ((300, 100), (250, 320)), constant_values=255))
+    for image in images:
+        expected = _previous_preparation(image / 255.0)
+        np.testing.assert_allclose(prepare_digit_image(image), expected, atol=1e-6)
+
+
+def test_mnist_digits_prepare_into_themselves(mnist_dir):
+    # MNIST's digits were made by this preparation: preparing one again gives
+    # it back but for resampling (measured: median correlation 0.97), and
+    # exactly what the preparation before issue 22 gave.
+    from hdrnn import load_mnist
+
+    X = load_mnist(source=mnist_dir, return_X_y=True)[1][:300]
+    prepared = np.stack([prepare_digit_image(x.reshape(28, 28)) for x in X])
+    expected = np.stack([_previous_preparation(x.reshape(28, 28).astype(np.float64)) for x in X])
+    np.testing.assert_allclose(prepared, expected, atol=1e-6)
+    correlations = [np.corrcoef(a, b)[0, 1] for a, b in zip(prepared, X)]
+    assert np.median(correlations) > 0.95
+
+
 # ------------------------------------------------------------ with Pillow
 
 

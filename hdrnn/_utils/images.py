@@ -27,6 +27,10 @@ _LIMIT_TEXT = f"hdrnn reads images of up to {MAX_IMAGE_PIXELS:,} pixels (e.g. 80
 # pixels along the longer side: a digit ends up 20 pixels tall anyway.
 MAX_DECODED_SIDE = 2048
 
+# Large arrays are converted to floats this many pixels at a time (8 MB of
+# float64 RGBA), so that their memory stays bounded too.
+_STRIP_PIXELS = 1 << 18
+
 # The EXIF orientation tag, and the transposition that undoes each orientation.
 _EXIF_ORIENTATION = 0x0112
 _EXIF_TRANSPOSE = {
@@ -88,22 +92,39 @@ def default_image_shape(n_features):
 
 def read_grayscale(image):
     """Return the image as a 2-D float array in [0, 1], transparency flattened onto white."""
+    return read_image(image)[0]
+
+
+def read_image(image):
+    """Read an image at a bounded size: ``(gray, (width, height))``.
+
+    ``gray`` is a 2-D float64 array in [0, 1] (transparency flattened onto
+    white, EXIF orientation applied) whose longer side is at most
+    MAX_DECODED_SIDE: larger images, files and arrays alike, are shrunk by
+    a whole factor while they are read, so memory stays bounded.
+    ``(width, height)`` is the image's own size as displayed, in the pixels
+    that boxes reported to the user are counted in.
+    """
     if isinstance(image, np.ndarray):
         _check_pixel_count(image.shape[1::-1] if image.ndim >= 2 else image.shape)
-        return _array_to_grayscale(image)
-    pil_image = _open_with_pillow(image)
+        size = (image.shape[1], image.shape[0]) if image.ndim >= 2 else image.shape
+        return _array_to_grayscale(image), size
+    pil_image, size = _open_with_pillow(image)
     if pil_image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16- and 32-bit grayscale
         array = np.asarray(pil_image)
         scale = 65535.0 if array.max(initial=0) > 255 or pil_image.mode.startswith("I;16") else 255
-        return np.clip(array.astype(np.float64) / scale, 0, 1)
+        return np.clip(array.astype(np.float64) / scale, 0, 1), size
     if pil_image.mode in ("F", "L"):  # one channel, no transparency
-        return _array_to_grayscale(np.asarray(pil_image))
+        return _array_to_grayscale(np.asarray(pil_image)), size
     # Palette, gray+alpha, CMYK...: RGBA keeps any transparency.
-    return _array_to_grayscale(np.asarray(pil_image.convert("RGBA")))
+    return _array_to_grayscale(np.asarray(pil_image.convert("RGBA"))), size
 
 
 def _open_with_pillow(image):
-    """Open, check the size before decoding, decode at a bounded size, apply EXIF rotation."""
+    """Open, check the size before decoding, decode at a bounded size, apply EXIF rotation.
+
+    Returns the decoded PIL image and the full image's ``(width, height)`` as displayed.
+    """
     try:
         from PIL import Image, ImageOps
     except ImportError:
@@ -113,7 +134,8 @@ def _open_with_pillow(image):
         ) from None
     if isinstance(image, Image.Image):
         _check_pixel_count(image.size)
-        return ImageOps.exif_transpose(_reduced(image))
+        orientation = image.getexif().get(_EXIF_ORIENTATION)
+        return ImageOps.exif_transpose(_reduced(image)), _displayed(image.size, orientation)
     with warnings.catch_warnings():
         # hdrnn's own, lower limit applies below; Pillow's warning would be noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -125,6 +147,7 @@ def _open_with_pillow(image):
             ) from None
     with opened:
         _check_pixel_count(opened.size)
+        full_size = opened.size
         orientation = opened.getexif().get(_EXIF_ORIENTATION)
         if max(opened.size) > MAX_DECODED_SIDE:
             # JPEG can decode straight at a fraction of the size (no effect elsewhere).
@@ -133,7 +156,14 @@ def _open_with_pillow(image):
         reduced = _reduced(opened)
     # The orientation is read before shrinking, which drops the EXIF data.
     transpose = _EXIF_TRANSPOSE.get(orientation)
-    return reduced if transpose is None else reduced.transpose(Image.Transpose[transpose])
+    if transpose is not None:
+        reduced = reduced.transpose(Image.Transpose[transpose])
+    return reduced, _displayed(full_size, orientation)
+
+
+def _displayed(size, orientation):
+    """``(width, height)`` as shown: EXIF orientations 5 to 8 turn the image by 90 degrees."""
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else tuple(size)
 
 
 def image_size(image):
@@ -188,30 +218,77 @@ def _reduced(pil_image):
 
 
 def _array_to_grayscale(array):
+    """A 2-D float array in [0, 1]; arrays over MAX_DECODED_SIDE are shrunk strip by strip."""
     array = np.asarray(array)
-    if array.dtype.kind == "b":
-        array = array.astype(np.float64)
-    elif array.dtype.kind in "ui":
-        array = array.astype(np.float64) / np.iinfo(array.dtype).max
-    elif array.dtype.kind == "f":
-        array = array.astype(np.float64)
-        top = np.nanmax(array) if array.size else 0.0
-        if top > 1.0:  # e.g. 0-255 floats
-            array = array / (255.0 if top <= 255 else top)
-    else:
-        raise ValueError(f"Cannot read an image from an array of dtype {array.dtype}.")
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        rgb, alpha = array[..., :3], array[..., 3] if array.shape[2] == 4 else None
-        gray = rgb @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma, as PIL's "L"
-        if alpha is not None:
-            gray = gray * alpha + (1.0 - alpha)  # flatten onto white paper
-    elif array.ndim == 2:
-        gray = array
-    else:
+    divisor = _value_divisor(array)
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
         raise ValueError(
             "A digit image array must have shape (height, width), (height, width, 3) or "
             f"(height, width, 4); got {array.shape}."
         )
-    if min(gray.shape) < 2:
-        raise ValueError(f"The image is too small to hold a digit: {gray.shape}.")
-    return np.clip(np.nan_to_num(gray, nan=1.0), 0.0, 1.0)
+    if min(array.shape[:2]) < 2:
+        raise ValueError(f"The image is too small to hold a digit: {array.shape[:2]}.")
+    factor = -(-max(array.shape[:2]) // MAX_DECODED_SIDE)  # ceiling division
+    if factor <= 1:
+        return _gray_values(array, divisor)
+    # A float copy of a 50-megapixel RGBA array would take 1.6 GB: convert a
+    # strip of rows at a time and keep only its block means.
+    step = factor * max(1, _STRIP_PIXELS // (array.shape[1] * factor))
+    strips = [
+        block_mean(_gray_values(array[top : top + step], divisor), factor)
+        for top in range(0, array.shape[0], step)
+    ]
+    return np.vstack(strips)
+
+
+def _value_divisor(array):
+    """What the array's values are divided by to lie in [0, 1]."""
+    if array.dtype.kind == "b":
+        return 1.0
+    if array.dtype.kind in "ui":
+        return float(np.iinfo(array.dtype).max)
+    if array.dtype.kind == "f":
+        top = float(np.nanmax(array)) if array.size else 0.0
+        if top > 1.0:  # e.g. 0-255 floats
+            return 255.0 if top <= 255 else top
+        return 1.0
+    raise ValueError(f"Cannot read an image from an array of dtype {array.dtype}.")
+
+
+def _gray_values(array, divisor):
+    """Gray levels in [0, 1] of a (part of an) image array, transparency flattened onto white."""
+    values = array.astype(np.float64)
+    if divisor != 1.0:
+        values /= divisor  # in place: one float copy of the array in all
+    if values.ndim == 3:
+        gray = values[..., 0] * 0.299 + values[..., 1] * 0.587 + values[..., 2] * 0.114  # ITU-R 601
+        if values.shape[2] == 4:
+            alpha = values[..., 3]
+            gray = gray * alpha + (1.0 - alpha)  # flatten onto white paper
+    else:
+        gray = values
+    if array.dtype.kind == "f":  # integers scaled by their maximum are in [0, 1] already
+        gray = np.clip(np.nan_to_num(gray, nan=1.0), 0.0, 1.0)
+    return gray
+
+
+def block_mean(gray, factor, mode="edge"):
+    """``gray`` shrunk by a whole ``factor``: the mean of each block.
+
+    A box filter is the anti-aliasing a shrink by a whole factor needs, and
+    it costs one pass over the pixels. Partial blocks at the bottom and right
+    are filled as ``np.pad``'s ``mode`` says: "edge" repeats the last pixels
+    (for photos), "constant" adds zeros (for ink on paper at 0).
+    """
+    if factor <= 1:
+        return gray
+    height, width = gray.shape
+    rows, cols = -(-height // factor), -(-width // factor)
+    if (rows * factor, cols * factor) != gray.shape:
+        gray = np.pad(gray, ((0, rows * factor - height), (0, cols * factor - width)), mode=mode)
+    # One strided sum per pixel of the block: a pass over the pixels, no copy.
+    total = np.zeros((rows, cols), dtype=gray.dtype)
+    for row in range(factor):
+        for col in range(factor):
+            total += gray[row::factor, col::factor]
+    return total / (factor * factor)

@@ -8,7 +8,7 @@ import numpy as np
 
 from hdrnn._utils.model_facts import input_image_shape, plain
 from hdrnn.cli._common import add_model_argument, load_model
-from hdrnn.preprocessing import describe_preparation, prepare_digit_image
+from hdrnn.preprocessing import describe_preparation, find_ink, prepare_digit_image
 
 
 def register(commands):
@@ -19,7 +19,10 @@ def register(commands):
     predict.add_argument("--top", type=int, default=1, help="show the K most likely digits")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
     predict.add_argument(
-        "--verbose", action="store_true", help="also say how each image was prepared"
+        "--verbose",
+        action="store_true",
+        help="also say what was found on each image (paper, ink, specks, lines, crop box) "
+        "and how it was prepared",
     )
     predict.set_defaults(run=run)
 
@@ -36,7 +39,8 @@ def run(args):
     results, failures = [], 0
     for path in args.images:
         try:
-            x = prepare_digit_image(path, shape)
+            found = find_ink(path)  # once: the preparation and --verbose share it
+            x = prepare_digit_image(found, shape)
         except ImportError:
             raise  # Pillow is missing: no file can be read
         except Exception as error:
@@ -48,19 +52,21 @@ def run(args):
         proba = model.predict_proba(x.reshape(1, -1))[0]
         best = np.argsort(proba)[::-1][:top]
         ranked = [{"label": plain(model.classes_[i]), "probability": float(proba[i])} for i in best]
-        results.append(
-            {
-                "file": str(path),
-                "prediction": ranked[0]["label"],
-                "probability": ranked[0]["probability"],
-                "top": ranked,
-            }
-        )
+        result = {
+            "file": str(path),
+            "prediction": ranked[0]["label"],
+            "probability": ranked[0]["probability"],
+            "top": ranked,
+        }
+        if args.verbose:
+            description = describe_preparation(found, shape)
+            result["preparation"] = {"description": description, **found.as_dict()}
+        results.append(result)
         if not args.json:
             shown = ", ".join(f"{r['label']} ({r['probability']:.1%})" for r in ranked)
             print(f"{path}: {shown}")
             if args.verbose:
-                print(f"  {describe_preparation(path, shape)}")
+                print(f"  {description}")
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failures else 0

@@ -1,0 +1,276 @@
+"""Ruled lines and frames around digits: find them among the strokes, take them out.
+
+A *segment* is a long, thin, straight run of ink, horizontal or vertical
+(vertical ones are found as horizontal ones of the transposed strokes). It
+may slant or wobble a little: runs are measured on the strokes widened
+across the run by a few pixels. It must be straight: a digit's arc
+is not a segment, however flat its top.
+
+- *Ruled lines* are horizontal segments across RULED_SPAN of the image that
+  reach past the rest of the ink at both ends. Where a digit crosses one or
+  runs along it, the ink is kept. Vertical ones (a margin, squared paper) go only when
+  horizontal ones were found too: alone, a tall straight stroke is a 1.
+- *A frame* is the outermost two horizontal and two vertical segments, each
+  at least SEGMENT_SPAN of the ink's extent, when they close a box with a
+  mark inside it. Each side is peeled from its outer edge by the frame
+  line's own thickness, so a digit that touches the frame from inside stays.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import ndimage
+
+# A segment is at least this share of the ink's width (height) long, and at
+# most MAX_THICKNESS of its length thick (in the thinner quarter of its columns).
+SEGMENT_SPAN = 0.5
+MAX_THICKNESS = 0.2
+
+# Runs are measured on the strokes widened by half a stroke width, at most
+# this many pixels, each way: a line slanting by 2 degrees keeps runs of
+# 8 / tan(2 deg) = 230 pixels, and strokes near a line do not merge with it.
+MAX_TOLERANCE = 4
+
+# A segment's edge strays from a straight line by at most this share of its
+# length (in the median): a ruled or hand-drawn line does, a digit's arc not.
+STRAIGHTNESS = 0.03
+
+# A ruled line crosses at least this share of the image; it is taken out
+# where the ink around it is no more than LINE_SLACK pixels thicker than it.
+RULED_SPAN = 0.85
+LINE_SLACK = 2
+
+# A frame's sides each cover this share of the box they close, and the mark
+# inside holds at least FRAME_CONTENT as much ink as the frame.
+BOX_COVER = 0.85
+FRAME_CONTENT = 0.1
+
+EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+
+
+class Segment(NamedTuple):
+    """A horizontal segment: its label and box, in the strokes it was found on."""
+
+    label: int
+    rows: slice
+    cols: slice
+
+    @property
+    def centre(self):
+        return (self.rows.start + self.rows.stop) / 2
+
+    @property
+    def length(self):
+        return self.cols.stop - self.cols.start
+
+
+def remove_lines(strokes, stroke_width):
+    """``(strokes, n_lines, n_frames)``: the strokes without ruled lines and a frame."""
+    if not strokes.any():
+        return strokes, 0, 0
+    tolerance = min(max(1, round(stroke_width / 2)), MAX_TOLERANCE)
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    across = _segments(strokes, tolerance, SEGMENT_SPAN * (cols[-1] - cols[0] + 1))
+    down = _segments(strokes.T, tolerance, SEGMENT_SPAN * (rows[-1] - rows[0] + 1))
+    lines, n_lines = _ruled(strokes, *across)
+    if n_lines:
+        lines_down, n_down = _ruled(strokes.T, *down)
+        lines, n_lines = lines | _bare_line(strokes.T, lines_down).T, n_lines + n_down
+        lines = _bare_line(strokes, lines)
+        strokes = strokes & ~lines
+        across, down = _without(across, lines), _without(down, lines.T)
+    frame = _frame(strokes, across, down)
+    if frame is None:
+        return strokes, n_lines, 0
+    return strokes & ~frame, n_lines, 1
+
+
+def _segments(mask, tolerance, min_length):
+    """``(labels, segments)``: the horizontal segments of ``mask`` and their labels."""
+    widened = ndimage.maximum_filter1d(mask, size=2 * tolerance + 1, axis=0)
+    long_runs = mask & _long_runs(widened, max(min_length, 2))
+    labels, n_labels = ndimage.label(long_runs, structure=EIGHT_CONNECTED)
+    if n_labels == 0:
+        return labels, []
+    segments = []
+    for label, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        segment = Segment(label, rows, cols)
+        if segment.length >= min_length and _thin_and_straight(labels[rows, cols] == label):
+            segments.append(segment)
+    return labels, segments
+
+
+def _thin_and_straight(piece):
+    """Whether a horizontal piece is a line: thin (MAX_THICKNESS of its length) and
+    with its top or bottom edge straight to within STRAIGHTNESS of its length.
+
+    Its thickness in a column is the shorter of the runs of ink down from its top
+    edge and up from its bottom edge (a stroke running alongside the line, a
+    pixel apart, lengthens only one of them), in the thinner quarter of its
+    columns (a digit touching a short side may cover most of it). Its edges are
+    straight in the median: a digit touching it on one side moves only that
+    side's edge, while both edges of an arc bend.
+    """
+    columns = np.flatnonzero(piece.any(axis=0))
+    if len(columns) < 3:
+        return False
+    piece = piece[:, columns]
+    top, run_down = _edge_run(piece)
+    bottom, run_up = _edge_run(piece[::-1])
+    if np.percentile(np.minimum(run_down, run_up), 25) > MAX_THICKNESS * len(columns):
+        return False
+    x = columns - columns.mean()
+    for edge in (top, bottom):
+        slope = (x @ (edge - edge.mean())) / (x @ x)  # least squares
+        if np.median(np.abs(edge - edge.mean() - slope * x)) <= STRAIGHTNESS * len(columns):
+            return True
+    return False
+
+
+def _edge_run(piece):
+    """``(first, run)`` per column: the first True row, and the run of True from there."""
+    first = np.argmax(piece, axis=0)
+    row = np.arange(piece.shape[0])[:, np.newaxis]
+    after = ~piece & (row > first)
+    stop = np.where(after.any(axis=0), np.argmax(after, axis=0), piece.shape[0])
+    return first, stop - first
+
+
+def _long_runs(mask, length):
+    """The pixels in runs of at least ``length`` along rows: an opening by a line of
+    that length (an erosion then a dilation, each one pass whatever the length)."""
+    size = 2 * (int(np.ceil(length)) // 2) + 1  # odd, so both passes are centred
+    eroded = ndimage.minimum_filter1d(mask.view(np.uint8), size, axis=1, mode="constant")
+    return ndimage.maximum_filter1d(eroded, size, axis=1, mode="constant").view(bool)
+
+
+def _run_lengths(mask):
+    """For each True pixel, the length of the run of True pixels along its row (0 elsewhere)."""
+    rows, cols = mask.shape
+    padded = np.zeros((rows, cols + 1), dtype=np.int8)  # a False column ends every row's run
+    padded[:, :cols] = mask
+    flat = padded.ravel()
+    edges = np.diff(flat, prepend=np.int8(0))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return np.zeros(mask.shape, dtype=np.intp)
+    run = np.maximum(np.cumsum(edges == 1) - 1, 0)  # which run each pixel is in
+    lengths = np.where(flat == 1, (stops - starts)[run], 0)
+    return lengths.reshape(rows, cols + 1)[:, :cols]
+
+
+def _pixels(labels, segments):
+    """The pixels of some segments."""
+    chosen = np.zeros(labels.max() + 1, dtype=bool)
+    chosen[[segment.label for segment in segments]] = True
+    chosen[0] = False
+    return chosen[labels]
+
+
+def _ruled(mask, labels, segments):
+    """``(pixels, count)`` of the segments that cross the image and reach past the rest
+    of the ink at both ends (if nothing else is left, they are what was written)."""
+    across = [s for s in segments if s.length >= RULED_SPAN * mask.shape[1]]
+    if not across:
+        return np.zeros_like(mask), 0
+    rest = np.flatnonzero((mask & ~_pixels(labels, across)).any(axis=0))
+    if len(rest) == 0:
+        return np.zeros_like(mask), 0
+    ruled = [s for s in across if s.cols.start < rest[0] and s.cols.stop > rest[-1] + 1]
+    return _pixels(labels, ruled), len(ruled)
+
+
+def _bare_line(strokes, lines):
+    """The pixels of horizontal lines in the columns where no stroke touches them.
+
+    In each column the ink around a line is as thick as the line itself,
+    unless a stroke crosses it or runs along it: there the column is kept
+    whole (a digit loses nothing; the line leaves a stub inside the stroke).
+    """
+    runs = _run_lengths(strokes.T).T  # the run of ink down each column, at each pixel
+    crossed = lines.any(axis=0)
+    if not crossed.any():
+        return lines
+    # The lines' thickness: the thinnest run on a line in each column, in the
+    # median over the columns (a thick stroke along a line widens few columns).
+    thinnest = np.where(lines, runs, runs.max() + 1).min(axis=0)
+    return lines & (runs <= np.median(thinnest[crossed]) + LINE_SLACK)
+
+
+def _without(found, removed):
+    """The segments none of whose pixels were removed."""
+    labels, segments = found
+    hit = np.zeros(labels.max() + 1, dtype=bool)
+    hit[labels[removed]] = True
+    return labels, [segment for segment in segments if not hit[segment.label]]
+
+
+def _frame(strokes, across, down):
+    """The pixels of a frame around a mark, or None if the outermost segments close no box."""
+    (h_labels, horizontal), (v_labels, vertical) = across, down
+    if len(horizontal) < 2 or len(vertical) < 2:
+        return None
+    top = min(horizontal, key=lambda s: s.centre)
+    bottom = max(horizontal, key=lambda s: s.centre)
+    left = min(vertical, key=lambda s: s.centre)  # found transposed: its centre is a column
+    right = max(vertical, key=lambda s: s.centre)
+    box_rows, box_cols = (top.centre, bottom.centre), (left.centre, right.centre)
+    if box_rows[1] - box_rows[0] < 2 or box_cols[1] - box_cols[0] < 2:
+        return None
+    sides = [(top, box_cols), (bottom, box_cols), (left, box_rows), (right, box_rows)]
+    if any(_cover(segment.cols, span) < BOX_COVER for segment, span in sides):
+        return None
+    frame = _peel_frame(strokes, h_labels, v_labels, (top, bottom, left, right))
+    inside = strokes & ~frame
+    inside[: int(box_rows[0])] = inside[int(np.ceil(box_rows[1])) :] = False
+    inside[:, : int(box_cols[0])] = inside[:, int(np.ceil(box_cols[1])) :] = False
+    labels, n_labels = ndimage.label(inside, structure=EIGHT_CONNECTED)
+    if n_labels == 0 or np.bincount(labels.ravel())[1:].max() < FRAME_CONTENT * frame.sum():
+        return None
+    return frame
+
+
+def _cover(piece, span):
+    """The share of ``span`` (start, stop) that the slice ``piece`` covers."""
+    overlap = min(piece.stop, span[1]) - max(piece.start, span[0])
+    return max(overlap, 0) / (span[1] - span[0])
+
+
+def _peel_frame(strokes, h_labels, v_labels, sides):
+    """The frame's own line: each side peeled from its outer edge by the line's thickness."""
+    top, bottom, left, right = sides
+    # Each side seen from outside, as the top side of a view of the strokes.
+    views = [
+        (strokes, h_labels == top.label),
+        (strokes[::-1], (h_labels == bottom.label)[::-1]),
+        (strokes.T, v_labels == left.label),
+        (strokes.T[::-1], (v_labels == right.label)[::-1]),
+    ]
+    edges = [_outer_edge(view, side) for view, side in views]
+    # One pen drew the frame: the median run down from its outer edge over all
+    # four sides, where a digit touching one side weighs little.
+    thickness = round(float(np.median(np.concatenate([runs for _, _, runs in edges]))))
+    peeled = [_peel(view, edge, thickness) for (view, _), edge in zip(views, edges)]
+    return peeled[0] | peeled[1][::-1] | peeled[2].T | peeled[3][::-1].T
+
+
+def _outer_edge(strokes, side):
+    """``(columns, first, runs)`` of a top side: the columns it is in, its topmost
+    pixel in each, and the run of ink down from there."""
+    columns = np.flatnonzero(side.any(axis=0))
+    first = np.argmax(side[:, columns], axis=0)
+    runs = _run_lengths(strokes[:, columns].T)[np.arange(len(columns)), first]
+    return columns, first, runs
+
+
+def _peel(strokes, edge, thickness):
+    """The line along a top side: in each column, the run of ink down from its outer
+    edge when it is about the line's ``thickness``; where a stroke touches the
+    line (a longer run), only ``thickness`` pixels of it."""
+    columns, first, runs = edge
+    depth = np.where(runs <= thickness + LINE_SLACK, runs, thickness)
+    peeled = np.zeros_like(strokes)
+    row = np.arange(strokes.shape[0])[:, np.newaxis]
+    band = (row >= first) & (row < first + depth)  # (rows, len(columns))
+    peeled[:, columns] = strokes[:, columns] & band
+    return peeled
