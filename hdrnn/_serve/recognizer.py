@@ -1,23 +1,25 @@
 """A model that reads drawings and can be taught: what ``hdrnn serve`` serves.
 
-:class:`Recognizer` holds the current model and answers three questions
-about a drawing (an array of grey pixels from the page's canvas): what digit
-it is, what the model sees (the prepared image) and which first-layer units
-fire. Teaching fine-tunes a *copy* of the model on the drawing, mixed with a
-replay batch of training digits so that it does not forget, and swaps the
-copy in at once: a request sees the old model or the new one, never a
-half-updated one. The model file it came from is never written.
+:class:`Recognizer` answers three questions about a drawing (an array of
+grey pixels from the page's canvas) with a browser's copy of the model:
+what digit it is, what the model sees (the prepared image) and which
+first-layer units fire. Teaching changes only that browser's copy
+(:mod:`~hdrnn._serve.sessions`), one lesson at a time
+(:mod:`~hdrnn._serve.lessons`); a lesson can be undone, and a copy reset to
+the original. The model file it came from is never written.
 """
 
-import copy
 import math
-import threading
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from hdrnn._serve.errors import RequestError
+from hdrnn._serve.lessons import LessonQueue, class_of, lesson, teaching_refusal
+from hdrnn._serve.sessions import Copies
 from hdrnn._utils.model_facts import architecture, input_image_shape, plain
-from hdrnn.augmentation import Augmentation, BatchAugmenter
 from hdrnn.nn import ACTIVATIONS
 from hdrnn.persistence import save
 from hdrnn.preprocessing import preparation_steps, prepare_digit_image
@@ -25,41 +27,21 @@ from hdrnn.preprocessing import preparation_steps, prepare_digit_image
 # First-layer units shown in the "look inside" panel.
 TOP_UNITS = 8
 
-# Teaching: passes of plain SGD (mini-batches of 128) over TEACH_ROWS rows,
-# TEACH_COPIES of them the drawing (slightly shifted) and the rest replayed
-# training digits, until the model reads the drawing right. Measured on MNIST
-# (784-128-64-10, 97.64%), 7 teachings against the training data in a row (a
-# clear 0 taught as 6, an 8 as 3...), 3 seeds: 2.5 passes per teaching on
-# average (at most 13), 44 ms each, test accuracy 96.97% after all 7. Fewer
-# replayed rows or larger batches forgot more (90.7% with 256 rows in one
-# batch); Adam continuing with its trained moments, 85-92%.
-TEACH_ROWS = 1024
-TEACH_COPIES = 32
-TEACH_BATCH_SIZE = 128
-TEACH_MAX_PASSES = 60
-TEACHING_PARAMS = {
-    "solver": "sgd",
-    "learning_rate": "constant",
-    "learning_rate_init": 0.1,
-    "momentum": 0.0,
-    "warmup_epochs": 0,
-    "shuffle": True,
-    "dropout": 0.0,
-    "augment": None,
-    "early_stopping": False,
-    "verbose": False,
-}
-
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """What the page says about the model: its shape, where it came from, how good it is."""
+    """What the page says about the model: its shape, where it came from, how good it is.
+
+    ``info`` is the model file's ``info`` (what ``hdrnn info`` prints: data
+    set, accuracy, seed...), kept in every taught copy that is saved.
+    """
 
     architecture: str
     image_shape: tuple
     classes: list
     source: str
     accuracy: str = None
+    info: dict = field(default_factory=dict)
 
     def as_dict(self):
         """The facts as JSON-ready values."""
@@ -76,7 +58,7 @@ class ModelFacts:
 
 def describe(model, source, info=None):
     """The :class:`ModelFacts` of a fitted model; ``info`` is its file's ``info``."""
-    info = info or {}
+    info = dict(info or {})
     accuracy = None
     if isinstance(info.get("test_accuracy"), float):
         tested_on = str(info.get("test_data", "its test data"))
@@ -87,117 +69,226 @@ def describe(model, source, info=None):
         classes=[plain(label) for label in model.classes_],
         source=source,
         accuracy=accuracy,
+        info=info,
     )
 
 
 class Recognizer:
-    """Reads drawings with the current model and learns from corrections.
+    """Reads drawings with each browser's copy of a model, and teaches that copy.
 
     Parameters
     ----------
     model : DigitMLPClassifier
-        A fitted model whose input is a square image (28x28 or 8x8).
+        A fitted model whose input is a square image (28x28 or 8x8). It is
+        never changed.
     facts : ModelFacts
         What to tell the page about it.
     replay : tuple of (ndarray, ndarray) or None, default=None
-        Training digits ``(X, y)`` mixed into every teaching pass, so that
-        the model does not forget what it knew.
+        Training digits ``(X, y)`` mixed into every lesson, so that the
+        model does not forget what it knew.
     save_to : path-like or None, default=None
-        Where to save the model after each teaching, atomically.
+        Where to save the shared copy after each change, atomically (only
+        with ``shared=True``: there is one taught model to save).
     seed : int, default=0
         Seeds the replay batches and the shifts of the taught drawing.
+    shared : bool, default=False
+        One copy taught by every browser (single-user use), instead of one
+        copy per browser session.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from hdrnn import DigitMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> model = DigitMLPClassifier((16,), max_iter=20, random_state=0).fit(X / 16, y)
+    >>> recognizer = Recognizer(model, describe(model, "digits"), replay=(X / 16, y))
+    >>> pixels = (255 - 16 * X[1].reshape(8, 8)).astype("uint8").repeat(8, 0).repeat(8, 1)
+    >>> before = recognizer.read(pixels)  # a fresh browser: the original model
+    >>> answer, session = recognizer.teach(pixels, 5)  # a 1, taught as a 5
+    >>> answer["teaching"]["said"]
+    "This browser's copy: 1 lesson; the model file is unchanged."
+    >>> recognizer.read(pixels, session)["probabilities"] == answer["probabilities"]
+    True
+    >>> recognizer.read(pixels)["probabilities"] == before["probabilities"]  # others: unchanged
+    True
     """
 
-    def __init__(self, model, facts, replay=None, save_to=None, seed=0):
-        self._model = model
+    def __init__(self, model, facts, *, replay=None, save_to=None, seed=0, shared=False):
+        if save_to is not None and not shared:
+            raise ValueError(
+                "save_to saves the one taught model of shared teaching; with a copy per "
+                "browser, each page downloads its own. Pass shared=True, or no save_to."
+            )
         self.facts = facts
         self.replay = replay
         self.save_to = save_to
-        self.revision = 0  # how many drawings it has been taught
-        self._teaching = threading.Lock()
-        self._rng = np.random.default_rng(seed)
+        self.copies = Copies(model, shared=shared)
+        self.teaching_off = teaching_refusal(model)
+        self.queue = LessonQueue()
+        self._rng = np.random.default_rng(seed)  # used by one lesson at a time
 
     @property
     def model(self):
-        """The current model (replaced as a whole when taught, never changed in place)."""
-        return self._model
+        """The original model (never changed)."""
+        return self.copies.original.model
 
-    @property
-    def info(self):
-        """What a saved copy of the current model records about where it came from."""
-        return _saved_info(self.facts.source, self.revision)
-
-    def read(self, pixels):
-        """What the current model makes of a drawing.
-
-        Returns a dict: the ``prediction``, the ``probabilities`` of the
-        ``classes``, the ``input`` the model saw (the prepared image), the
-        first hidden layer's most active ``units`` and the model's
-        ``revision``.
-        """
-        model, revision = self._model, self.revision  # one model for the whole answer
-        x = self.prepare(pixels)
-        proba = model.predict_proba(x[np.newaxis])[0]
-        return {
-            "prediction": plain(model.classes_[int(np.argmax(proba))]),
-            "probabilities": [float(p) for p in proba],
-            "classes": [plain(label) for label in model.classes_],
-            "input": [float(v) for v in x],
-            "units": _top_units(model, x),
-            "revision": revision,
-        }
+    def copy(self, session=None):
+        """The :class:`~hdrnn._serve.sessions.Copy` that ``session`` reads with."""
+        return self.copies.get(session)[0]
 
     def prepare(self, pixels):
         """The model input for a drawing: the same path as ``hdrnn predict`` on a file."""
         return prepare_digit_image(pixels, self.facts.image_shape)
 
-    def teach(self, pixels, label):
-        """Fine-tune a copy of the model until it reads the drawing as ``label``; swap it in.
+    def read(self, pixels, session=None):
+        """What a session's copy makes of a drawing.
 
-        Returns the new reading (as :meth:`read`) with the number of
-        ``passes`` of training it took (0 if the model already read it so).
+        Returns a dict: the ``prediction``, the ``probabilities`` of the
+        ``classes``, the ``input`` the model saw (the prepared image), the
+        first hidden layer's most active ``units`` and the copy's
+        ``revision``.
         """
+        return _reading(self.copy(session), self.prepare(pixels))
+
+    def teach(self, pixels, label, session=None):
+        """Teach a session's copy that a drawing is ``label``: ``(answer, session)``.
+
+        The answer is the new reading (as :meth:`read`) with the ``passes``
+        of training it took (0 if the copy already read it so) and the
+        ``teaching`` status (:meth:`status`); ``session`` is the session's
+        id, new if this lesson made the browser's copy. Raises
+        :class:`RequestError` when teaching is off (409) or the server is
+        busy (503), and ValueError for a drawing without a digit or a label
+        that is not a class.
+        """
+        if self.teaching_off is not None:
+            raise RequestError(409, f"Teaching is off for this model: {self.teaching_off}.")
         x = self.prepare(pixels)
-        with self._teaching:  # one teaching at a time; readers keep reading the old model
-            target = _class_of(self._model, label)
-            taught = copy.deepcopy(self._model)
-            own_params = {
-                name: taught.get_params()[name] for name in [*TEACHING_PARAMS, "batch_size"]
-            }
-            taught.set_params(**TEACHING_PARAMS)
-            passes = 0
-            while passes < TEACH_MAX_PASSES and taught.predict(x[np.newaxis])[0] != target:
-                X, y = self._teaching_rows(x, target, taught.coefs_[0].dtype)
-                taught.set_params(batch_size=min(TEACH_BATCH_SIZE, len(X)))
-                taught.partial_fit(X, y)
-                passes += 1
-            taught.set_params(**own_params)  # a saved copy trains on as the original would
-            if self.save_to is not None:  # before the swap: a failed save changes nothing
-                save(taught, self.save_to, info=_saved_info(self.facts.source, self.revision + 1))
-            self._model, self.revision = taught, self.revision + 1
-        return {**self.read(pixels), "passes": passes}
+        target = class_of(self.model.classes_, label)
+        with self.copies.lock(session), self.queue.turn():
+            current = self.copy(session)
+            coefs, intercepts, passes = lesson(
+                current.model,
+                x,
+                target,
+                replay=self.replay,
+                rng=self._rng,
+                image_shape=self.facts.image_shape,
+            )
+            taught = self.copies.derive(coefs, intercepts, current)
+            session = self._publish(session, taught)
+        return {**_reading(taught, x), "passes": passes, **self.status(session)}, session
 
-    def _teaching_rows(self, x, target, dtype):
-        """The drawing, a few times slightly shifted, among replayed training digits."""
-        copies = np.repeat(x[np.newaxis].astype(dtype), TEACH_COPIES, axis=0)
-        shifter = BatchAugmenter(
-            Augmentation(max_shift=1), self.facts.image_shape, TEACH_COPIES - 1, dtype
+    def undo(self, session):
+        """Take back a session's last lesson: ``(status, session)``; 409 if there is none."""
+        with self.copies.lock(session):
+            current, dropped = self.copies.get(session)
+            if current.previous is None:
+                said = _copy_said(current, self.copies.shared, dropped)
+                raise RequestError(409, f"Nothing to undo: {said[0].lower()}{said[1:]}")
+            session = self._publish(session, current.previous)
+        return self.status(session), session
+
+    def reset(self, session):
+        """Give a session the original model again: ``(status, session)``."""
+        with self.copies.lock(session):
+            if self.copies.shared:
+                self._save(self.copies.original)
+            self.copies.drop(session)
+        return self.status(None), None
+
+    def status(self, session=None):
+        """What the page shows about a session's copy: ``{"revision", "teaching"}``."""
+        current, dropped = self.copies.get(session)
+        return {
+            "revision": current.revision,
+            "teaching": {
+                "enabled": self.teaching_off is None,
+                "off_because": self.teaching_off,
+                "shared": self.copies.shared,
+                "lessons": current.lessons,
+                "can_undo": current.previous is not None,
+                "dropped": dropped,
+                "said": self._said(current, dropped),
+            },
+        }
+
+    def saved_info(self, taught):
+        """The ``info`` a saved copy keeps: the original's (data, accuracy, seed), its lessons."""
+        info = dict(self.facts.info)
+        if taught.lessons == 0:
+            return {**info, "served_from": self.facts.source}
+        earlier = info.get("drawings_taught")
+        earlier = earlier if isinstance(earlier, int) and not isinstance(earlier, bool) else 0
+        return {
+            **info,
+            "taught_from": str(info.get("taught_from", self.facts.source)),
+            "drawings_taught": earlier + taught.lessons,
+        }
+
+    def stop(self, timeout):
+        """Refuse new lessons, wait up to ``timeout`` s for those in progress.
+
+        Returns ``(in_progress, unfinished)`` lesson counts.
+        """
+        return self.queue.stop(timeout)
+
+    def _publish(self, session, new):
+        self._save(new)  # first: a failed save changes nothing
+        return self.copies.publish(session, new)
+
+    def _save(self, new):
+        if self.save_to is None:
+            return
+        try:
+            save(new.model, self.save_to, info=self.saved_info(new))
+        except OSError as error:
+            message = (
+                f"Could not save the taught model to {self.save_to}: "
+                f"{error.strerror or error}. The change was not applied; make the folder "
+                "writable again (or restart without --save-taught) and try again."
+            )
+            print(f"hdrnn: error: {message} (still serving)", file=sys.stderr, flush=True)
+            raise RequestError(409, message) from None
+
+    def _said(self, current, dropped):
+        if self.teaching_off is not None:
+            return f"Teaching is off for this model: {self.teaching_off}."
+        said = _copy_said(current, self.copies.shared, dropped)
+        if self.save_to is not None and current.lessons:
+            said = f"{said[:-1]}; saved to {Path(self.save_to).name}."
+        return said
+
+
+def _copy_said(current, shared, dropped):
+    """One sentence on whose copy a page reads with, and what teaching changed."""
+    lessons = f"{current.lessons} lesson{'' if current.lessons == 1 else 's'}"
+    if shared:
+        whose = "The server's shared copy (every visitor reads with it)"
+    else:
+        whose = "This browser's copy"
+    if dropped is not None:
+        return (
+            f"This browser's copy was dropped {dropped}: it reads with the original model "
+            "again; the model file is unchanged."
         )
-        shifter(copies[1:], self._rng)  # the first copy as drawn
-        y = np.full(TEACH_COPIES, target, dtype=self._model.classes_.dtype)
-        if self.replay is None:
-            return copies, y
-        X_replay, y_replay = self.replay
-        n_rows = min(len(X_replay), TEACH_ROWS - TEACH_COPIES)
-        rows = self._rng.choice(len(X_replay), n_rows, replace=False)
-        X = np.vstack([copies, X_replay[rows].astype(dtype)])
-        return X, np.concatenate([y, y_replay[rows]])
+    if current.lessons == 0:
+        return f"{whose}: the original model, no lessons; the model file is unchanged."
+    return f"{whose}: {lessons}; the model file is unchanged."
 
 
-def _saved_info(source, drawings_taught):
-    if drawings_taught == 0:
-        return {"served_from": source}
-    return {"taught_from": source, "drawings_taught": drawings_taught}
+def _reading(current, x):
+    """A copy's reading of a prepared drawing ``x``."""
+    model = current.model
+    proba = model.predict_proba(x[np.newaxis])[0]
+    return {
+        "prediction": plain(model.classes_[int(np.argmax(proba))]),
+        "probabilities": [float(p) for p in proba],
+        "classes": [plain(label) for label in model.classes_],
+        "input": [float(v) for v in x],
+        "units": _top_units(model, x),
+        "revision": current.revision,
+    }
 
 
 def _top_units(model, x):
@@ -213,14 +304,3 @@ def _top_units(model, x):
         {"unit": int(unit), "activation": float(z[unit]) if math.isfinite(z[unit]) else None}
         for unit in order
     ]
-
-
-def _class_of(model, label):
-    """The model's class equal to ``label`` (given as a string or a number), or ValueError."""
-    if isinstance(label, (str, int)) and not isinstance(label, bool):
-        for cls in model.classes_:
-            if str(plain(cls)) == str(label):
-                return cls
-    shown = repr(label) if len(repr(label)) <= 40 else repr(label)[:37] + "..."
-    classes = ", ".join(str(plain(cls)) for cls in model.classes_)
-    raise ValueError(f"{shown} is not one of the model's classes ({classes}).")

@@ -1,31 +1,39 @@
 """The HTTP side of ``hdrnn serve``: one page and a few JSON endpoints.
 
-The standard library's threaded HTTP server is enough for a page that one
-person draws on: it adds no dependency, and each request is small and
+The standard library's threaded HTTP server is enough for a page that a
+few people draw on: it adds no dependency, and each request is small and
 bounded. What it serves is a fixed table of routes (the page's three files
 from package data and the JSON API), never a path on disk.
 
 Defences, since anything on the machine (or the network, with ``--host``)
-can send requests: bodies over :data:`MAX_BODY_BYTES` are refused before
-they are read; requests must say they are JSON (so a web page elsewhere
-cannot post to us without a CORS preflight, which we never grant); an
-answer sent before the body was read closes the connection (so a refused
-body is never parsed as a request of its own); a POST whose ``Origin`` or
-``Sec-Fetch-Site`` names another site is refused; the
-``Host`` header must name this server when it listens on loopback (which
-defeats DNS rebinding); idle connections time out; and every error is a
-JSON answer with a 4xx or 5xx status, never a dead server.
+can send requests, including web pages in the user's own browser: bodies
+over :data:`MAX_BODY_BYTES` are refused before they are read, and so is a
+``Content-Length`` that is not plain ASCII digits or is given twice;
+requests must say they are JSON (so a web page elsewhere cannot post to us
+without a CORS preflight, which we never grant); an answer sent before the
+body was read closes the connection (so a refused body is never parsed as
+a request of its own); a POST whose ``Origin`` or ``Sec-Fetch-Site`` names
+another site is refused; the ``Host`` header must name this server
+(:mod:`~hdrnn._serve.addresses`: which defeats DNS rebinding); each request
+has a deadline for its headers and body, one client address cannot take
+all the connections, and waiting keep-alive connections give up their slot
+to clients who need one (:mod:`~hdrnn._serve.connections`); and every
+error is a JSON answer with a 4xx status (5xx only when the server is busy
+or has a bug, which it logs and survives).
 """
 
 import base64
 import binascii
+import io
 import json
+import re
 import socket
 import sys
 import tempfile
-import threading
 import time
 import traceback
+import unicodedata
+import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -33,6 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hdrnn._serve import connections
+from hdrnn._serve.addresses import ServedAddresses, check_origin
+from hdrnn._serve.errors import RequestError
+from hdrnn._serve.sessions import cookie_name, session_from_cookies, set_cookie
 from hdrnn.persistence import save
 
 # The largest request body read: a 512x512 drawing in base64 is 350 KiB.
@@ -40,14 +52,6 @@ MAX_BODY_BYTES = 512 * 1024
 
 # Drawings are at least 8x8 and at most 1024x1024 pixels (and within the body limit).
 MIN_SIDE, MAX_SIDE = 8, 1024
-
-# Seconds a connection may sit idle (or trickle a request) before it is closed.
-IDLE_TIMEOUT = 30
-
-# Connections served at once; more get a 503 answer instead of a thread.
-MAX_CONNECTIONS = 32
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 SECURITY_HEADERS = {
     # Only our own script, style and API; no frames, forms, plugins or base tags.
@@ -68,17 +72,12 @@ PAGE_FILES = {
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 
-
 GET_ROUTES = ("/api/model", "/api/units", "/api/model-file")
-POST_ROUTES = ("/api/predict", "/api/teach")
+DRAWING_ROUTES = ("/api/predict", "/api/teach")
+COPY_ROUTES = ("/api/undo", "/api/reset")
+POST_ROUTES = DRAWING_ROUTES + COPY_ROUTES
 
-
-class RequestError(Exception):
-    """A request we refuse: its HTTP status and a message for the page."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = HTTPStatus(status)
+__all__ = ["DemoServer", "MAX_BODY_BYTES", "RequestError", "parse_drawing"]
 
 
 def page_files():
@@ -90,19 +89,34 @@ def page_files():
     }
 
 
-def parse_drawing(body):
-    """The grey pixels of a drawing request: ``(pixels, request)``.
+def parse_json(body):
+    """The JSON object of a request body, or :class:`RequestError` (400) saying what is wrong."""
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise RequestError(400, f"The request body is not JSON: {error}.") from None
+    except UnicodeDecodeError:
+        raise RequestError(400, "The request body is not JSON: it is not UTF-8 text.") from None
+    except ValueError:  # Python refuses to read integers of more than 4300 digits
+        raise RequestError(
+            400, "The request body holds a number too long to read (over 4300 digits)."
+        ) from None
+    except RecursionError:
+        raise RequestError(
+            400, "The request body is JSON nested too deeply to read; send a flat object."
+        ) from None
+    if not isinstance(document, dict):
+        raise RequestError(400, "The request must be a JSON object with width, height, pixels.")
+    return document
 
-    ``body`` is JSON ``{"width": W, "height": H, "pixels": base64}`` where the
+
+def parse_drawing(request):
+    """The grey pixels of a drawing request (a JSON object): an ``(H, W)`` uint8 array.
+
+    ``request`` is ``{"width": W, "height": H, "pixels": base64}`` where the
     pixels are ``W * H`` bytes of grey (0 black to 255 white), row by row.
     Raises :class:`RequestError` (400) saying what is wrong.
     """
-    try:
-        request = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RequestError(400, f"The request body is not JSON: {error}.") from None
-    if not isinstance(request, dict):
-        raise RequestError(400, "The request must be a JSON object with width, height, pixels.")
     width, height = (_side(request, key) for key in ("width", "height"))
     encoded = request.get("pixels")
     if not isinstance(encoded, str):
@@ -117,16 +131,39 @@ def parse_drawing(body):
             f"'pixels' holds {len(raw)} bytes; a {width}x{height} drawing needs "
             f"{width * height} (one grey byte per pixel).",
         )
-    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width), request
+    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width)
 
 
 def _side(request, key):
     value = request.get(key)
     if type(value) is not int or not MIN_SIDE <= value <= MAX_SIDE:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         raise RequestError(
-            400, f"'{key}' must be an integer from {MIN_SIDE} to {MAX_SIDE}; got {value!r}."
+            400, f"'{key}' must be an integer from {MIN_SIDE} to {MAX_SIDE}; got {shown}."
         )
     return value
+
+
+def download_header(model_name):
+    """The ``Content-Disposition`` of a taught model's download, for a model named in any script.
+
+    ``filename*`` (RFC 5987) carries the name in UTF-8; ``filename`` an ASCII
+    stand-in for clients that read only that. Nothing in the name can end
+    the header or start another.
+
+    Examples
+    --------
+    >>> print(download_header("数字"))
+    attachment; filename="model-taught.hdrnn"; filename*=UTF-8''%E6%95%B0%E5%AD%97-taught.hdrnn
+    >>> print(download_header("café"))
+    attachment; filename="cafe-taught.hdrnn"; filename*=UTF-8''caf%C3%A9-taught.hdrnn
+    """
+    ascii_name = unicodedata.normalize("NFKD", model_name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._-")
+    if not re.search(r"[A-Za-z0-9]", ascii_name):
+        ascii_name = "model"
+    encoded = urllib.parse.quote(f"{model_name}-taught.hdrnn", safe="")
+    return f"attachment; filename=\"{ascii_name}-taught.hdrnn\"; filename*=UTF-8''{encoded}"
 
 
 class DemoServer(ThreadingHTTPServer):
@@ -144,63 +181,48 @@ class DemoServer(ThreadingHTTPServer):
 
     daemon_threads = True  # Ctrl-C does not wait for open connections
     allow_reuse_address = True
+    request_queue_size = 128  # connections the kernel holds until they are accepted
 
     def __init__(self, address, recognizer, model_name="model"):
         self.recognizer = recognizer
         self.model_name = model_name
         self.page = page_files()
-        self.allowed_hosts = _allowed_hosts(address[0])
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.connections = connections.ConnectionTable(
+            connections.MAX_CONNECTIONS, connections.MAX_PER_CLIENT
+        )
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, DemoHandler)
-        if self.allowed_hosts is not None:
-            port = self.server_address[1]
-            self.allowed_hosts |= {f"{host}:{port}" for host in self.allowed_hosts}
+        self.served = ServedAddresses(address[0], self.server_address[0])
+        self.cookie = cookie_name(self.server_address[1])
 
     @property
     def url(self):
         """The address to open in a browser."""
         host, port = self.server_address[:2]
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
         return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            _refuse_busy(request)
-            self.shutdown_request(request)
+        if not self.connections.admit(request, client_address[0]):
+            message = "The server is busy (every connection is in use); try again in a moment."
+            connections.refuse_gently(request, connections.plain_answer(503, message, 2))
             return
         super().process_request(request, client_address)
 
     def process_request_thread(self, request, client_address):
         try:
-            super().process_request_thread(request, client_address)
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
         finally:
-            self._slots.release()
+            self.connections.release(request)
+            connections.close_gently(request)
 
     def handle_error(self, request, client_address):
         # A client that vanished mid-answer is normal; anything else is a bug to report.
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             traceback.print_exc(file=sys.stderr)
-
-
-def _allowed_hosts(host):
-    """The Host headers accepted: the loopback names, or None (any) off loopback."""
-    if host not in LOOPBACK_HOSTS:
-        return None
-    return {"127.0.0.1", "localhost", "[::1]"}
-
-
-def _refuse_busy(connection):
-    body = json.dumps({"error": "The server is busy; try again."}).encode()
-    head = (
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode()
-    try:
-        connection.sendall(head + body)
-    except OSError:
-        pass
 
 
 class DemoHandler(BaseHTTPRequestHandler):
@@ -209,10 +231,47 @@ class DemoHandler(BaseHTTPRequestHandler):
     server_version = "hdrnn"
     sys_version = ""
     protocol_version = "HTTP/1.1"  # keep-alive: live predictions reuse one connection
-    timeout = IDLE_TIMEOUT
     # Small answers go out at once: with Nagle's algorithm, the body waited for the
     # client's delayed ACK of the headers, 40 ms a request on Linux.
     disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        self.rfile.close()  # replaced: reads under the request's deadline
+        self.reader = connections.DeadlineReader(self.connection, self._started)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle(self):
+        """Answer requests until the connection closes, a request at a time."""
+        self.close_connection = True
+        while True:
+            self.reader.next_request()
+            self.server.connections.waiting(self.connection)
+            self._answered = False
+            self.handle_one_request()
+            if self.reader.expired and not self._answered:
+                self._too_slow()
+                return
+            if self.close_connection:
+                return
+
+    def parse_request(self):
+        self.reader.started()  # a request read from the buffer may not have waited on the socket
+        return super().parse_request()
+
+    def _started(self):
+        self.server.connections.busy(self.connection)
+
+    def _too_slow(self):
+        message = (
+            f"The request did not arrive within {connections.REQUEST_SECONDS} s "
+            "(its headers and body); the connection is closed."
+        )
+        try:
+            self.connection.settimeout(connections.SEND_TIMEOUT)
+            self.connection.sendall(connections.plain_answer(408, message))
+        except OSError:
+            pass
 
     def do_GET(self):
         self._answer(self._get)
@@ -235,12 +294,14 @@ class DemoHandler(BaseHTTPRequestHandler):
         if route in self.server.page:
             content, content_type = self.server.page[route]
             return HTTPStatus.OK, content, content_type
+        recognizer, session = self.server.recognizer, self._session()
         if route == "/api/model":
-            return self._json(self._model_facts())
+            return self._json({**recognizer.facts.as_dict(), **recognizer.status(session)})
         if route == "/api/units":
-            return self._json(first_layer_images(self.server.recognizer.model))
+            current = recognizer.copy(session)
+            return self._json({**first_layer_images(current.model), "revision": current.revision})
         if route == "/api/model-file":
-            return self._model_file()
+            return self._model_file(recognizer.copy(session))
         if route in POST_ROUTES:
             raise RequestError(405, f"{route} takes POST requests.")
         raise RequestError(404, f"Nothing here: {route}.")
@@ -251,14 +312,19 @@ class DemoHandler(BaseHTTPRequestHandler):
             if route in self.server.page or route in GET_ROUTES:
                 raise RequestError(405, f"{route} takes GET requests.")
             raise RequestError(404, f"Nothing here: {route}.")
-        pixels, request = parse_drawing(self._read_body())
-        recognizer = self.server.recognizer
+        request = parse_json(self._read_body())
+        recognizer, session = self.server.recognizer, self._session()
+        if route == "/api/undo":
+            return self._json(*recognizer.undo(session))
+        if route == "/api/reset":
+            return self._json(*recognizer.reset(session))
+        pixels = parse_drawing(request)
         try:
             if route == "/api/predict":
-                return self._json(recognizer.read(pixels))
+                return self._json(recognizer.read(pixels, session))
             if "label" not in request:
                 raise RequestError(400, "A teaching request needs the right 'label'.")
-            return self._json(recognizer.teach(pixels, request["label"]))
+            return self._json(*recognizer.teach(pixels, request["label"], session))
         except ValueError as error:  # no digit in the drawing, or a label it does not know
             raise RequestError(422, str(error)) from None
 
@@ -267,39 +333,71 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ answers
 
-    def _model_facts(self):
-        recognizer = self.server.recognizer
-        return {**recognizer.facts.as_dict(), "revision": recognizer.revision}
+    def _session(self):
+        """The browser's session id (from its cookie), or None."""
+        return session_from_cookies(self.headers.get("Cookie"), self.server.cookie)
 
-    def _model_file(self):
+    def _model_file(self, current):
         recognizer = self.server.recognizer
-        with tempfile.TemporaryDirectory() as folder:
-            path = save(recognizer.model, Path(folder) / "model.hdrnn", info=recognizer.info)
-            content = path.read_bytes()
-        name = f"{self.server.model_name}-taught.hdrnn"
-        extra = {"Content-Disposition": f'attachment; filename="{name}"'}
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "model.hdrnn"
+                save(current.model, path, info=recognizer.saved_info(current))
+                content = path.read_bytes()
+        except OSError as error:
+            raise RequestError(
+                507, f"Could not write the model file to send ({error}); free some disk space."
+            ) from None
+        extra = {"Content-Disposition": download_header(self.server.model_name)}
         return HTTPStatus.OK, content, "application/octet-stream", extra
 
-    def _json(self, document):
-        return HTTPStatus.OK, json.dumps(document).encode(), "application/json"
+    def _json(self, document, session=False):
+        """A JSON answer; ``session`` (if given) is the browser's session id after the request."""
+        extra = {}
+        if session is not False and not self.server.recognizer.copies.shared:
+            if session != self._session():
+                extra["Set-Cookie"] = set_cookie(self.server.cookie, session)
+        return HTTPStatus.OK, json.dumps(document).encode(), "application/json", extra
 
     def _read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        if "Transfer-Encoding" in self.headers:
             raise RequestError(411, "Send the body with a Content-Length, not chunked.")
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length", [])}
+        if not lengths:
             raise RequestError(411, "A Content-Length header is required.")
-        if int(length) > MAX_BODY_BYTES:
+        length = lengths.pop()
+        if lengths or not (length.isascii() and length.isdigit()):
+            shown = repr(self.headers.get_all("Content-Length"))[:80]
             raise RequestError(
-                413, f"The request is {int(length)} bytes; the limit is {MAX_BODY_BYTES}."
+                400, f"Content-Length must be one number of bytes in ASCII digits; got {shown}."
+            )
+        if len(length) > 9 or int(length) > MAX_BODY_BYTES:
+            raise RequestError(
+                413, f"The request is {length[:20]} bytes; the limit is {MAX_BODY_BYTES}."
             )
         content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            raise RequestError(415, "Send the drawing as application/json.")
-        body = self.rfile.read(int(length))
-        self._body_read = True
-        if len(body) < int(length):
-            raise RequestError(400, "The request body ended early.")
+            raise RequestError(415, "Send the request as application/json.")
+        return self._read_exactly(int(length))
+
+    def _read_exactly(self, length):
+        self._body_read = True  # read or not, the connection closes if it falls short
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True
+            raise RequestError(
+                408,
+                f"The request body did not arrive in time: its Content-Length announced "
+                f"{length} bytes, and a request has {connections.REQUEST_SECONDS} s to arrive.",
+            ) from None
+        if len(body) < length:
+            self.close_connection = True
+            raise RequestError(
+                400,
+                f"The request body ended early: {len(body)} of the {length} bytes that its "
+                "Content-Length announced.",
+            )
         return body
 
     def _answer(self, route, head_only=False):
@@ -307,15 +405,19 @@ class DemoHandler(BaseHTTPRequestHandler):
         start = time.perf_counter()
         self._body_read = False
         try:
-            self._check_host()
-            self._check_origin()
+            self.server.served.check_host(
+                self.headers.get("Host", ""), self.connection.getsockname()[0], self.server.url
+            )
+            if self.command not in ("GET", "HEAD"):
+                check_origin(self.headers)
             status, content, content_type, *extra = route()
             # Server-Timing: the browser's developer tools show how long we took.
             headers = {"Server-Timing": f"app;dur={1000 * (time.perf_counter() - start):.1f}"}
             headers.update(extra[0] if extra else {})
         except RequestError as error:
             status, content = error.status, json.dumps({"error": str(error)}).encode()
-            content_type, headers = "application/json", {}
+            content_type = "application/json"
+            headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
         except Exception:  # a bug: say so, keep serving
             traceback.print_exc(file=sys.stderr)
             status = HTTPStatus.INTERNAL_SERVER_ERROR
@@ -333,28 +435,9 @@ class DemoHandler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length", "0").strip()
         return length != "0" or "Transfer-Encoding" in self.headers
 
-    def _check_host(self):
-        allowed = self.server.allowed_hosts
-        if allowed is not None and self.headers.get("Host", "").lower() not in allowed:
-            raise RequestError(421, "This server answers only to its loopback address.")
-
-    def _check_origin(self):
-        """Refuse state-changing requests that a browser says come from another site."""
-        if self.command not in ("POST", "PUT", "DELETE", "PATCH"):
-            return
-        if self.headers.get("Sec-Fetch-Site", "same-origin").lower() not in (
-            "same-origin",
-            "none",
-        ):
-            raise RequestError(403, "Requests from other web sites are refused.")
-        origin = self.headers.get("Origin")
-        if (
-            origin is not None
-            and origin.lower() != f"http://{self.headers.get('Host', '')}".lower()
-        ):
-            raise RequestError(403, "Requests from other web sites are refused.")
-
     def _send(self, status, content, content_type, headers, head_only):
+        self._answered = True
+        self.connection.settimeout(connections.SEND_TIMEOUT)  # a client that stops reading
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(content)))

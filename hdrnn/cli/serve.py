@@ -10,8 +10,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 
+from hdrnn._serve.lessons import teaching_refusal
 from hdrnn._serve.recognizer import Recognizer, describe
-from hdrnn._serve.server import LOOPBACK_HOSTS, DemoServer
+from hdrnn._serve.server import DemoServer
 from hdrnn._utils.files import check_writable_target
 from hdrnn.cli._common import DATASET_NAMES, DEFAULT_EPOCHS, load_dataset
 from hdrnn.estimator import DigitMLPClassifier
@@ -27,10 +28,10 @@ def register(commands):
         description=(
             "Serve a page where you draw a digit and watch the model read it as you draw: "
             "its probabilities, the image it sees and the first-layer units that fire. "
-            "When it is wrong, click the right digit to teach it (a copy: the model file is "
-            "never changed). Without --model, a quick model is trained first: on MNIST when "
-            "a local copy exists (--data-dir, HDRNN_MNIST_DIR or the cache), else on "
-            "scikit-learn's 8x8 digits."
+            "When it is wrong, click the right digit to teach it: each browser teaches its "
+            "own copy (with undo and reset), and the model file is never changed. Without "
+            "--model, a quick model is trained first: on MNIST when a local copy exists "
+            "(--data-dir, HDRNN_MNIST_DIR or the cache), else on scikit-learn's 8x8 digits."
         ),
     )
     serve.add_argument(
@@ -45,10 +46,15 @@ def register(commands):
         "--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)"
     )
     serve.add_argument(
+        "--shared-teaching",
+        action="store_true",
+        help="one taught model for every browser (single-user use), instead of a copy each",
+    )
+    serve.add_argument(
         "--save-taught",
         metavar="PATH",
         type=Path,
-        help="after each correction, save the taught model here",
+        help="with --shared-teaching: after each lesson, save the taught model here",
     )
     serve.add_argument(
         "--data-dir", type=Path, help="folder with the MNIST IDX files (else HDRNN_MNIST_DIR)"
@@ -56,16 +62,12 @@ def register(commands):
     serve.set_defaults(run=run)
 
 
+# Seconds Ctrl-C waits for lessons in progress to finish (a lesson takes well under one).
+STOP_WAIT_SECONDS = 10
+
+
 def run(args):
-    if args.save_taught is not None:
-        check_writable_target(args.save_taught)
-        if args.model is not None and _same_file(args.save_taught, args.model):
-            raise ValueError(
-                f"--save-taught {args.save_taught} is the model file itself; the original "
-                "is never changed. Choose another path."
-            )
-    if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be from 0 to 65535; got {args.port}.")
+    _check_args(args)
     recognizer, name = _recognizer(args)
     try:
         server = DemoServer((args.host, args.port), recognizer, model_name=name)
@@ -74,23 +76,75 @@ def run(args):
             f"cannot listen on {args.host} port {args.port}: {error.strerror or error}. "
             "Choose another --port (0 picks a free one)."
         ) from None
-    if args.host not in LOOPBACK_HOSTS:
+    if not server.served.loopback:
         print(
-            f"hdrnn: warning: listening on {args.host}: anyone who can reach this machine "
-            "can use the page and teach the model. Use --host 127.0.0.1 to keep it private.",
+            f"hdrnn: warning: listening on {args.host}: anyone who can reach this machine can "
+            "use the page and teach the model, including other computers on the network and "
+            "web pages open in your own browser. Use --host 127.0.0.1 to keep it private.",
             file=sys.stderr,
         )
     print(f"Model: {_model_line(recognizer.facts)}")
-    if args.save_taught is not None:
-        print(f"Taught models are saved to {args.save_taught}")
+    print(_teaching_line(recognizer, args.save_taught))
     try:
         print(f"Serving on {server.url} (Ctrl-C to stop)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
-        print("\nhdrnn: stopped.", file=sys.stderr)
+        print(f"\nhdrnn: stopped. {_stopping(recognizer, args.save_taught)}", file=sys.stderr)
     finally:
         server.server_close()
     return 0
+
+
+def _check_args(args):
+    if args.save_taught is not None:
+        if not args.shared_teaching:
+            raise ValueError(
+                "--save-taught saves the one taught model of --shared-teaching; without it, "
+                "each browser teaches its own copy and saves it with the page's download "
+                "link. Add --shared-teaching (for single-user use), or drop --save-taught."
+            )
+        check_writable_target(args.save_taught)
+        if args.model is not None and _same_file(args.save_taught, args.model):
+            raise ValueError(
+                f"--save-taught {args.save_taught} is the model file itself; the original "
+                "is never changed. Choose another path."
+            )
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535; got {args.port}.")
+
+
+def _teaching_line(recognizer, save_taught):
+    """What teaching does on this server, in one line."""
+    if recognizer.teaching_off is not None:
+        return f"Teaching is off for this model: {recognizer.teaching_off}."
+    if recognizer.copies.shared:
+        saved = f"; saved to {save_taught} after each lesson" if save_taught else ""
+        return f"Teaching: one copy of the model, shared by every browser{saved}."
+    copies = recognizer.copies
+    return (
+        f"Teaching: each browser teaches its own copy (up to {copies.max_sessions} copies "
+        f"of {copies.bytes_per_session / 1e6:.1f} MB kept; unused ones are dropped after "
+        f"{copies.idle_seconds / 60:.0f} minutes); the model file is never changed."
+    )
+
+
+def _stopping(recognizer, save_taught):
+    """Wait for the lessons in progress; say what became of them."""
+    try:
+        in_progress, unfinished = recognizer.stop(STOP_WAIT_SECONDS)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+        in_progress, unfinished = None, None
+    if in_progress == 0:
+        return "No lesson was in progress."
+    saved = f" (saved to {save_taught})" if save_taught else ""
+    if unfinished == 0:
+        plural = "lesson" if in_progress == 1 else "lessons"
+        return f"The {in_progress} {plural} in progress finished first{saved}."
+    count = "Lessons" if unfinished is None else f"{unfinished} of {in_progress} lessons"
+    return (
+        f"{count} in progress did not finish and were not applied"
+        f"{'; the last finished one is saved' if save_taught else ''}."
+    )
 
 
 def _recognizer(args):
@@ -103,7 +157,7 @@ def _recognizer(args):
         facts = describe(model, args.model.name, metadata["info"])
         replay = _replay_data(model, facts.image_shape, args.data_dir)
         name = args.model.stem
-        if replay is None:
+        if replay is None and teaching_refusal(model) is None:
             print(
                 "hdrnn: note: no training digits for this model here (for MNIST models: "
                 "--data-dir or HDRNN_MNIST_DIR), so teaching cannot mix them in and a "
@@ -115,7 +169,10 @@ def _recognizer(args):
             f"The model takes {model.n_features_in_} features, not a square image; "
             "hdrnn serve needs a model of images (such as hdrnn train makes)."
         )
-    return Recognizer(model, facts, replay=replay, save_to=args.save_taught), name
+    recognizer = Recognizer(
+        model, facts, replay=replay, save_to=args.save_taught, shared=args.shared_teaching
+    )
+    return recognizer, name
 
 
 def _train_quick_model(data_dir):
@@ -139,6 +196,8 @@ def _train_quick_model(data_dir):
     accuracy = accuracy_score(y_test, model.predict(X_test))
     print(f"Trained in {time.perf_counter() - start:.1f} s: {accuracy:.2%} test accuracy.")
     info = {
+        "dataset": dataset,
+        "seed": 0,
         "test_accuracy": float(accuracy),
         "test_data": f"the {len(X_test)} test images of {DATASET_NAMES[dataset]}",
     }
@@ -154,8 +213,10 @@ def _replay_data(model, image_shape, data_dir):
         X, _, y, _, _ = load_dataset(dataset, data_dir, 0, download_if_missing=False)
     except DatasetUnavailableError:
         return None
+    if model.classes_.dtype.kind not in "iuf":  # bool or text labels: not the digits' labels
+        return None
     known = np.isin(y, model.classes_)
-    return (X[known], y[known]) if known.any() else None
+    return (X[known], y[known].astype(model.classes_.dtype)) if known.any() else None
 
 
 def _model_line(facts):

@@ -14,7 +14,8 @@ const pad = document.getElementById("pad");
 const context = pad.getContext("2d", { willReadFrequently: true });
 const elements = Object.fromEntries(
   ["answer", "confidence", "seen", "seen-caption", "bars", "status", "model-line", "teach-buttons",
-   "teach-status", "download", "units", "undo", "clear", "preparation"]
+   "teach-status", "download", "units", "undo", "clear", "preparation", "undo-lesson",
+   "reset-copy", "teach-intro"]
     .map((id) => [id, document.getElementById(id)])
 );
 
@@ -114,6 +115,8 @@ function clear() {
 
 elements.undo.addEventListener("click", undo);
 elements.clear.addEventListener("click", clear);
+elements["undo-lesson"].addEventListener("click", () => changeCopy("/api/undo"));
+elements["reset-copy"].addEventListener("click", () => changeCopy("/api/reset"));
 document.addEventListener("keydown", (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
     event.preventDefault();
@@ -141,6 +144,7 @@ function drawingRequest() {
 }
 
 async function postJSON(url, body) {
+  // Same-origin requests carry the session cookie: this browser's copy of the model.
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -196,12 +200,12 @@ async function teach(label) {
     const learnt = String(reading.prediction) === String(label);
     const passes = `${reading.passes} training pass${reading.passes === 1 ? "" : "es"}`;
     showTeachStatus(
-      learnt
-        ? `Taught: it now reads this drawing as ${label} (${passes}).`
-        : `After ${passes} it still reads ${reading.prediction}; try drawing it more clearly.`,
+      (learnt
+        ? `Taught: it now reads this drawing as ${label} (${passes}). `
+        : `After ${passes} it still reads ${reading.prediction}; try drawing it more clearly. `)
+        + reading.teaching.said,
       learnt ? "done" : "error",
     );
-    elements.download.hidden = false;
     await loadModel();
   } catch (error) {
     showTeachStatus(error.message, "error");
@@ -213,19 +217,48 @@ async function teach(label) {
   markBusy();
 }
 
+async function changeCopy(url) {
+  // Undo the last lesson, or reset this browser's copy to the original model.
+  setTeachButtons(false);
+  try {
+    const answer = await postJSON(url, {});
+    showTeachStatus(answer.teaching.said, "done");
+    await loadModel();
+    if (state.strokes.length) drawingChanged(); // read the drawing again with the copy
+  } catch (error) {
+    showTeachStatus(error.message, "error");
+  } finally {
+    setTeachButtons(true);
+  }
+}
+
 async function loadModel() {
   const response = await fetch("/api/model");
   state.model = await response.json();
   const facts = state.model;
+  const teaching = facts.teaching;
   const parts = [facts.architecture];
   if (facts.accuracy) parts.push(facts.accuracy);
   parts.push(facts.source);
-  if (facts.revision) parts.push(`taught ${facts.revision} drawing${facts.revision === 1 ? "" : "s"} here`);
+  const whose = teaching.shared ? "shared by every browser" : "this browser's copy";
+  if (teaching.lessons) {
+    parts.push(`taught ${teaching.lessons} drawing${teaching.lessons === 1 ? "" : "s"} here (${whose})`);
+  }
   elements["model-line"].textContent = `Model: ${parts.join(" · ")}`;
   elements.preparation.textContent = facts.preparation;
+  elements.download.hidden = teaching.lessons === 0;
+  elements["teach-buttons"].hidden = !teaching.enabled;
+  if (!teaching.enabled || teaching.dropped) showTeachStatus(teaching.said, "error");
+  if (!teaching.enabled) elements["teach-intro"].hidden = true;
+  if (teaching.shared) {
+    elements["teach-intro"].textContent = "Click the digit you meant. The server fine-tunes " +
+      "one copy of the model, shared by every browser; the model file is not changed.";
+  }
   const [rows, cols] = facts.image_shape;
-  elements.seen.width = cols;
-  elements.seen.height = rows;
+  if (elements.seen.width !== cols || elements.seen.height !== rows) { // resizing clears it
+    elements.seen.width = cols;
+    elements.seen.height = rows;
+  }
   elements["seen-caption"].textContent = `What the model sees (${rows}×${cols})`;
   if (facts.revision !== state.unitRevision) {
     const units = await (await fetch("/api/units")).json();
@@ -251,6 +284,9 @@ function setTeachButtons(enabled) {
   for (const button of elements["teach-buttons"].querySelectorAll("button")) {
     button.disabled = !enabled;
   }
+  const teaching = state.model && state.model.teaching;
+  elements["undo-lesson"].disabled = !enabled || !teaching || !teaching.can_undo;
+  elements["reset-copy"].disabled = !enabled || !teaching || teaching.lessons === 0;
 }
 
 function buildBars(classes) {
@@ -369,6 +405,7 @@ async function start() {
   try {
     await loadModel();
     buildBars(state.model.classes);
+    setTeachButtons(true);
     showEmpty();
     markBusy();
   } catch (error) {
