@@ -21,6 +21,8 @@ from hdrnn.exceptions import (
     UnsafeModelError,
 )
 from hdrnn.persistence import load, save
+from hdrnn.pretrained import load_pretrained, pretrained_models
+from hdrnn.reading import Reading, read_number
 
 __all__ = [
     "DataScaleWarning",
@@ -32,12 +34,16 @@ __all__ = [
     "ModelFileError",
     "ModelFormatWarning",
     "ModelVersionWarning",
+    "Reading",
     "TrainingDivergedError",
     "TrainingInterruptedWarning",
     "UnsafeModelError",
     "__version__",
     "load",
+    "load_pretrained",
     "load_mnist",
+    "pretrained_models",
     "read_idx",
+    "read_number",
     "save",
 ]

@@ -1156,14 +1156,14 @@ def test_serve_a_model_file_until_ctrl_c(model_8, tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_serve_without_a_model_trains_one_on_the_digits_and_says_so(tmp_path):
+def test_serve_without_a_model_serves_the_shipped_model_at_once_and_says_so(tmp_path):
     env = {"HDRNN_MNIST_DIR": "", "SCIKIT_LEARN_DATA": str(tmp_path)}  # no MNIST here
     process, deadline, lines = _start_serve([], env=env)
     _, err = _stop(process, deadline)
     printed = "".join(lines)
-    assert "training hdrnn train's default model on scikit-learn's 8x8 digits" in printed
-    assert "no MNIST on this machine" in printed
-    assert "test accuracy" in printed and "Serving on http://127.0.0.1:" in printed
+    assert "serving the shipped model" in printed
+    assert "784-1024-256-10" in printed and "Serving on http://127.0.0.1:" in printed
+    assert "training" not in printed.lower()  # no training before serving
     assert process.returncode == 0, err
 
 

@@ -1,7 +1,7 @@
-"""The ``hdrnn`` command line: train, search, evaluate, predict, inspect, serve, export.
+"""The ``hdrnn`` command line: train, search, evaluate, predict, read, inspect, serve, export.
 
 One module per command (:mod:`~hdrnn.cli.train`, :mod:`~hdrnn.cli.evaluate`,
-:mod:`~hdrnn.cli.predict`, :mod:`~hdrnn.cli.info`, :mod:`~hdrnn.cli.search`,
+:mod:`~hdrnn.cli.predict`, :mod:`~hdrnn.cli.read`, :mod:`~hdrnn.cli.info`, :mod:`~hdrnn.cli.search`,
 :mod:`~hdrnn.cli.serve`, :mod:`~hdrnn.cli.export`), each adding its options
 and running it. ``main(argv)`` returns the process exit code (0 success, 1
 failure, 2 usage error, 130 interrupted), so it can be tested in-process; it
@@ -17,7 +17,7 @@ import os
 import sys
 
 from hdrnn._version import __version__
-from hdrnn.cli import evaluate, export, info, predict, search, serve, train
+from hdrnn.cli import evaluate, export, info, predict, read, search, serve, train
 from hdrnn.cli._common import EXIT_INTERRUPTED
 from hdrnn.cli._output import format_confusion_matrix
 
@@ -36,7 +36,7 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"hdrnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, info, search, serve, export):
+    for command in (train, evaluate, predict, read, info, search, serve, export):
         command.register(commands)
     return parser
 

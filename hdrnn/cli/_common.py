@@ -1,6 +1,7 @@
 """What the ``hdrnn`` commands share: data and model arguments, loading data and models."""
 
 import argparse
+import sys
 from pathlib import Path
 
 import joblib
@@ -11,6 +12,7 @@ from sklearn.model_selection import train_test_split
 from hdrnn import datasets
 from hdrnn.exceptions import UnsafeModelError
 from hdrnn.persistence import load_with_metadata
+from hdrnn.pretrained import load_pretrained, pretrained_models
 
 # Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells use.
 EXIT_INTERRUPTED = 130
@@ -106,6 +108,34 @@ def load_dataset(name, data_dir, seed, *, download_if_missing=True):
     X = (X / 16.0).astype(np.float32)  # pixel values 0-16 scaled to [0, 1]
     split = train_test_split(X, y, test_size=DIGITS_TEST_SIZE, random_state=seed, stratify=y)
     return (*split, "scikit-learn's 8x8 digits")
+
+
+def add_default_model_argument(command):
+    """``--model``, optional: without it the command uses the shipped model."""
+    command.add_argument(
+        "--model",
+        type=Path,
+        help="a saved model file (default: the shipped model, hdrnn info --pretrained)",
+    )
+    command.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also load joblib/pickle files (unpickling runs code: only for files you trust)",
+    )
+
+
+def load_model_or_shipped(path, trust_pickle):
+    """``(model, metadata, name)`` of ``path``, or of the shipped model (said on stderr)."""
+    if path is not None:
+        return (*load_model(path, trust_pickle), str(path))
+    model, metadata = load_pretrained(with_metadata=True)
+    card = pretrained_models()["mnist"]
+    print(
+        f"hdrnn: using the shipped model mnist ({card.architecture}, "
+        f"{card.accuracy['mnist_test']:.2%} on MNIST test); --model PATH uses another",
+        file=sys.stderr,
+    )
+    return model, metadata, "the shipped model mnist"
 
 
 def load_model(path, trust_pickle):

@@ -5,14 +5,19 @@ from pathlib import Path
 
 from hdrnn import plotting
 from hdrnn._utils.files import atomic_write, check_writable_target
-from hdrnn.cli._common import add_data_arguments, add_model_argument, load_dataset, load_model
+from hdrnn.cli._common import (
+    add_data_arguments,
+    add_default_model_argument,
+    load_dataset,
+    load_model_or_shipped,
+)
 from hdrnn.cli._output import print_report
 
 
 def register(commands):
     """Add the ``evaluate`` command to the subparsers ``commands``."""
     evaluate = commands.add_parser("evaluate", help="report a saved model's test accuracy")
-    add_model_argument(evaluate)
+    add_default_model_argument(evaluate)
     add_data_arguments(evaluate, default_dataset=None)
     evaluate.add_argument(
         "--plot",
@@ -27,7 +32,7 @@ def register(commands):
 def run(args):
     if args.plot is not None:  # before the model and the data are read
         _check_figure_path(args.plot, args.model)
-    model, metadata = load_model(args.model, args.trust_pickle)
+    model, metadata, name = load_model_or_shipped(args.model, args.trust_pickle)
     info = metadata.get("info", {})
     dataset = args.dataset or info.get("dataset") or _guess_dataset(model)
     seed = info.get("seed", 0)
@@ -37,7 +42,7 @@ def run(args):
             f"The model takes {model.n_features_in_} pixels but {dataset} images have "
             f"{X_test.shape[1]}; pass --dataset {_guess_dataset(model)}."
         )
-    print(f"Evaluating {args.model} on the test split of {source} ({len(X_test)} images)")
+    print(f"Evaluating {name} on the test split of {source} ({len(X_test)} images)")
     y_test = _labels_like(y_test, model.classes_)
     y_pred = model.predict(X_test)
     print_report(y_test, y_pred, model.classes_)

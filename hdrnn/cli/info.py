@@ -2,6 +2,7 @@
 
 import os
 import platform
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +17,29 @@ from hdrnn._version import __version__
 from hdrnn.cli._common import add_model_argument, load_model
 from hdrnn.cli._output import printable
 from hdrnn.nn import kernel_status
+from hdrnn.pretrained import pretrained_models
 
 
 def register(commands):
     """Add the ``info`` command to the subparsers ``commands``."""
-    info = commands.add_parser("info", help="describe a saved model, or this installation")
+    info = commands.add_parser(
+        "info", help="describe a saved model, a shipped model, or this installation"
+    )
     add_model_argument(info, required=False)
+    info.add_argument(
+        "--pretrained",
+        nargs="?",
+        const="mnist",
+        metavar="NAME",
+        help="print the card of a shipped model (default: mnist): how it was trained, on "
+        "what, how accurate it is, its weaknesses and its weights' licence",
+    )
     info.set_defaults(run=run)
 
 
 def run(args):
+    if args.pretrained is not None:
+        return _card(args.pretrained)
     if args.model is not None:
         return _model_info(args)
     print(f"hdrnn {__version__} on Python {platform.python_version()} ({platform.platform()})")
@@ -43,6 +57,22 @@ def run(args):
             state += ", " + kernel_status()
         print(f"{module}: {state}")
     print("MNIST: " + _mnist_status())
+    for name, card in pretrained_models().items():
+        accuracy = card.accuracy["mnist_test"]
+        print(f"shipped model {name}: {card.architecture}, {accuracy:.2%} on MNIST test")
+    return 0
+
+
+def _card(name):
+    cards = pretrained_models()
+    if name not in cards:
+        print(
+            f"hdrnn: no shipped model is called {printable(name)!r}; the shipped models "
+            f"are {', '.join(cards)}",
+            file=sys.stderr,
+        )
+        return 1
+    print(cards[name].as_text())
     return 0
 
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from hdrnn._utils.model_facts import input_image_shape, plain
-from hdrnn.cli._common import add_model_argument, load_model
+from hdrnn.cli._common import add_default_model_argument, load_model_or_shipped
 from hdrnn.preprocessing import describe_preparation, find_ink, prepare_digit_image
 
 
 def register(commands):
     """Add the ``predict`` command to the subparsers ``commands``."""
     predict = commands.add_parser("predict", help="recognise digits in image files")
-    add_model_argument(predict)
+    add_default_model_argument(predict)
     predict.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
     predict.add_argument("--top", type=int, default=1, help="show the K most likely digits")
     predict.add_argument("--json", action="store_true", help="machine-readable output")
@@ -28,7 +28,7 @@ def register(commands):
 
 
 def run(args):
-    model, _ = load_model(args.model, args.trust_pickle)
+    model, _, _ = load_model_or_shipped(args.model, args.trust_pickle)
     shape = input_image_shape(model)
     if shape is None:
         raise ValueError(

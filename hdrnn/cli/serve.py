@@ -2,22 +2,18 @@
 
 import os
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score
 
 from hdrnn._serve.lessons import teaching_refusal
 from hdrnn._serve.recognizer import Recognizer, describe
 from hdrnn._serve.server import DemoServer
 from hdrnn._utils.files import check_writable_target
-from hdrnn.cli._common import DATASET_NAMES, DEFAULT_EPOCHS, load_dataset
-from hdrnn.estimator import DigitMLPClassifier
+from hdrnn.cli._common import load_dataset
 from hdrnn.exceptions import DatasetUnavailableError
 from hdrnn.persistence import load_with_metadata
+from hdrnn.pretrained import load_pretrained
 
 
 def register(commands):
@@ -30,12 +26,11 @@ def register(commands):
             "its probabilities, the image it sees and the first-layer units that fire. "
             "When it is wrong, click the right digit to teach it: each browser teaches its "
             "own copy (with undo and reset), and the model file is never changed. Without "
-            "--model, a quick model is trained first: on MNIST when a local copy exists "
-            "(--data-dir, HDRNN_MNIST_DIR or the cache), else on scikit-learn's 8x8 digits."
+            "--model it serves the shipped MNIST model (hdrnn info --pretrained), at once."
         ),
     )
     serve.add_argument(
-        "--model", type=Path, help="a saved .hdrnn model (default: train a quick one)"
+        "--model", type=Path, help="a saved .hdrnn model (default: the shipped model)"
     )
     serve.add_argument(
         "--host",
@@ -150,20 +145,22 @@ def _stopping(recognizer, save_taught):
 def _recognizer(args):
     """The :class:`Recognizer` to serve and the stem of its download name."""
     if args.model is None:
-        model, facts, replay = _train_quick_model(args.data_dir)
-        name = "quick"
+        model, metadata = load_pretrained(with_metadata=True)
+        facts = describe(model, "the shipped model mnist", metadata["info"])
+        name = "mnist"
+        print("No --model given: serving the shipped model (hdrnn info --pretrained).")
     else:
         model, metadata = load_with_metadata(args.model)
         facts = describe(model, args.model.name, metadata["info"])
-        replay = _replay_data(model, facts.image_shape, args.data_dir)
         name = args.model.stem
-        if replay is None and teaching_refusal(model) is None:
-            print(
-                "hdrnn: note: no training digits for this model here (for MNIST models: "
-                "--data-dir or HDRNN_MNIST_DIR), so teaching cannot mix them in and a "
-                "taught model may forget more.",
-                file=sys.stderr,
-            )
+    replay = _replay_data(model, facts.image_shape, args.data_dir)
+    if replay is None and teaching_refusal(model) is None:
+        print(
+            "hdrnn: note: no training digits for this model here (for MNIST models: "
+            "--data-dir or HDRNN_MNIST_DIR), so teaching cannot mix them in and a "
+            "taught model may forget more.",
+            file=sys.stderr,
+        )
     if facts.image_shape is None:
         raise ValueError(
             f"The model takes {model.n_features_in_} features, not a square image; "
@@ -173,35 +170,6 @@ def _recognizer(args):
         model, facts, replay=replay, save_to=args.save_taught, shared=args.shared_teaching
     )
     return recognizer, name
-
-
-def _train_quick_model(data_dir):
-    """Train ``hdrnn train``'s default model: on MNIST if it is here, else on 8x8 digits."""
-    try:
-        dataset, data = "mnist", load_dataset("mnist", data_dir, 0, download_if_missing=False)
-        other = ""
-    except DatasetUnavailableError:
-        dataset, data = "digits", load_dataset("digits", None, 0)
-        other = " (no MNIST on this machine: see --data-dir)"
-    X_train, X_test, y_train, y_test, source = data
-    model = DigitMLPClassifier(max_iter=DEFAULT_EPOCHS[dataset], random_state=0)
-    print(
-        f"No --model given: training hdrnn train's default model on {source}{other}...",
-        flush=True,
-    )
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ConvergenceWarning)
-        model.fit(X_train, y_train)
-    accuracy = accuracy_score(y_test, model.predict(X_test))
-    print(f"Trained in {time.perf_counter() - start:.1f} s: {accuracy:.2%} test accuracy.")
-    info = {
-        "dataset": dataset,
-        "seed": 0,
-        "test_accuracy": float(accuracy),
-        "test_data": f"the {len(X_test)} test images of {DATASET_NAMES[dataset]}",
-    }
-    return model, describe(model, "trained just now", info), (X_train, y_train)
 
 
 def _replay_data(model, image_shape, data_dir):

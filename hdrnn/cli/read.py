@@ -1,0 +1,101 @@
+"""``hdrnn read``: read the handwritten number (or numbers, one per line) in each image."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hdrnn.cli._common import add_default_model_argument, load_model_or_shipped
+from hdrnn.cli._output import printable
+from hdrnn.reading import read_number
+
+
+def register(commands):
+    """Add the ``read`` command to the subparsers ``commands``."""
+    read = commands.add_parser("read", help="read handwritten numbers in image files")
+    add_default_model_argument(read)
+    read.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
+    read.add_argument(
+        "--min-confidence",
+        type=_probability,
+        default=0.5,
+        help="digits the model is less sure of read as '?' (default: 0.5)",
+    )
+    read.add_argument("--digits", type=_positive, help="each line holds exactly N digits")
+    read.add_argument("--json", action="store_true", help="machine-readable output")
+    read.add_argument(
+        "--show", type=Path, metavar="OUT.png", help="draw each digit's box and reading (Pillow)"
+    )
+    read.set_defaults(run=run)
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a probability such as 0.5; got {text!r}"
+        ) from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1]; got {value}")
+    return value
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
+    return int(text)
+
+
+def run(args):
+    model, _, _ = load_model_or_shipped(args.model, args.trust_pickle)
+    results, failures = [], 0
+    for index, path in enumerate(args.images):
+        try:
+            reading = read_number(
+                path, model, min_confidence=args.min_confidence, digits=args.digits
+            )
+            if args.show is not None:
+                show(path, reading, _show_path(args.show, path, index, len(args.images)))
+        except ImportError:
+            raise  # Pillow is missing: no file can be read or drawn
+        except Exception as error:
+            failures += 1
+            message = (str(error).splitlines() or [type(error).__name__])[0]
+            print(f"hdrnn: {path}: {message}", file=sys.stderr)
+            results.append({"file": str(path), "error": message})
+            continue
+        results.append({"file": str(path), **reading.as_dict()})
+        if not args.json:
+            text = printable(reading.text.replace("\n", " / "))
+            print(f"{path}: {text or '(no digits)'} (confidence {reading.confidence:.2f})")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failures else 0
+
+
+def _show_path(out, image, index, n_images):
+    """``out`` for one image; ``OUT-<n>-<image name>.png`` for each of several."""
+    if n_images == 1:
+        return out
+    return out.with_name(f"{out.stem}-{index + 1}-{Path(image).stem}{out.suffix or '.png'}")
+
+
+def show(image, reading, out):
+    """Write a picture of ``image`` with each digit's box and reading drawn on it."""
+    try:
+        from PIL import Image, ImageDraw, ImageOps
+    except ImportError:
+        raise ImportError(
+            'hdrnn read --show needs Pillow to draw: pip install "hdrnn[images]"; '
+            "or leave out --show."
+        ) from None
+    picture = ImageOps.exif_transpose(Image.open(image)).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    line_width = max(1, round(max(picture.size) / 300))
+    for digit in reading.digits:
+        x0, y0, x1, y1 = digit.box
+        colour = (0, 160, 0) if digit.vouched else (220, 0, 0)
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=line_width)
+        draw.text((x0, max(0, y0 - 12)), f"{digit.text} {digit.probability:.0%}", fill=colour)
+    picture.save(out)

@@ -1,0 +1,155 @@
+"""``read_number``: from an image to a :class:`Reading`."""
+
+import numpy as np
+
+from hdrnn._utils.model_facts import input_image_shape, plain
+from hdrnn.preprocessing import find_ink, prepare_inks
+from hdrnn.reading._layout import find_lines
+from hdrnn.reading._pieces import line_candidates, line_pieces
+from hdrnn.reading._results import DigitReading, LineReading, Reading
+from hdrnn.reading._search import best_path, candidate_scores
+
+# Runner-up classes listed per digit (the best included).
+TOP = 3
+
+
+def read_number(image, model=None, *, min_confidence=0.5, digits=None):
+    """Read the handwritten number (or numbers, one per line) on an image.
+
+    The ink is found as for :func:`hdrnn.preprocessing.prepare_digit_image`
+    (dark on light or the reverse; specks, ruled lines and a frame
+    removed), grouped into lines, and each line is cut into digits where
+    the model is most sure of the whole reading: every plausible digit
+    (whole strokes, and pieces of strokes that are wider than a digit) is
+    classified in one batched call, and the best path through them is found
+    by dynamic programming.
+
+    Parameters
+    ----------
+    image : str, path-like, PIL.Image.Image, ndarray or InkImage
+        As :func:`~hdrnn.preprocessing.prepare_digit_image` takes it: a file
+        (needs Pillow), a PIL image, an array (gray, RGB or RGBA, any
+        numeric dtype), or what :func:`~hdrnn.preprocessing.find_ink` found.
+    model : fitted classifier or None, default=None
+        Any fitted model with ``predict_proba`` and ``classes_`` that reads
+        square images as rows (a :class:`~hdrnn.DigitMLPClassifier` trained
+        on MNIST, or on 8x8 ``load_digits`` scaled to [0, 1]). None loads
+        the shipped model (:func:`hdrnn.pretrained.load_pretrained`).
+    min_confidence : float, default=0.5
+        A digit whose probability is below this reads as ``"?"`` in the
+        text (its candidates are still listed).
+    digits : int or None, default=None
+        Read exactly this many digits on each line (a postcode, a PIN), when
+        the ink can be cut that way; None lets the reading decide.
+
+    Returns
+    -------
+    reading : Reading
+        ``reading.text`` (lines joined by ``"\\n"``; ``""`` for a blank
+        image), ``reading.confidence``, ``reading.lines`` and
+        ``reading.digits`` with each digit's probability, runner-ups and box
+        in the image's pixels.
+
+    Raises
+    ------
+    ValueError
+        If the image has an unsupported shape or is too large, the model
+        does not read square images, ``min_confidence`` is not in [0, 1] or
+        ``digits`` is not a positive whole number.
+    ImportError
+        If a file or PIL image is given and Pillow is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> model = DummyClassifier().fit(np.zeros((2, 784)), [1, 7])  # a stand-in model
+    >>> paper = np.full((60, 120), 255, dtype=np.uint8)
+    >>> paper[10:50, 20:26] = paper[10:50, 80:86] = 0  # two strokes, far apart
+    >>> reading = read_number(paper, model)
+    >>> reading.text, [digit.box for digit in reading.digits]
+    ('11', [(20, 10, 26, 50), (80, 10, 86, 50)])
+    """
+    shape = _check_arguments(model, min_confidence, digits)
+    if model is None:
+        from hdrnn.pretrained import load_pretrained
+
+        model = load_pretrained()
+        shape = input_image_shape(model)
+    found = find_ink(image)
+    ink = np.asarray(found.ink, dtype=np.float64)
+    labels, lines = find_lines(ink)
+    per_line = []
+    for line in lines:
+        pieces = line_pieces(labels, ink, line)
+        per_line.append((line, pieces, line_candidates(labels, ink, line, pieces)))
+    crops = [candidate.crop for _, _, candidates in per_line for candidate in candidates]
+    if not crops:
+        return Reading(lines=(), candidates=0)
+    probabilities = model.predict_proba(prepare_inks(crops, shape))  # one batched call
+    readings, offset = [], 0
+    for line, pieces, candidates in per_line:
+        chosen = probabilities[offset : offset + len(candidates)]
+        offset += len(candidates)
+        reading = _read_line(
+            line, pieces, candidates, chosen, (model, found, min_confidence, digits)
+        )
+        if reading.digits:
+            readings.append(reading)
+    return Reading(lines=tuple(readings), candidates=len(crops))
+
+
+def _check_arguments(model, min_confidence, digits):
+    """Validate the arguments; the model's input image shape (None when loading the default)."""
+    if not 0.0 <= float(min_confidence) <= 1.0:
+        raise ValueError(
+            f"min_confidence must be a probability in [0, 1]; got {min_confidence!r}. "
+            "Pass e.g. 0.5 (0 shows every digit, 1 only certain ones)."
+        )
+    if digits is not None and (isinstance(digits, bool) or int(digits) != digits or digits < 1):
+        raise ValueError(
+            f"digits must be a positive whole number or None; got {digits!r}. "
+            "Pass how many digits each line holds (e.g. 5 for a postcode), or None."
+        )
+    if model is None:
+        return None
+    shape = input_image_shape(model)
+    if shape is None:
+        raise ValueError(
+            f"The model takes {model.n_features_in_} features, not a square image; "
+            "it cannot read numbers from images. Pass a model trained on digit images "
+            "(e.g. MNIST's 28x28 or load_digits' 8x8)."
+        )
+    return shape
+
+
+def _read_line(line, pieces, candidates, probabilities, settings):
+    """The best reading of one line, as a :class:`LineReading`."""
+    model, found, min_confidence, digits = settings
+    scores = candidate_scores(
+        probabilities, [c.box for c in candidates], [c.cut_ends for c in candidates], line.height
+    )
+    spans = [(c.start, c.stop) for c in candidates]
+    path = best_path(spans, scores, len(pieces), None if digits is None else int(digits))
+    read = []
+    for index in path:
+        proba = probabilities[index]
+        ranked = np.argsort(-proba, kind="stable")[:TOP]
+        top = tuple((plain(model.classes_[i]), float(proba[i])) for i in ranked)
+        read.append(
+            DigitReading(
+                digit=top[0][0],
+                probability=top[0][1],
+                candidates=top,
+                box=found.image_box(candidates[index].box),
+                vouched=top[0][1] >= min_confidence,
+            )
+        )
+    if not read:
+        return LineReading(digits=(), box=None)
+    corners = np.array([digit.box for digit in read])
+    box = (
+        *(int(v) for v in corners[:, :2].min(axis=0)),
+        *(int(v) for v in corners[:, 2:].max(axis=0)),
+    )
+    return LineReading(digits=tuple(read), box=box)

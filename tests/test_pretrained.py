@@ -1,0 +1,196 @@
+"""The shipped model: its file matches its card, loads safely, reads digits, says its source."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from importlib import resources
+
+import numpy as np
+import pytest
+
+import hdrnn
+from hdrnn import DigitMLPClassifier, ModelFileError, load_pretrained, pretrained_models
+from hdrnn.preprocessing import prepare_digit_image
+from hdrnn.pretrained import _cards
+
+
+def _shipped(name):
+    return resources.files("hdrnn.pretrained") / name
+
+
+def test_the_shipped_file_matches_its_cards_hash_and_architecture():
+    card = pretrained_models()["mnist"]
+    data = _shipped("mnist.hdrnn").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == card.sha256
+    model = load_pretrained()
+    assert isinstance(model, DigitMLPClassifier)
+    units = [model.n_features_in_, *(W.shape[1] for W in model.coefs_)]
+    assert card.architecture.startswith("-".join(map(str, units)))
+    assert list(model.classes_) == list(range(10))
+
+
+def test_the_card_says_what_a_user_needs_to_trust_it():
+    card = pretrained_models()["mnist"]
+    assert card.accuracy["mnist_test"] >= 0.99
+    assert {"handwriting_strokes", "handwriting_photos"} <= set(card.accuracy)
+    assert "CC BY-SA 3.0" in card.weights_licence and "LeCun" in card.weights_licence
+    assert "BSD-3-Clause" in card.weights_licence  # the code's licence, stated apart
+    assert card.recipe["params"] and card.recipe["epochs"] > 0
+    assert "cores" in card.training_time
+    text = card.as_text()
+    for word in ("architecture", "accuracy", "weights licence", "file sha256"):
+        assert word in text
+
+
+def test_the_shipped_model_is_small_enough_to_ship():
+    assert len(_shipped("mnist.hdrnn").read_bytes()) <= 5 * 2**20
+
+
+def test_it_reads_digits_out_of_the_box(drawn_digits, draw):
+    model = load_pretrained()
+    X = np.stack([prepare_digit_image(draw(strokes)) for strokes in drawn_digits.values()])
+    assert (model.predict(X) == np.array(list(drawn_digits))).mean() >= 0.9
+
+
+def test_a_tampered_shipped_file_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    data = bytearray(_shipped("mnist.hdrnn").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "mnist.hdrnn").write_bytes(bytes(data))
+    (folder / "mnist.json").write_text(_shipped("mnist.json").read_text())
+    monkeypatch.setattr(_cards, "_files", lambda: folder)
+    with pytest.raises(ModelFileError, match=r"does not match its card.*Reinstall hdrnn"):
+        load_pretrained()
+
+
+def test_a_card_with_a_fitting_hash_still_goes_through_the_safe_loader(tmp_path, monkeypatch):
+    # An attacker who can rewrite the file can rewrite the card too: the
+    # loader's own checks stand behind the hash.
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    data = bytearray(_shipped("mnist.hdrnn").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "mnist.hdrnn").write_bytes(bytes(data))
+    card = json.loads(_shipped("mnist.json").read_text())
+    card["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
+    (folder / "mnist.json").write_text(json.dumps(card))
+    monkeypatch.setattr(_cards, "_files", lambda: folder)
+    with pytest.raises(ModelFileError, match="not a usable hdrnn model file"):
+        load_pretrained()
+
+
+def test_an_unknown_name_lists_the_shipped_ones():
+    with pytest.raises(ValueError, match=r"No shipped model is called 'emnist'.*\['mnist'\]"):
+        load_pretrained("emnist")
+
+
+def test_it_loads_offline_with_no_optional_extra():
+    code = (
+        "import sys\n"
+        "for name in ('PIL', 'matplotlib', 'numba', 'onnx', 'dask', 'pandas'):\n"
+        "    sys.modules[name] = None\n"
+        "import socket\n"
+        "def offline(*args):\n"
+        "    raise OSError('no network')\n"
+        "socket.socket.connect = socket.create_connection = offline\n"
+        "import hdrnn\n"
+        "model = hdrnn.load_pretrained()\n"
+        "print(model.n_features_in_)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "784"
+
+
+def test_its_mnist_test_accuracy_is_the_cards(mnist_dir):
+    mnist = hdrnn.load_mnist(source=mnist_dir)
+    n = mnist.n_train
+    accuracy = float(np.mean(load_pretrained().predict(mnist.data[n:]) == mnist.target[n:]))
+    assert accuracy == pytest.approx(pretrained_models()["mnist"].accuracy["mnist_test"], abs=1e-9)
+
+
+def test_the_build_script_trains_resumes_and_writes_a_card_that_loads(mnist_dir, tmp_path, capsys):
+    # A two-epoch build on 600 digits, stopped after the first epoch and resumed.
+    from hdrnn.pretrained import build
+
+    small = dict(build.RECIPES["mnist"], epochs=2)
+    small["params"] = dict(small["params"], hidden_layer_sizes=[32])
+    argv = [
+        "--data-dir",
+        str(mnist_dir),
+        "--out",
+        str(tmp_path),
+        "--limit",
+        "600",
+        "--handwriting-digits",
+        "20",
+    ]
+    original = build.RECIPES["mnist"]
+    build.RECIPES["mnist"] = small
+    try:
+        calls = []
+        real_save = build.save
+
+        def save_then_stop(model, path, **kwargs):
+            real_save(model, path, **kwargs)
+            calls.append(path)
+            if len(calls) == 1:
+                raise KeyboardInterrupt  # the build is stopped after its first epoch
+
+        build.save = save_then_stop
+        with pytest.raises(KeyboardInterrupt):
+            build.main(argv)
+        build.save = real_save
+        assert build.main(argv) == 0
+    finally:
+        build.RECIPES["mnist"] = original
+        build.save = real_save
+    out = capsys.readouterr().out
+    assert "resuming from" in out and "after epoch 1" in out
+    card = json.loads((tmp_path / "mnist.json").read_text())
+    assert hashlib.sha256((tmp_path / "mnist.hdrnn").read_bytes()).hexdigest() == card["sha256"]
+    assert set(card["accuracy"]) >= {"mnist_test", "handwriting_strokes", "handwriting_photos"}
+    assert not (tmp_path / ".mnist-checkpoint.hdrnn").exists()
+    shutil.rmtree(tmp_path)
+
+
+def test_predict_and_read_use_the_shipped_model_without_model_and_say_so(capsys):
+    from hdrnn.cli import main
+
+    images = [f"examples/images/{name}" for name in ("seven.png", "zero.png", "one.jpg")]
+    pytest.importorskip("PIL")
+    assert main(["predict", *images]) == 0
+    out, err = capsys.readouterr()
+    assert "using the shipped model mnist" in err
+    assert [line.split(": ")[1][0] for line in out.splitlines()] == ["7", "0", "1"]
+    assert main(["read", images[0]]) == 0
+    out, err = capsys.readouterr()
+    assert "shipped model" in err and out.split(": ")[1].startswith("7")
+
+
+def test_info_prints_the_card(capsys):
+    from hdrnn.cli import main
+
+    assert main(["info", "--pretrained"]) == 0
+    out = capsys.readouterr().out
+    card = pretrained_models()["mnist"]
+    assert (
+        card.sha256 in out and "CC BY-SA 3.0" in out and f"{card.accuracy['mnist_test']:.2%}" in out
+    )
+    assert main(["info"]) == 0
+    assert "shipped model mnist: 784-1024-256-10" in capsys.readouterr().out
+    assert main(["info", "--pretrained", "emnist"]) == 1
+
+
+def test_evaluate_uses_the_shipped_model_without_model(mnist_dir, capsys, monkeypatch):
+    from hdrnn.cli import main
+
+    monkeypatch.setenv("HDRNN_MNIST_DIR", str(mnist_dir))
+    assert main(["evaluate", "--dataset", "mnist"]) == 0
+    out = capsys.readouterr().out
+    accuracy = pretrained_models()["mnist"].accuracy["mnist_test"]
+    assert "Evaluating the shipped model mnist" in out and f"{accuracy:.4f}" in out
