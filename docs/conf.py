@@ -5,7 +5,7 @@ Build (offline, warnings are errors)::
     python -m sphinx -W -b html docs docs/_build/html
 
 ``HDRNN_DOCS_FAST=1`` runs the gallery examples on the quick path CI uses
-(they are all small already; the switch skips the slowest, the grid search).
+(they are all small already; the switch skips the grid search).
 """
 
 import os

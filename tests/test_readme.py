@@ -69,3 +69,21 @@ def test_readme_predict_output_shows_what_the_command_prints(tmp_path):
     result = subprocess.run(predict, capture_output=True, text=True, timeout=120, cwd=root)
     assert result.returncode == 0, result.stderr
     assert [line.split(" (")[0] for line in result.stdout.strip().splitlines()] == expected
+
+
+def test_the_first_command_reads_the_digits_its_output_block_shows(capsys):
+    """The README's first command uses the shipped model; its output block is what it prints."""
+    import pytest
+
+    from hdrnn.cli import main
+
+    pytest.importorskip("PIL")
+    text = README.read_text()
+    command = next(line for line in text.splitlines() if "hdrnn predict examples/images" in line)
+    images = re.findall(r"examples/images/\S+", command)
+    shown = re.search(r"```text\n(.*?)```", text.split(command, 1)[1], flags=re.DOTALL).group(1)
+    expected = [line.split(" (")[0] for line in shown.strip().splitlines()]
+    root = README.parent
+    assert main(["predict", *(str(root / image) for image in images)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(" (")[0].replace(str(root) + "/", "") for line in printed] == expected

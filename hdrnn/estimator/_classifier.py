@@ -62,9 +62,10 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
     the same parameters, defaults (except ``hidden_layer_sizes``), maths and
-    fitted attributes. Four parameters differ a little in meaning, on
-    purpose, each said below: ``n_iter_no_change``, ``learning_rate`` (with
-    Adam), ``warm_start`` and Ctrl-C (``on_interrupt``). The stochastic
+    fitted attributes. Four parameters and Ctrl-C differ a little in meaning,
+    on purpose, each said below: ``n_iter_no_change``, ``learning_rate`` (with
+    Adam), ``warm_start``, ``learning_rate_init`` changed between
+    ``partial_fit`` calls, and Ctrl-C (``on_interrupt``). The stochastic
     solvers train in float32 when ``X`` is float32 (as
     :func:`hdrnn.load_mnist` returns it), in float64 when ``X`` is float64;
     ``"lbfgs"`` computes in float64, like MLPClassifier's.
@@ -99,7 +100,10 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         ``max_iter`` epochs; or halved after ``plateau_patience`` epochs
         without improvement. The rate of each epoch is in ``history_``.
     learning_rate_init : float, default=0.001
-        Initial step size of the stochastic solvers.
+        Initial step size of the stochastic solvers. Changed with
+        ``set_params`` between ``partial_fit`` calls, it takes effect: the
+        schedule starts again from the new rate (``MLPClassifier`` keeps the
+        rate of its first ``partial_fit`` call).
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
     max_iter : int, default=200
@@ -147,13 +151,17 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         Probability of dropping each hidden unit during training (inverted
         dropout), for all hidden layers or one per layer. Prediction uses
         every unit, so it stays deterministic. Stochastic solvers only.
-    augment : {"shift", "affine", "elastic"}, Augmentation or None, default=None
+    augment : {"shift", "affine", "elastic", "handwriting"}, Augmentation or None, \
+            default=None
         Random distortion of every training image in every batch:
         ``"shift"`` translates by up to 2 pixels (exact, whole pixels);
         ``"affine"`` shifts by up to 2 pixels, rotates by up to 12 degrees
         and zooms by 0.9-1.1; ``"elastic"`` shifts by up to 2 pixels, rotates
         by up to 10 degrees, zooms by 0.9-1.1 and adds Simard's elastic
-        distortions. Sizes are for 28x28 images and scale with
+        distortions; ``"handwriting"``, for handwriting that is not MNIST's,
+        adds to milder elastic distortions a slant of up to 15 degrees,
+        widths of 0.75-1.15, thinner and thicker pens, a gap in the strokes,
+        fading ink, blur and softer or harder stroke edges. Sizes are for 28x28 images and scale with
         ``image_shape``; an
         :class:`~hdrnn.augmentation.Augmentation` sets them freely.
         Stochastic solvers only.
