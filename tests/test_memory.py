@@ -11,7 +11,7 @@ from hdrnn import DigitMLPClassifier
 from hdrnn.estimator._setup import physical_memory_bytes
 
 MEASURE = """
-import json, resource, sys, warnings
+import json, os, sys, threading, time, warnings
 import numpy as np
 from sklearn.datasets import load_digits
 from hdrnn import DigitMLPClassifier
@@ -27,14 +27,27 @@ DigitMLPClassifier(hidden_layer_sizes=(8,), max_iter=1, **{k: v for k, v in para
 model = DigitMLPClassifier(max_iter=1, **params)
 setup = fit_setup(model.get_params(), check_fit_data(model, X, y, None, None, reset=True))
 estimate = training_memory_bytes(setup.arch, setup.dtype, setup.config)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# The resident size now and at its highest during the fit, sampled every 2 ms:
+# ru_maxrss would remember an earlier peak (numba compiling its kernels, say).
+page = os.sysconf("SC_PAGE_SIZE")
+def resident():
+    with open("/proc/self/statm") as file:
+        return int(file.read().split()[1]) * page
+before, peak, done = resident(), [0], threading.Event()
+def watch():
+    while not done.is_set():
+        peak[0] = max(peak[0], resident())
+        time.sleep(0.002)
+watcher = threading.Thread(target=watch)
+watcher.start()
 model.fit(X, y)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"estimate": estimate, "used": peak - before}))
+done.set()
+watcher.join()
+print(json.dumps({"estimate": estimate, "used": peak[0] - before}))
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in kilobytes on Linux")
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/statm")
 @pytest.mark.parametrize(
     "params",
     [
