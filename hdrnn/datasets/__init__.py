@@ -18,8 +18,8 @@ on them; they are generated, never shipped.
 May import: :mod:`hdrnn._utils` and :mod:`hdrnn.exceptions`.
 """
 
-from hdrnn.datasets._idx import load_idx_folder, read_idx
 from hdrnn.datasets import synthetic
+from hdrnn.datasets._idx import load_idx_folder, read_idx
 from hdrnn.datasets._mnist import CACHE_NAME, load_mnist
 
 __all__ = ["CACHE_NAME", "load_idx_folder", "load_mnist", "read_idx", "synthetic"]

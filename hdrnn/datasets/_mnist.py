@@ -1,13 +1,6 @@
-"""MNIST for hdrnn: IDX files, OpenML, and a verified local cache.
+"""``load_mnist``: the IDX folder, the verified cache or OpenML, in that order.
 
-:func:`load_mnist` looks for the data in this order and stops at the first
-place that has it:
-
-1. ``source=``: a folder of the four standard IDX files, or ``"openml"``;
-2. the ``HDRNN_MNIST_DIR`` environment variable (a folder of IDX files);
-3. hdrnn's processed cache under ``data_home`` (one compressed ``.npz`` with
-   its sha256 beside it; loads in well under a second);
-4. OpenML (``fetch_openml(data_id=554)``), whose result is then cached.
+The package docstring (:mod:`hdrnn.datasets`) gives the order in full.
 """
 
 import hashlib
