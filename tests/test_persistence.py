@@ -1011,7 +1011,10 @@ def _rewritten(path, tmp_path, change):
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda d: d["params"].__setitem__("image_shape", [64, 1]), "params.image_shape .64, 1. is not"),
+        (
+            lambda d: d["params"].__setitem__("image_shape", [64, 1]),
+            "params.image_shape .64, 1. is not",
+        ),
         (lambda d: d["params"].__setitem__("image_shape", "8x8"), "params.image_shape is not"),
         (lambda d: d["params"].__setitem__("batch_size", True), "batch_size must be"),
         (

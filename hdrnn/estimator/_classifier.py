@@ -161,8 +161,8 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
         distortions; ``"handwriting"``, for handwriting that is not MNIST's,
         adds to milder elastic distortions a slant of up to 15 degrees,
         widths of 0.75-1.15, thinner and thicker pens, a gap in the strokes,
-        fading ink, blur and softer or harder stroke edges. Sizes are for 28x28 images and scale with
-        ``image_shape``; an
+        fading ink, blur and softer or harder stroke edges. Sizes are for
+        28x28 images and scale with ``image_shape``; an
         :class:`~hdrnn.augmentation.Augmentation` sets them freely.
         Stochastic solvers only.
     image_shape : tuple of (int, int) or None, default=None
