@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 
 import joblib
 import numpy as np
@@ -528,3 +529,40 @@ def test_search_refuses_a_parameter_given_twice(params, words, capsys):
     assert main(["search", "--param", *params, "--epochs", "3"]) == 1
     error = capsys.readouterr().err
     assert words in error and error.count("\n") == 1
+
+
+def test_predict_top_must_be_at_least_one(capsys):
+    assert main(["predict", "--top", "0", "examples/images/seven.png"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+
+
+def test_an_image_with_non_finite_pixels_is_a_clear_error(tmp_path):
+    from hdrnn.preprocessing import prepare_digit_image
+
+    image = np.full((40, 40), 255.0)
+    image[5:35, 18:22] = 0
+    image[0, 0] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw RuntimeWarning on the way
+        with pytest.raises(ValueError, match="NaN or infinite pixel values"):
+            prepare_digit_image(image)
+
+
+def test_labels_from_a_model_file_cannot_put_escape_sequences_on_the_screen(
+    digits, tmp_path, capsys
+):
+    pytest.importorskip("PIL")
+    from hdrnn.preprocessing import prepare_digit_image
+
+    X, y = digits
+    X28 = np.stack([prepare_digit_image(image.reshape(8, 8)) for image in X[:300]])
+    labels = np.array([f"{label}\x1b[2J" for label in y[:300]])
+    model = DigitMLPClassifier((16,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X28, labels)
+    path = save(model, tmp_path / "m.hdrnn")
+    assert main(["predict", "--model", str(path), "examples/images/seven.png"]) == 0
+    assert main(["info", "--model", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[2J" in out

@@ -248,7 +248,12 @@ def _value_divisor(array):
     if array.dtype.kind in "ui":
         return float(np.iinfo(array.dtype).max)
     if array.dtype.kind == "f":
-        top = float(np.nanmax(array)) if array.size else 0.0
+        if array.size and not np.isfinite(array).all():
+            raise ValueError(
+                "The image array holds NaN or infinite pixel values; pixels must be finite "
+                "numbers (0-1, or 0-255 for 8-bit levels)."
+            )
+        top = float(array.max()) if array.size else 0.0
         if top > 1.0:  # e.g. 0-255 floats
             return 255.0 if top <= 255 else top
         return 1.0

@@ -1,5 +1,6 @@
 """``hdrnn predict``: recognise the digit in each image file."""
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 
 from hdrnn._utils.model_facts import input_image_shape, plain
 from hdrnn.cli._common import add_default_model_argument, load_model_or_shipped
+from hdrnn.cli._output import printable
 from hdrnn.preprocessing import describe_preparation, find_ink, prepare_digit_image
 
 
@@ -16,7 +18,9 @@ def register(commands):
     predict = commands.add_parser("predict", help="recognise digits in image files")
     add_default_model_argument(predict)
     predict.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
-    predict.add_argument("--top", type=int, default=1, help="show the K most likely digits")
+    predict.add_argument(
+        "--top", type=positive_int, default=1, help="show the K most likely digits (K >= 1)"
+    )
     predict.add_argument("--json", action="store_true", help="machine-readable output")
     predict.add_argument(
         "--verbose",
@@ -27,6 +31,17 @@ def register(commands):
     predict.set_defaults(run=run)
 
 
+def positive_int(text):
+    """An integer of at least 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
+    return value
+
+
 def run(args):
     model, _, _ = load_model_or_shipped(args.model, args.trust_pickle)
     shape = input_image_shape(model)
@@ -35,7 +50,7 @@ def run(args):
             f"The model takes {model.n_features_in_} features, not a square image; "
             "it cannot read image files."
         )
-    top = max(1, min(args.top, len(model.classes_)))
+    top = min(args.top, len(model.classes_))
     results, failures = [], 0
     for path in args.images:
         try:
@@ -46,7 +61,7 @@ def run(args):
         except Exception as error:
             failures += 1
             message = (str(error).splitlines() or [type(error).__name__])[0]
-            print(f"hdrnn: {path}: {message}", file=sys.stderr)
+            print(f"hdrnn: {printable(path)}: {printable(message)}", file=sys.stderr)
             results.append({"file": str(path), "error": message})
             continue
         proba = model.predict_proba(x.reshape(1, -1))[0]
@@ -63,8 +78,8 @@ def run(args):
             result["preparation"] = {"description": description, **found.as_dict()}
         results.append(result)
         if not args.json:
-            shown = ", ".join(f"{r['label']} ({r['probability']:.1%})" for r in ranked)
-            print(f"{path}: {shown}")
+            shown = ", ".join(f"{printable(r['label'])} ({r['probability']:.1%})" for r in ranked)
+            print(f"{printable(path)}: {shown}")
             if args.verbose:
                 print(f"  {description}")
     if args.json:

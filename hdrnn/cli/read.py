@@ -62,13 +62,14 @@ def run(args):
         except Exception as error:
             failures += 1
             message = (str(error).splitlines() or [type(error).__name__])[0]
-            print(f"hdrnn: {path}: {message}", file=sys.stderr)
+            print(f"hdrnn: {printable(path)}: {printable(message)}", file=sys.stderr)
             results.append({"file": str(path), "error": message})
             continue
         results.append({"file": str(path), **reading.as_dict()})
         if not args.json:
-            text = printable(reading.text.replace("\n", " / "))
-            print(f"{path}: {text or '(no digits)'} (confidence {reading.confidence:.2f})")
+            text = reading.text.replace("\n", " / ")
+            shown = printable(text, 400) or "(no digits)"
+            print(f"{printable(path)}: {shown} (confidence {reading.confidence:.2f})")
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failures else 0
