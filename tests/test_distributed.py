@@ -256,15 +256,21 @@ def test_search_command_says_an_http_server_is_not_a_scheduler(monkeypatch, caps
 
         def answer_http():
             while not stop.is_set():
-                connection, _ = server.accept()
+                try:
+                    connection, _ = server.accept()
+                except OSError:  # the test closed the server: done
+                    return
                 with connection:
                     connection.recv(4096)
                     connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 
-        threading.Thread(target=answer_http, daemon=True).start()
+        answering = threading.Thread(target=answer_http, daemon=True)
+        answering.start()
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
         code, error = _search_on(address, monkeypatch, capsys)
         stop.set()
+        server.close()
+        answering.join(5)
     assert code == 1
     assert f"{address} answered, but not as a dask scheduler" in error and "8787" in error
     assert "MemoryError" not in error and error.count("\n") == 1

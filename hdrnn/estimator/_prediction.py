@@ -30,7 +30,7 @@ def network_logits(arch, coefs, intercepts, X, estimator_name):
     if np.isfinite(logits).all():
         return logits
     largest = abs_max(X)
-    if largest > np.finfo(model_dtype).max:
+    if largest > float(np.finfo(model_dtype).max):
         raise ValueError(
             f"Input X holds values too large for this {model_dtype} model (largest "
             f"|X| here: {largest:.3g}; {model_dtype} holds up to "
