@@ -359,7 +359,14 @@ def test_ctrl_c_stops_a_search_on_a_local_cluster_with_one_line(tmp_path):
         deadline.cancel()
         process.kill()
     assert process.returncode == 130, err
-    lines = [line for line in err.splitlines() if line.strip() and " candidates, " not in line]
+    # Progress lines, and (with older dask, which forwards the workers' warnings)
+    # the ConvergenceWarnings of fits that finished before Ctrl-C, are not about it.
+    about_fits = (" candidates, ", "ConvergenceWarning", "return func(")
+    lines = [
+        line
+        for line in err.splitlines()
+        if line.strip() and not any(part in line for part in about_fits)
+    ]
     assert lines == ["hdrnn: interrupted; nothing was saved."], err
 
 

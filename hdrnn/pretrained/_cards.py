@@ -152,8 +152,8 @@ def load_pretrained(name="mnist", *, with_metadata=False):
     >>> model = load_pretrained()
     >>> paper = np.full((100, 70), 255, dtype=np.uint8)
     >>> paper[15:85, 30:40] = 0  # one dark vertical stroke
-    >>> model.predict(prepare_digit_image(paper).reshape(1, -1))[0]
-    np.int64(1)
+    >>> int(model.predict(prepare_digit_image(paper).reshape(1, -1))[0])
+    1
     """
     if name not in SHIPPED:
         raise ValueError(
