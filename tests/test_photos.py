@@ -87,6 +87,7 @@ def photograph(
     noise=0.0,
     specks=0,
     frame=None,
+    broken_frame=False,
     ruled=None,
     jpeg=None,
     tint=None,
@@ -95,6 +96,8 @@ def photograph(
 
     ``frame`` is the gap in pixels between the ink and a box drawn around it
     (0 touches it), one for all sides or (top, right, bottom, left);
+    ``broken_frame`` draws it thin, faint, 2 degrees askew and broken into
+    dashes (a pencil box in weak light);
     ``ruled`` the spacing of horizontal ruled lines; ``tint`` an RGB colour
     for the paper (the ink is then dark blue). ``box`` is (x0, y0, x1, y1)
     around the ink (above half its level), ends excluded.
@@ -109,7 +112,10 @@ def photograph(
     rows, cols = np.flatnonzero(ink.max(axis=1) > 0.5), np.flatnonzero(ink.max(axis=0) > 0.5)
     box = (left + cols[0], top + rows[0], left + cols[-1] + 1, top + rows[-1] + 1)
     if frame is not None:
-        coverage = np.maximum(coverage, _frame(shape, box, frame))
+        drawn = _frame(shape, box, frame, width=3 if broken_frame else 8)
+        if broken_frame:
+            drawn = _broken(drawn, rng)
+        coverage = np.maximum(coverage, drawn)
     if ruled is not None:
         lines = np.zeros(shape)
         for row in range(int(rng.integers(0, ruled)), shape[0] - 3, ruled):
@@ -148,6 +154,29 @@ def _frame(shape, box, gaps, width=8):
     return ndimage.gaussian_filter(frame, 0.7)
 
 
+def _broken(frame, rng):
+    """The frame 2 degrees askew, at 70% of the pen's darkness, with a gap of 2-4
+    pixels every 60-90 pixels along each side (long dashes: not specks)."""
+    rows, cols = np.nonzero(frame > 0.5)
+    top, bottom, left, right = rows.min(), rows.max(), cols.min(), cols.max()
+    keep = np.ones(frame.shape)
+    for axis, (low, high) in enumerate(((top, bottom), (left, right))):
+        start = low + 10  # corners stay whole
+        while True:
+            start += int(rng.integers(60, 90))
+            stop = start + int(rng.integers(2, 5))
+            if stop > high - 10:
+                break
+            if axis == 0:  # a gap in the vertical sides
+                keep[start:stop, :] = 0.0
+                keep[start:stop, left + 10 : right - 10] = 1.0
+            else:  # a gap in the horizontal sides
+                keep[:, start:stop] = 0.0
+                keep[top + 10 : bottom - 10, start:stop] = 1.0
+            start = stop
+    return 0.7 * ndimage.rotate(frame * keep, 2.0, reshape=False, order=1)
+
+
 def chalkboard(ink, rng, board=0.18, chalk=0.85, noise=0.03):
     """``(photo, box)``: chalk on a blackboard: light grainy strokes, a dark uneven board."""
     grain = ink * rng.uniform(0.75, 1.0, ink.shape)
@@ -169,6 +198,7 @@ DAMAGE = {
     "specks": dict(specks=25, noise=0.01),
     "a frame": dict(frame=12),
     "a frame touching two sides": dict(frame=(15, 12, 0, 0), noise=0.02),
+    "a faint broken frame, askew": dict(frame=12, broken_frame=True, noise=0.02),
     "ruled lines": dict(ruled=45),
     "gray paper": dict(paper=0.5, pen=0.08, light=partial(lighting, gradient=0.2), noise=0.02),
     "coloured paper": dict(tint=(1.0, 0.9, 0.5), noise=0.02),

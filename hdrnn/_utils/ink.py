@@ -91,10 +91,10 @@ def find(gray):
     paper = find_paper(small)
     contrast = paper.contrast(small, paper.brightness(*(np.arange(n) + 0.5 for n in small.shape)))
     strong, level = _strong(contrast, paper)
-    strokes, specks = _drop_specks(strong, contrast)
-    strokes, lines, frames = remove_lines(strokes, _stroke_width(strokes))
-    if lines or frames:
-        strokes, _ = _drop_specks(strokes, contrast)  # what is left of a frame's corners
+    # Lines and frames first: a faint frame broken into dashes would lose its
+    # shorter dashes as specks, and what was left would no longer close a box.
+    strokes, lines, frames = remove_lines(strong, _stroke_width(strong))
+    strokes, specks = _drop_specks(strokes, contrast)
     paper = replace(paper, level=_level(contrast, strokes, level))
     edge = EDGE_SIGMAS * paper.noise / paper.level
     keep = _keep(strokes, strong & ~strokes, contrast if paper.noise == 0 else None)

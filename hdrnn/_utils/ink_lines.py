@@ -31,6 +31,10 @@ MAX_THICKNESS = 0.2
 # 8 / tan(2 deg) = 230 pixels, and strokes near a line do not merge with it.
 MAX_TOLERANCE = 4
 
+# And at least this many: with thin pens, a frame photographed a little askew
+# (3 degrees over 60 pixels drifts 3 rows) still has runs along its sides.
+MIN_TOLERANCE = 2
+
 # A segment's edge strays from a straight line by at most this share of its
 # length (in the median): a ruled or hand-drawn line does, a digit's arc not.
 STRAIGHTNESS = 0.03
@@ -68,7 +72,7 @@ def remove_lines(strokes, stroke_width):
     """``(strokes, n_lines, n_frames)``: the strokes without ruled lines and a frame."""
     if not strokes.any():
         return strokes, 0, 0
-    tolerance = min(max(1, round(stroke_width / 2)), MAX_TOLERANCE)
+    tolerance = min(max(MIN_TOLERANCE, round(stroke_width / 2)), MAX_TOLERANCE)
     rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
     across = _segments(strokes, tolerance, SEGMENT_SPAN * (cols[-1] - cols[0] + 1))
     down = _segments(strokes.T, tolerance, SEGMENT_SPAN * (rows[-1] - rows[0] + 1))
@@ -87,13 +91,24 @@ def remove_lines(strokes, stroke_width):
 
 def _segments(mask, tolerance, min_length):
     """``(labels, segments)``: the horizontal segments of ``mask`` and their labels."""
-    widened = ndimage.maximum_filter1d(mask, size=2 * tolerance + 1, axis=0)
+    # A faint line breaks into dashes where the light is weak: runs are
+    # measured across gaps of a few pixels, and the dashes of one run are one
+    # segment (its thickness and straightness are measured on its ink alone).
+    gap = 2 * tolerance + 1
+    widened = ndimage.maximum_filter1d(
+        _closed_along_rows(mask, gap), size=2 * tolerance + 1, axis=0
+    )
     long_runs = mask & _long_runs(widened, max(min_length, 2))
-    labels, n_labels = ndimage.label(long_runs, structure=EIGHT_CONNECTED)
+    joined = ndimage.maximum_filter1d(long_runs, size=gap + 1, axis=1, origin=-1)
+    labels, n_labels = ndimage.label(joined, structure=EIGHT_CONNECTED)
+    labels[~long_runs] = 0
     if n_labels == 0:
         return labels, []
     segments = []
-    for label, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+    for label, box in enumerate(ndimage.find_objects(labels, n_labels), start=1):
+        if box is None:
+            continue
+        rows, cols = box
         segment = Segment(label, rows, cols)
         if segment.length >= min_length and _thin_and_straight(labels[rows, cols] == label):
             segments.append(segment)
@@ -142,6 +157,14 @@ def _long_runs(mask, length):
     size = 2 * (int(np.ceil(length)) // 2) + 1  # odd, so both passes are centred
     eroded = ndimage.minimum_filter1d(mask.view(np.uint8), size, axis=1, mode="constant")
     return ndimage.maximum_filter1d(eroded, size, axis=1, mode="constant").view(bool)
+
+
+def _closed_along_rows(mask, gap):
+    """``mask`` with the gaps of at most ``gap`` pixels between ink in a row filled
+    (a closing by a row of ``gap`` + 2 pixels: a dilation, then an erosion)."""
+    size = gap + 2 if gap % 2 else gap + 1  # odd, so both passes are centred
+    dilated = ndimage.maximum_filter1d(mask.view(np.uint8), size, axis=1, mode="constant")
+    return ndimage.minimum_filter1d(dilated, size, axis=1, mode="nearest").view(bool) | mask
 
 
 def _run_lengths(mask):
