@@ -1,12 +1,17 @@
-"""A line's pieces (whole strokes, and strokes wider than a digit cut at the valleys of
-their ink profile) and its candidate digits: runs of neighbouring pieces."""
+"""A line's pieces (whole strokes, and strokes wider than a digit cut along the paths
+that cross the least ink) and its candidate digits: runs of neighbouring pieces.
+
+A cut is a path from a stroke's top row to its bottom row, one column per row,
+moving at most one column from row to row: it can pass between two digits
+whose boxes overlap (a 7's bar over the next digit, a slanted 1), which a
+straight cut cannot. A piece is the stroke's ink between two such paths.
+"""
 
 import itertools
 import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import ndimage
 
 # A stroke wider than this many digit heights may hold several touching digits.
 CUT_WIDTH = 0.9
@@ -14,6 +19,11 @@ CUT_WIDTH = 0.9
 # Cuts keep this share of a digit height from a stroke's ends and from each other.
 CUT_MARGIN = 0.15
 CUT_SPACING = 0.2
+
+# A cut path stays within this share of a digit height of its starting column,
+# and pays STEP_COST (in pixels of ink crossed) for each column it moves.
+CUT_REACH = 0.25
+STEP_COST = 0.05
 
 # At most this many cuts per digit height of a stroke's width, and per stroke.
 CUTS_PER_HEIGHT = 2.5
@@ -23,6 +33,16 @@ MAX_CUTS_PER_STROKE = 40
 # of width (a single piece always counts, however wide).
 MAX_SPAN = 6
 MAX_WIDTH = 1.4
+
+
+class Piece(NamedTuple):
+    """The ink of stroke ``label`` from column ``left[r]`` up to ``right[r]`` (excluded)
+    in each of its rows ``r`` (counted from the stroke's top row ``top``)."""
+
+    label: int
+    top: int
+    left: np.ndarray
+    right: np.ndarray
 
 
 class Candidate(NamedTuple):
@@ -38,77 +58,121 @@ class Candidate(NamedTuple):
 
 
 def line_pieces(labels, ink, line):
-    """The line's pieces, left to right: ``(label, left, right)``, the columns of one stroke."""
+    """The line's pieces, left to right, as :class:`Piece`."""
     pieces = []
     for stroke in line.strokes:
         cuts = []
         if stroke.width > CUT_WIDTH * line.height:
-            cuts = _valley_cuts(labels, ink, stroke, line.height)
-        edges = [stroke.left, *cuts, stroke.right]
-        pieces += [(stroke.label, lo, hi) for lo, hi in itertools.pairwise(edges)]
+            cuts = _path_cuts(labels, ink, stroke, line.height)
+        rows = stroke.height
+        edges = [np.full(rows, stroke.left), *cuts, np.full(rows, stroke.right)]
+        pieces += [Piece(stroke.label, stroke.top, lo, hi) for lo, hi in itertools.pairwise(edges)]
     return pieces
 
 
-def _valley_cuts(labels, ink, stroke, height):
-    """Columns where the stroke's ink profile has its lowest valleys, left to right."""
+def _path_cuts(labels, ink, stroke, height):
+    """The paths (absolute columns, one per row) that cut the stroke where it has least
+    ink, left to right, no two closer than ``CUT_SPACING`` digit heights."""
     rows, cols = slice(stroke.top, stroke.bottom), slice(stroke.left, stroke.right)
-    profile = np.where(labels[rows, cols] == stroke.label, ink[rows, cols], 0.0).sum(axis=0)
-    profile = ndimage.uniform_filter1d(profile, 3, mode="nearest")  # (width,)
+    patch = np.where(labels[rows, cols] == stroke.label, ink[rows, cols], 0.0)  # (H, W)
     margin = max(1, math.ceil(CUT_MARGIN * height))
-    inner = np.arange(margin, stroke.width - margin + 1)
-    if len(inner) == 0:
+    seeds = np.arange(margin, stroke.width - margin + 1)  # a cut at c splits c-1 | c
+    if len(seeds) == 0:
         return []
-    # A cut at column c splits columns < c from columns >= c: a valley between them.
-    before, after = profile[inner - 1], profile[np.minimum(inner, stroke.width - 1)]
-    valley = np.minimum(before, after)
-    is_low = np.ones(len(inner), dtype=bool)
-    is_low[1:] &= valley[1:] <= valley[:-1]
-    is_low[:-1] &= valley[:-1] <= valley[1:]
+    reach = max(1, round(CUT_REACH * height))
+    costs, paths = _cheapest_paths(_crossing_cost(patch), seeds, reach, margin)
     limit = min(MAX_CUTS_PER_STROKE, math.ceil(CUTS_PER_HEIGHT * stroke.width / height))
-    spacing = max(1, CUT_SPACING * height)
-    chosen = []
-    for index in np.argsort(valley + np.where(is_low, 0.0, np.inf), kind="stable"):
-        if not is_low[index] or len(chosen) == limit:
+    spacing = max(1.0, CUT_SPACING * height)
+    chosen, centres = [], []
+    for index in np.argsort(costs, kind="stable"):
+        if len(chosen) == limit or not np.isfinite(costs[index]):
             break
-        if all(abs(inner[index] - other) >= spacing for other in chosen):
-            chosen.append(int(inner[index]))
-    return sorted(stroke.left + c for c in chosen)
+        centre = float(paths[index].mean())
+        if all(abs(centre - other) >= spacing for other in centres):
+            chosen.append(paths[index])
+            centres.append(centre)
+    order = np.argsort(centres, kind="stable")
+    cuts = [stroke.left + chosen[i] for i in order]
+    # Paths from different seeds may cross; each cut stays right of the one before.
+    for before, after in itertools.pairwise(cuts):
+        np.maximum(after, before, out=after)
+    return cuts
+
+
+def _crossing_cost(patch):
+    """``cost[r, c]``: the ink a cut between columns c-1 and c severs in row r, for
+    c = 0..W (a cut at a stroke's edge severs nothing)."""
+    padded = np.pad(patch, ((0, 0), (1, 1)))
+    return np.minimum(padded[:, :-1], padded[:, 1:])  # (H, W + 1)
+
+
+def _cheapest_paths(cost, seeds, reach, margin):
+    """For each seed column, the cheapest top-to-bottom path within ``reach`` columns of
+    it and ``margin`` columns of the ends: ``(costs, paths)``, paths as column indices of
+    shape (seeds, rows)."""
+    n_rows, n_cuts = cost.shape
+    columns = seeds[:, None] + np.arange(-reach, reach + 1)[None, :]  # (S, K)
+    outside = (columns < margin) | (columns > n_cuts - 1 - margin)
+    columns = np.clip(columns, 0, n_cuts - 1)
+    total = np.where(outside, np.inf, cost[0][columns])  # (S, K)
+    came = np.zeros((n_rows, *columns.shape), dtype=np.int8)  # -1, 0, +1 from the row above
+    for row in range(1, n_rows):
+        left = np.pad(total[:, :-1], ((0, 0), (1, 0)), constant_values=np.inf) + STEP_COST
+        right = np.pad(total[:, 1:], ((0, 0), (0, 1)), constant_values=np.inf) + STEP_COST
+        options = np.stack([left, total, right])  # came from k-1, k, k+1
+        step = np.argmin(options, axis=0)
+        came[row] = step - 1
+        total = np.take_along_axis(options, step[None], axis=0)[0]
+        total = np.where(outside, np.inf, total + cost[row][columns])
+    end = np.argmin(total, axis=1)  # (S,)
+    costs = total[np.arange(len(seeds)), end]
+    paths = np.empty((len(seeds), n_rows), dtype=np.int64)
+    k = end.copy()
+    for row in range(n_rows - 1, -1, -1):
+        paths[:, row] = columns[np.arange(len(seeds)), k]
+        k = k + came[row, np.arange(len(seeds)), k]
+    return costs, paths
 
 
 def line_candidates(labels, ink, line, pieces):
     """Every run of neighbouring pieces that could be one digit, as :class:`Candidate`."""
-    strokes = {stroke.label: stroke for stroke in line.strokes}
     # Whether the cut before each piece (and after the last) goes through a stroke.
-    through = [0] + [int(a[0] == b[0]) for a, b in itertools.pairwise(pieces)] + [0]
+    through = [0] + [int(a.label == b.label) for a, b in itertools.pairwise(pieces)] + [0]
     candidates = []
     for start in range(len(pieces)):
-        span = {}
+        span = []  # pieces of the run, merged per stroke: [label, top, left, right]
         for stop in range(start + 1, min(start + MAX_SPAN, len(pieces)) + 1):
-            label, lo, hi = pieces[stop - 1]
-            old = span.get(label, (lo, hi))
-            span[label] = (min(old[0], lo), max(old[1], hi))
-            left = min(lo for lo, _ in span.values())
-            right = max(hi for _, hi in span.values())
+            piece = pieces[stop - 1]
+            if span and span[-1][0] == piece.label:
+                span[-1][3] = piece.right
+            else:
+                span.append([piece.label, piece.top, piece.left, piece.right])
+            left = min(int(lo.min()) for _, _, lo, _ in span)
+            right = max(int(hi.max()) for _, _, _, hi in span)
             if stop > start + 1 and right - left > MAX_WIDTH * line.height:
                 break
-            crop, box = _render(labels, ink, span, strokes)
+            crop, box = _render(labels, ink, span)
             if crop is not None:
                 ends = through[start] + through[stop]
                 candidates.append(Candidate(start, stop, crop, box, ends))
     return candidates
 
 
-def _render(labels, ink, span, strokes):
-    """The ink of the columns ``span[label] = (left, right)`` of each stroke, cropped
-    to that ink, and its box; ``(None, None)`` when there is no ink."""
-    top = min(strokes[label].top for label in span)
-    bottom = max(strokes[label].bottom for label in span)
-    left = min(lo for lo, _ in span.values())
-    right = max(hi for _, hi in span.values())
+def _render(labels, ink, span):
+    """The ink of each ``[label, top, left, right]`` of ``span`` (its stroke's pixels
+    between the two paths), cropped to that ink, and its box; ``(None, None)`` when
+    there is no ink."""
+    top = min(part[1] for part in span)
+    bottom = max(part[1] + len(part[2]) for part in span)
+    left = min(int(part[2].min()) for part in span)
+    right = max(int(part[3].max()) for part in span)
     region = labels[top:bottom, left:right]
+    columns = np.arange(left, right)[None, :]
     mask = np.zeros(region.shape, dtype=bool)
-    for label, (lo, hi) in span.items():
-        mask[:, lo - left : hi - left] |= region[:, lo - left : hi - left] == label
+    for label, first, lo, hi in span:
+        rows = slice(first - top, first - top + len(lo))
+        inside = (columns >= lo[:, None]) & (columns < hi[:, None])
+        mask[rows] |= inside & (region[rows] == label)
     crop = np.where(mask, ink[top:bottom, left:right], 0.0)
     rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
     if len(rows) == 0:
