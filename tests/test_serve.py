@@ -4,6 +4,7 @@ import base64
 import dataclasses
 import hashlib
 import http.client
+import itertools
 import json
 import os
 import re
@@ -1350,3 +1351,138 @@ def test_the_options_on_the_docs_page_are_the_commands_options():
     serve = build_parser()._subparsers._group_actions[0].choices["serve"]
     options = {o for a in serve._actions for o in a.option_strings if o.startswith("--")}
     assert documented == options - {"--help"}
+
+
+# ------------------------------------------------------------------ number mode and photos
+
+
+def _number_drawing(strokes_of, digits, width=840, height=280):
+    """Grey pixels of ``digits`` side by side, as the page's wide canvas paints them.
+
+    ``strokes_of`` is the ``drawn_digits`` fixture (strokes on a 280-pixel square).
+    """
+    rows, cols = np.mgrid[0:height, 0:width] + 0.5
+    ink = np.zeros((height, width), dtype=bool)
+    cell = width / max(len(digits), 3)
+    for index, digit in enumerate(digits):
+        for stroke in strokes_of[digit]:
+            points = [(cell * index + 0.2 * cell + 0.75 * (x - 40), y) for x, y in stroke]
+            for (x0, y0), (x1, y1) in itertools.pairwise(points):
+                dx, dy = x1 - x0, y1 - y0
+                t = np.clip(((cols - x0) * dx + (rows - y0) * dy) / (dx * dx + dy * dy or 1), 0, 1)
+                ink |= (cols - x0 - t * dx) ** 2 + (rows - y0 - t * dy) ** 2 <= 10**2
+    return np.where(ink, 17, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """A server of the shipped MNIST model (no replay data: none is needed to read)."""
+    from hdrnn.pretrained import load_pretrained
+
+    model = load_pretrained()
+    with serving(Recognizer(model, describe(model, "the shipped model mnist"))) as server:
+        yield server, model
+
+
+def test_a_number_is_read_as_hdrnn_read_reads_it(shipped, drawn_digits):
+    from hdrnn.preprocessing import find_ink, prepare_ink
+    from hdrnn.reading import read_number
+
+    server, model = shipped
+    pixels = _number_drawing(drawn_digits, [3, 0, 7])
+    status, _, reading = _request(server, "POST", "/api/read", _drawing(pixels))
+    assert status == 200, reading
+    expected = read_number(pixels, model)
+    assert reading["text"] == expected.text == "307" and reading["lines"] == ["307"]
+    assert reading["confidence"] == pytest.approx(expected.confidence)
+    assert (reading["width"], reading["height"], reading["revision"]) == (840, 280, 0)
+    found = find_ink(pixels)
+    for digit, read in zip(reading["digits"], expected.digits):
+        assert digit["box"] == list(read.box) and digit["digit"] == read.digit
+        assert digit["vouched"] and digit["text"] == str(read.digit)
+        assert digit["candidates"][0] == [read.digit, pytest.approx(read.probability)]
+        # The digit's picture is its box's ink, prepared as one digit is: what a lesson teaches.
+        x0, y0, x1, y1 = digit["box"]
+        crop = found.crop((x0 - 1, y0 - 1, x1 + 1, y1 + 1))
+        np.testing.assert_allclose(digit["input"], prepare_ink(crop), atol=1e-4)
+    assert [d["box"][0] for d in reading["digits"]] == sorted(
+        d["box"][0] for d in reading["digits"]
+    )
+
+
+def test_a_digit_the_model_does_not_vouch_for_reads_as_a_question_mark(shipped, drawn_digits):
+    server, _ = shipped
+    drawing = _drawing(_number_drawing(drawn_digits, [3, 0, 7]), min_confidence=1.0)
+    reading = _request(server, "POST", "/api/read", drawing)[2]
+    assert reading["text"] == "???" and not any(d["vouched"] for d in reading["digits"])
+    assert [d["digit"] for d in reading["digits"]] == [3, 0, 7]  # still said, not vouched for
+
+
+def test_a_blank_canvas_reads_as_no_number(shipped):
+    server, _ = shipped
+    blank = np.full((280, 840), 255, dtype=np.uint8)
+    reading = _request(server, "POST", "/api/read", _drawing(blank))[2]
+    assert reading["text"] == "" and reading["digits"] == [] and reading["confidence"] == 0.0
+
+
+def test_teaching_one_digit_of_a_number_teaches_its_box_in_this_browser_only(shipped, drawn_digits):
+    server, _ = shipped
+    person, other = Browser(server), Browser(server)
+    pixels = _number_drawing(drawn_digits, [3, 0, 7])
+    read = person.request("POST", "/api/read", _drawing(pixels))[2]
+    box = read["digits"][1]["box"]
+    status, _, taught = person.request("POST", "/api/teach", _drawing(pixels, label=8, box=box))
+    assert status == 200 and taught["prediction"] == 8, taught
+    np.testing.assert_allclose(taught["input"], read["digits"][1]["input"], atol=1e-4)
+    assert (
+        taught["teaching"]["said"] == "This browser's copy: 1 lesson; the model file is unchanged."
+    )
+    assert person.request("POST", "/api/read", _drawing(pixels))[2]["text"] == "387"
+    assert other.request("POST", "/api/read", _drawing(pixels))[2]["text"] == "307"
+    assert person.request("POST", "/api/reset", {})[0] == 200
+    assert person.request("POST", "/api/read", _drawing(pixels))[2]["text"] == "307"
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "words"),
+    [
+        ({"box": [0, 0, 900, 10]}, 400, "inside the 840x280 drawing"),
+        ({"box": [10, 10, 5, 20]}, 400, "x0 < x1"),
+        ({"box": [1, 2, 3]}, 400, "'box' must be [x0, y0, x1, y1]"),
+        ({"box": [1.0, 2, 30, 40]}, 400, "whole pixels"),
+        ({"box": "0,0,10,10"}, 400, "'box' must be"),
+        ({"box": [0, 0, 20, 20]}, 422, "No ink inside the box"),
+    ],
+)
+def test_a_bad_digit_box_is_refused_and_nothing_is_taught(
+    shipped, drawn_digits, extra, status, words
+):
+    server, _ = shipped
+    drawing = _drawing(_number_drawing(drawn_digits, [3, 0, 7]), label=8, **extra)
+    answer = _request(server, "POST", "/api/teach", drawing)
+    assert answer[0] == status and words in answer[2]["error"]
+    assert answer[1].getheader("Set-Cookie") is None  # no copy was made
+
+
+@pytest.mark.parametrize("value", [2, -0.1, "0.5", None, True])
+def test_a_bad_min_confidence_is_refused(shipped, drawn_digits, value):
+    server, _ = shipped
+    drawing = _drawing(_number_drawing(drawn_digits, [1]), min_confidence=value)
+    status, _, answer = _request(server, "POST", "/api/read", drawing)
+    assert status == 400 and "'min_confidence' must be a number from 0 to 1" in answer["error"]
+
+
+def test_the_page_is_told_the_size_limits_and_a_photo_of_that_size_fits(shipped):
+    server, _ = shipped
+    limits = _request(server, "GET", "/api/model")[2]["limits"]
+    assert limits == {"min_side": 8, "max_side": 1024, "max_pixels": limits["max_pixels"]}
+    width = limits["max_side"]
+    height = limits["max_pixels"] // width  # as large as the page ever sends
+    photo = np.full((height, width), 230, dtype=np.uint8)
+    photo[40:300, 480:530] = 30  # a "1"
+    body = json.dumps(_drawing(photo, label=1)).encode()
+    assert len(body) <= MAX_BODY_BYTES
+    for route in ("/api/predict", "/api/read"):
+        status, _, reading = _request(server, "POST", route, _drawing(photo))
+        assert status == 200, reading
+    assert reading["text"] == "1"

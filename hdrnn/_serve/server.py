@@ -44,6 +44,7 @@ import numpy as np
 from hdrnn._serve import connections
 from hdrnn._serve.addresses import ServedAddresses, check_origin
 from hdrnn._serve.errors import RequestError
+from hdrnn._serve.numbers import box_of, min_confidence_of
 from hdrnn._serve.sessions import cookie_name, session_from_cookies, set_cookie
 from hdrnn.persistence import save
 
@@ -52,6 +53,9 @@ MAX_BODY_BYTES = 512 * 1024
 
 # Drawings are at least 8x8 and at most 1024x1024 pixels (and within the body limit).
 MIN_SIDE, MAX_SIDE = 8, 1024
+# The most pixels whose base64 fits the body limit with room for the rest of the JSON:
+# the page shrinks an uploaded photo to this.
+MAX_PIXELS = 3 * (MAX_BODY_BYTES - 1024) // 4
 
 SECURITY_HEADERS = {
     # Only our own script, style and API; no frames, forms, plugins or base tags.
@@ -73,11 +77,11 @@ PAGE_FILES = {
 }
 
 GET_ROUTES = ("/api/model", "/api/units", "/api/model-file")
-DRAWING_ROUTES = ("/api/predict", "/api/teach")
+DRAWING_ROUTES = ("/api/predict", "/api/read", "/api/teach")
 COPY_ROUTES = ("/api/undo", "/api/reset")
 POST_ROUTES = DRAWING_ROUTES + COPY_ROUTES
 
-__all__ = ["DemoServer", "MAX_BODY_BYTES", "RequestError", "parse_drawing"]
+__all__ = ["DemoServer", "MAX_BODY_BYTES", "MAX_PIXELS", "RequestError", "parse_drawing"]
 
 
 def page_files():
@@ -296,7 +300,9 @@ class DemoHandler(BaseHTTPRequestHandler):
             return HTTPStatus.OK, content, content_type
         recognizer, session = self.server.recognizer, self._session()
         if route == "/api/model":
-            return self._json({**recognizer.facts.as_dict(), **recognizer.status(session)})
+            limits = {"min_side": MIN_SIDE, "max_side": MAX_SIDE, "max_pixels": MAX_PIXELS}
+            facts = {**recognizer.facts.as_dict(), "limits": limits}
+            return self._json({**facts, **recognizer.status(session)})
         if route == "/api/units":
             current = recognizer.copy(session)
             return self._json({**first_layer_images(current.model), "revision": current.revision})
@@ -322,9 +328,13 @@ class DemoHandler(BaseHTTPRequestHandler):
         try:
             if route == "/api/predict":
                 return self._json(recognizer.read(pixels, session))
+            if route == "/api/read":
+                limit = min_confidence_of(request)
+                return self._json(recognizer.read_number(pixels, session, limit))
             if "label" not in request:
                 raise RequestError(400, "A teaching request needs the right 'label'.")
-            return self._json(*recognizer.teach(pixels, request["label"], session))
+            box = box_of(request, pixels.shape[1], pixels.shape[0])
+            return self._json(*recognizer.teach(pixels, request["label"], session, box))
         except ValueError as error:  # no digit in the drawing, or a label it does not know
             raise RequestError(422, str(error)) from None
 
