@@ -22,7 +22,7 @@ from hdrnn.exceptions import (
 )
 from hdrnn.persistence import load, save
 from hdrnn.pretrained import load_pretrained, pretrained_models
-from hdrnn.reading import Reading, read_number
+from hdrnn.reading import Reading, read_grid, read_number
 
 __all__ = [
     "DataScaleWarning",
@@ -43,6 +43,7 @@ __all__ = [
     "load_pretrained",
     "load_mnist",
     "pretrained_models",
+    "read_grid",
     "read_idx",
     "read_number",
     "save",

@@ -1,13 +1,18 @@
-"""``hdrnn read``: read the handwritten number (or numbers, one per line) in each image."""
+"""``hdrnn read``: read the handwritten number (or numbers, one per line) in each image.
+
+With ``--grid ROWSxCOLS`` each image is a ruled grid (a Sudoku, a form's
+boxes) read cell by cell: one line per row, ``.`` for an empty cell.
+"""
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from hdrnn.cli._common import add_default_model_argument, load_model_or_shipped
 from hdrnn.cli._output import printable
-from hdrnn.reading import read_number
+from hdrnn.reading import read_grid, read_number
 
 
 def register(commands):
@@ -21,7 +26,14 @@ def register(commands):
         default=0.5,
         help="digits the model is less sure of read as '?' (default: 0.5)",
     )
-    read.add_argument("--digits", type=_positive, help="each line holds exactly N digits")
+    layout = read.add_mutually_exclusive_group()
+    layout.add_argument("--digits", type=_positive, help="each line holds exactly N digits")
+    layout.add_argument(
+        "--grid",
+        type=_grid_size,
+        metavar="ROWSxCOLS",
+        help="read a ruled grid of cells (e.g. 9x9 for a Sudoku); empty cells read as '.'",
+    )
     read.add_argument("--json", action="store_true", help="machine-readable output")
     read.add_argument(
         "--show", type=Path, metavar="OUT.png", help="draw each digit's box and reading (Pillow)"
@@ -47,14 +59,31 @@ def _positive(text):
     return int(text)
 
 
+def _grid_size(text):
+    match = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"expected the grid's size as ROWSxCOLS, such as 9x9; got {text!r}"
+        )
+    rows, cols = (int(side) for side in match.groups())
+    if min(rows, cols) < 1:
+        raise argparse.ArgumentTypeError(f"a grid has at least one row and column; got {text!r}")
+    return rows, cols  # read_grid says how large a grid may be
+
+
+def _read(path, model, args):
+    """The reading of one image: a grid's cells with --grid, else its number(s)."""
+    if args.grid is not None:
+        return read_grid(path, *args.grid, model, min_confidence=args.min_confidence)
+    return read_number(path, model, min_confidence=args.min_confidence, digits=args.digits)
+
+
 def run(args):
     model, _, _ = load_model_or_shipped(args.model, args.trust_pickle)
     results, failures = [], 0
     for index, path in enumerate(args.images):
         try:
-            reading = read_number(
-                path, model, min_confidence=args.min_confidence, digits=args.digits
-            )
+            reading = _read(path, model, args)
             if args.show is not None:
                 show(path, reading, _show_path(args.show, path, index, len(args.images)))
         except ImportError:
@@ -96,6 +125,9 @@ def show(image, reading, out):
     line_width = max(1, round(max(picture.size) / 300))
     for digit in reading.digits:
         x0, y0, x1, y1 = digit.box
+        if digit.text == ".":  # an empty cell of a grid: its outline shows where it was cut
+            draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(150, 170, 220), width=1)
+            continue
         colour = (0, 160, 0) if digit.vouched else (220, 0, 0)
         draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=line_width)
         draw.text((x0, max(0, y0 - 12)), f"{digit.text} {digit.probability:.0%}", fill=colour)

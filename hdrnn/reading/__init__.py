@@ -15,7 +15,8 @@ How (each step its own private module):
    bar, a 4 in two strokes) are merged, underlines and specks dropped, and
    what is left is grouped into lines by height on the page.
 2. ``_pieces``: each line is cut into *pieces*: whole strokes, and inside a
-   stroke wider than a digit, cuts at the valleys of its column ink profile.
+   stroke wider than a digit, cuts along the top-to-bottom paths that cross
+   the least ink (a path may bend around an overhanging stroke).
    Every run of neighbouring pieces no wider than a digit can be is a
    candidate digit; all candidates of the image are prepared the MNIST way
    (:func:`hdrnn.preprocessing.prepare_ink`) and classified in one batched
@@ -29,11 +30,26 @@ The work is bounded: the ink is analysed on a copy of at most 400 pixels a
 side, each stroke gets a bounded number of cuts, and a candidate spans a
 bounded number of pieces, so the candidates grow linearly with the ink.
 
+:func:`read_grid` reads a ruled grid instead (a Sudoku, a form's boxes):
+``_grid`` finds the grid by its long straight lines, cuts each cell inside
+them and reads one digit per cell with ink, in one batched call; empty
+cells read as ``"."``. It returns a :class:`GridReading`, a
+:class:`Reading` whose lines are the grid's rows.
+
 May import: hdrnn.preprocessing, hdrnn.estimator, hdrnn.pretrained,
 hdrnn._utils, hdrnn.exceptions
 """
 
 from hdrnn.reading._api import read_number
+from hdrnn.reading._grid import EmptyCell, GridReading, read_grid
 from hdrnn.reading._results import DigitReading, LineReading, Reading
 
-__all__ = ["DigitReading", "LineReading", "Reading", "read_number"]
+__all__ = [
+    "DigitReading",
+    "EmptyCell",
+    "GridReading",
+    "LineReading",
+    "Reading",
+    "read_grid",
+    "read_number",
+]
