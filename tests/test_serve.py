@@ -1414,7 +1414,12 @@ def test_a_digit_the_model_does_not_vouch_for_reads_as_a_question_mark(shipped, 
     server, _ = shipped
     drawing = _drawing(_number_drawing(drawn_digits, [3, 0, 7]), min_confidence=1.0)
     reading = _request(server, "POST", "/api/read", drawing)[2]
-    assert reading["text"] == "???" and not any(d["vouched"] for d in reading["digits"])
+    # Only a probability of exactly 1 (float32's last digit: the shipped model
+    # is that sure of some digits) is not below 1.0.
+    unsure = [d["probability"] < 1.0 for d in reading["digits"]]
+    assert any(unsure) and [not d["vouched"] for d in reading["digits"]] == unsure
+    expected = "".join("?" if u else str(d["digit"]) for u, d in zip(unsure, reading["digits"]))
+    assert reading["text"] == expected
     assert [d["digit"] for d in reading["digits"]] == [3, 0, 7]  # still said, not vouched for
 
 

@@ -45,6 +45,12 @@ TEACHING_PARAMS = {
     "verbose": False,
 }
 
+# Without training digits to replay (a shipped or loaded model served alone),
+# a lesson is only the drawing: steps this much smaller, taken until it reads
+# right, change the model just enough. At 0.1, one lesson of a 0 as 8 made the
+# shipped model read a 3 and a 7 written beside it as 8 too.
+NO_REPLAY_RATE = 0.005
+
 # Lessons waiting for their turn before new ones are refused (503, try again).
 MAX_WAITING_LESSONS = 64
 
@@ -105,6 +111,8 @@ def lesson(model, x, target, *, replay, rng, image_shape):
     """
     scratch = copy.deepcopy(model)
     scratch.set_params(**TEACHING_PARAMS)
+    if replay is None:
+        scratch.set_params(learning_rate_init=NO_REPLAY_RATE)
     passes = 0
     while passes < TEACH_MAX_PASSES and scratch.predict(x[np.newaxis])[0] != target:
         X, y = teaching_rows(x, target, scratch, replay=replay, rng=rng, image_shape=image_shape)
