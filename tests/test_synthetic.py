@@ -411,6 +411,58 @@ def test_number_errors_say_what_was_expected(call, match):
         call(images, labels)
 
 
+# ---------------------------------------------------------------- numbers by other writers
+
+
+def _spy_on_groups(monkeypatch):
+    """Record the ``groups`` that make_writer_numbers hands to make_numbers."""
+    seen = []
+    real = syn.make_numbers
+
+    def spy(*args, groups=None, **kwargs):
+        seen.append(np.asarray(groups))
+        return real(*args, groups=groups, **kwargs)
+
+    monkeypatch.setattr(syn, "make_numbers", spy)
+    return seen
+
+
+def test_writer_numbers_are_reproducible_and_shaped_as_asked(monkeypatch):
+    seen = _spy_on_groups(monkeypatch)
+    numbers, truths = syn.make_writer_numbers(8, 3, lengths=(3, 5), spacing="touching")
+    again, _ = syn.make_writer_numbers(8, 3, lengths=(3, 5), spacing="touching")
+    assert len(numbers) == len(truths) == 8
+    assert all(np.array_equal(a, b) for a, b in zip(numbers, again))
+    assert {truth.spacing for truth in truths} == {"touching"}
+    assert all(3 <= len(truth.text) <= 5 and truth.text.isdigit() for truth in truths)
+    assert all(image.dtype == np.float32 and image.max() <= 1.0 for image in numbers)
+    # one stroke writer per number: eight writers of 30 digits each in the pool
+    assert sorted(np.unique(seen[0], return_counts=True)[0].tolist()) == list(range(8))
+    assert len(seen[0]) == 8 * 30
+
+
+def test_writer_numbers_have_digits_of_mnist_size():
+    _, truths = syn.make_writer_numbers(6, 0, spacing="apart")
+    heights = np.concatenate([truth.boxes[:, 3] - truth.boxes[:, 1] for truth in truths])
+    assert 12 <= np.median(heights) <= 26  # MNIST's digits: 20 pixels in a 28-pixel square
+
+
+def test_writer_numbers_in_fonts_take_one_font_per_number(monkeypatch):
+    pytest.importorskip("PIL")
+    if not syn.find_handwriting_fonts():
+        pytest.skip("no handwriting font installed")
+    seen = _spy_on_groups(monkeypatch)
+    numbers, truths = syn.make_writer_numbers(5, 0, writers="fonts", spacing=["close", "apart"])
+    assert len(numbers) == 5 and {t.spacing for t in truths} == {"close", "apart"}
+    assert set(seen[0]) <= {path.name for path in syn.find_handwriting_fonts()}
+    assert len(seen[0]) == 200  # at least 200 digits, so that every font has some
+
+
+def test_writer_numbers_refuse_an_unknown_writer_kind():
+    with pytest.raises(ValueError, match=r"writers must be one of 'strokes', 'fonts'; got 'typed'"):
+        syn.make_writer_numbers(3, 0, writers="typed")
+
+
 def test_ci_installs_exactly_the_handwriting_font_packages():
     import re
     from pathlib import Path
