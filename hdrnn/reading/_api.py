@@ -70,12 +70,7 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None):
     >>> reading.text, [digit.box for digit in reading.digits]
     ('11', [(20, 10, 26, 50), (80, 10, 86, 50)])
     """
-    shape = _check_arguments(model, min_confidence, digits)
-    if model is None:
-        from hdrnn.pretrained import load_pretrained
-
-        model = load_pretrained()
-        shape = input_image_shape(model)
+    model, shape = checked_model(model, min_confidence, digits)
     found = find_ink(image)
     ink = np.asarray(found.ink, dtype=np.float64)
     labels, lines = find_lines(ink)
@@ -99,8 +94,9 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None):
     return Reading(lines=tuple(readings), candidates=len(crops))
 
 
-def _check_arguments(model, min_confidence, digits):
-    """Validate the arguments; the model's input image shape (None when loading the default)."""
+def checked_model(model, min_confidence, digits=None):
+    """``(model, image_shape)``: the model to read with (the shipped one for None), once
+    the arguments are checked; a ValueError that says how to fix a bad one."""
     if not 0.0 <= float(min_confidence) <= 1.0:
         raise ValueError(
             f"min_confidence must be a probability in [0, 1]; got {min_confidence!r}. "
@@ -112,15 +108,17 @@ def _check_arguments(model, min_confidence, digits):
             "Pass how many digits each line holds (e.g. 5 for a postcode), or None."
         )
     if model is None:
-        return None
+        from hdrnn.pretrained import load_pretrained
+
+        model = load_pretrained()
     shape = input_image_shape(model)
     if shape is None:
         raise ValueError(
             f"The model takes {model.n_features_in_} features, not a square image; "
-            "it cannot read numbers from images. Pass a model trained on digit images "
+            "it cannot read digits from images. Pass a model trained on digit images "
             "(e.g. MNIST's 28x28 or load_digits' 8x8)."
         )
-    return shape
+    return model, shape
 
 
 def _read_line(line, pieces, candidates, probabilities, settings):

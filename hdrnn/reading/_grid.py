@@ -33,8 +33,9 @@ from scipy import ndimage
 
 from hdrnn._utils.images import block_mean, read_image
 from hdrnn._utils.ink_paper import find_paper
-from hdrnn._utils.model_facts import input_image_shape, plain
+from hdrnn._utils.model_facts import plain
 from hdrnn.preprocessing import find_ink, prepare_inks
+from hdrnn.reading._api import TOP, checked_model
 from hdrnn.reading._results import DigitReading, LineReading, Reading
 
 # Rows and columns of cells a grid may have: a 25x25 Sudoku fits, and the
@@ -92,9 +93,6 @@ MARK_REACH = 0.25
 
 # Cells smaller than this many pixels of the image as read hold no readable digit.
 MIN_CELL_PIXELS = 8
-
-# Runner-up classes listed per digit (the best included), as read_number lists them.
-TOP = 3
 
 
 @dataclass(frozen=True)
@@ -198,7 +196,7 @@ def read_grid(image, rows, cols, model=None, *, min_confidence=0.5):
     ('.1', 'lines', (146, 25, 152, 75))
     """
     _check_size(rows, cols)
-    model, shape = _model(model, min_confidence)
+    model, shape = checked_model(model, min_confidence)
     gray, size = read_image(image)
     factor = max(1, math.ceil(max(gray.shape) / GRID_SIDE))
     small = block_mean(gray, factor)
@@ -239,27 +237,6 @@ def _check_size(rows, cols):
                 f"{name} must be a whole number of cells from 1 to {MAX_CELLS}; got {value!r}. "
                 "Pass the grid's size, e.g. rows=9, cols=9 for a Sudoku."
             )
-
-
-def _model(model, min_confidence):
-    """``(model, image_shape)``: the model to read with (the shipped one for None), checked."""
-    if not 0.0 <= float(min_confidence) <= 1.0:
-        raise ValueError(
-            f"min_confidence must be a probability in [0, 1]; got {min_confidence!r}. "
-            "Pass e.g. 0.5 (0 shows every digit, 1 only certain ones)."
-        )
-    if model is None:
-        from hdrnn.pretrained import load_pretrained
-
-        model = load_pretrained()
-    shape = input_image_shape(model)
-    if shape is None:
-        raise ValueError(
-            f"The model takes {model.n_features_in_} features, not a square image; "
-            "it cannot read digits from images. Pass a model trained on digit images "
-            "(e.g. MNIST's 28x28 or load_digits' 8x8)."
-        )
-    return model, shape
 
 
 def _contrast(small):
