@@ -15,6 +15,7 @@ import contextlib
 import functools
 import math
 import os
+import threading
 import time
 
 import joblib
@@ -63,7 +64,33 @@ def few_rows_threads(n_rows):
     when they are at most :data:`FEW_ROWS` (else a context that does nothing)."""
     if n_rows > FEW_ROWS:
         return contextlib.nullcontext()
-    return _blas_pools().limit(limits=1)
+    return _one_blas_thread()
+
+
+# Predictions in several threads at once (a server's requests) share one
+# limit: the first to start sets it, the last to finish restores the BLAS.
+# Each restoring its own saved value would leave the BLAS at one thread when
+# two overlap (the second saved the first's limit).
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limiter = None
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    global _limit_users, _limiter
+    with _limit_lock:
+        if _limit_users == 0:
+            _limiter = _blas_pools().limit(limits=1)
+        _limit_users += 1
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 @functools.cache
