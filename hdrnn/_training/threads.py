@@ -12,14 +12,13 @@ their own workers from oversubscription; nothing adapts to other programs.
 """
 
 import contextlib
-import functools
 import math
 import os
 import threading
 import time
 
 import joblib
-from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 # Runs smaller than this (multiply-adds per epoch) are over before the load
 # matters: they skip the 50 ms measurement.
@@ -81,7 +80,7 @@ def _one_blas_thread():
     global _limit_users, _limiter
     with _limit_lock:
         if _limit_users == 0:
-            _limiter = _blas_pools().limit(limits=1)
+            _limiter = threadpool_limits(limits=1, user_api="blas")
         _limit_users += 1
     try:
         yield
@@ -91,15 +90,6 @@ def _one_blas_thread():
             if _limit_users == 0:
                 _limiter.restore_original_limits()
                 _limiter = None
-
-
-@functools.cache
-def _blas_pools():
-    """The BLAS thread pools, found once (about 0.2 ms; limiting them after: 0.03 ms).
-
-    Every BLAS that can be in use is loaded by then: NumPy's and SciPy's are
-    imported with hdrnn."""
-    return ThreadpoolController().select(user_api="blas")
 
 
 def idle_cores(seconds):

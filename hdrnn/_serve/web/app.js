@@ -422,6 +422,9 @@ async function teach(label) {
   const generation = state.generation;
   try {
     const reading = await postJSON("/api/teach", request);
+    // The copy is loaded before "done" shows, and nothing waits between the two:
+    // a key pressed on "done" finds the buttons ready, not still teaching.
+    await loadModel();
     if (generation === state.generation && state.mode === "digit") showReading(reading);
     const learnt = String(reading.prediction) === String(label);
     const passes = `${reading.passes} training pass${reading.passes === 1 ? "" : "es"}`;
@@ -433,7 +436,6 @@ async function teach(label) {
         + reading.teaching.said,
       learnt ? "done" : "error",
     );
-    await loadModel();
     if (state.mode === "number" && generation === state.generation) state.changed = true;
   } catch (error) {
     showTeachStatus(error.message, "error");
@@ -454,8 +456,8 @@ async function changeCopy(url) {
   setTeachButtons(false);
   try {
     const answer = await postJSON(url, {});
-    showTeachStatus(answer.teaching.said, "done");
     await loadModel();
+    showTeachStatus(answer.teaching.said, "done");
   } catch (error) {
     showTeachStatus(error.message, "error");
   } finally {
