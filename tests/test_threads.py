@@ -72,25 +72,3 @@ def test_training_runs_under_the_limit(two_blas_threads, monkeypatch, small_digi
     DigitMLPClassifier((8,), max_iter=2, random_state=0).fit(X.astype(np.float32), y)
     assert seen == [1, 1]
     assert _blas_threads() == 2  # given back after the fit
-
-
-def test_a_prediction_of_a_few_rows_runs_the_blas_on_one_thread(two_blas_threads, monkeypatch):
-    from hdrnn.estimator import _prediction
-
-    seen = []
-    real = _prediction.predict_logits
-
-    def spy(*args, **kwargs):
-        seen.append(_blas_threads())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(_prediction, "predict_logits", spy)
-    X = np.random.default_rng(0).random((40, 64))
-    model = DigitMLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
-    with pytest.warns(Warning):  # two epochs do not converge
-        model.fit(X, np.arange(40) % 3)
-    model.predict(X[:1])
-    model.predict(X[: threads.FEW_ROWS])
-    model.predict(X)  # 40 rows: the BLAS as it was
-    assert seen == [1, 1, 2]
-    assert _blas_threads() == 2  # and restored

@@ -14,7 +14,6 @@ their own workers from oversubscription; nothing adapts to other programs.
 import contextlib
 import math
 import os
-import threading
 import time
 
 import joblib
@@ -26,12 +25,6 @@ LARGE_EPOCH_MACS = 1e9
 
 # How long the machine's load is sampled.
 LOAD_SAMPLE_SECONDS = 0.05
-
-# Predictions of at most this many rows run the BLAS on one thread: a
-# matrix-vector product is over in well under a millisecond on one core,
-# while a second OpenBLAS thread made a one-image predict_proba of the
-# shipped model 3.5x slower on a busy 2-core machine (12 ms against 3.4).
-FEW_ROWS = 32
 
 
 def blas_thread_limit(*, leave_one_core, epoch_macs):
@@ -56,40 +49,6 @@ def blas_threads(limit):
     if limit is None:
         return contextlib.nullcontext()
     return threadpool_limits(limits=limit, user_api="blas")
-
-
-def few_rows_threads(n_rows):
-    """A context that holds the BLAS to one thread while ``n_rows`` rows are predicted,
-    when they are at most :data:`FEW_ROWS` (else a context that does nothing)."""
-    if n_rows > FEW_ROWS:
-        return contextlib.nullcontext()
-    return _one_blas_thread()
-
-
-# Predictions in several threads at once (a server's requests) share one
-# limit: the first to start sets it, the last to finish restores the BLAS.
-# Each restoring its own saved value would leave the BLAS at one thread when
-# two overlap (the second saved the first's limit).
-_limit_lock = threading.Lock()
-_limit_users = 0
-_limiter = None
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    global _limit_users, _limiter
-    with _limit_lock:
-        if _limit_users == 0:
-            _limiter = threadpool_limits(limits=1, user_api="blas")
-        _limit_users += 1
-    try:
-        yield
-    finally:
-        with _limit_lock:
-            _limit_users -= 1
-            if _limit_users == 0:
-                _limiter.restore_original_limits()
-                _limiter = None
 
 
 def idle_cores(seconds):

@@ -9,7 +9,6 @@ import functools
 import numpy as np
 from sklearn.utils import assert_all_finite
 
-from hdrnn._training.threads import few_rows_threads
 from hdrnn.estimator._validation import abs_max
 from hdrnn.nn import OUTPUT_LOSSES, compiled_kernels, predict_logits
 
@@ -24,8 +23,7 @@ def network_logits(arch, coefs, intercepts, X, estimator_name):
     finite_check = functools.partial(
         assert_all_finite, estimator_name=estimator_name, input_name="X"
     )
-    with np.errstate(over="ignore", invalid="ignore"), few_rows_threads(X.shape[0]):
-        # Overflow is reported just below instead.
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
         logits = predict_logits(
             arch, X, coefs, intercepts, finite_check, kernels=compiled_kernels()
         )
