@@ -140,39 +140,38 @@ def line_candidates(labels, ink, line, pieces):
     through = [0] + [int(a.label == b.label) for a, b in itertools.pairwise(pieces)] + [0]
     candidates = []
     for start in range(len(pieces)):
-        span = []  # pieces of the run, merged per stroke: [label, top, left, right]
+        span = []  # the run's pieces, neighbours of one stroke merged into one Piece
         for stop in range(start + 1, min(start + MAX_SPAN, len(pieces)) + 1):
             piece = pieces[stop - 1]
-            if span and span[-1][0] == piece.label:
-                span[-1][3] = piece.right
+            if span and span[-1].label == piece.label:
+                span[-1] = span[-1]._replace(right=piece.right)
             else:
-                span.append([piece.label, piece.top, piece.left, piece.right])
-            left = min(int(lo.min()) for _, _, lo, _ in span)
-            right = max(int(hi.max()) for _, _, _, hi in span)
+                span.append(piece)
+            left = min(int(part.left.min()) for part in span)
+            right = max(int(part.right.max()) for part in span)
             if stop > start + 1 and right - left > MAX_WIDTH * line.height:
                 break
-            crop, box = _render(labels, ink, span)
+            crop, box = _render(labels, ink, span, (left, right))
             if crop is not None:
                 ends = through[start] + through[stop]
                 candidates.append(Candidate(start, stop, crop, box, ends))
     return candidates
 
 
-def _render(labels, ink, span):
-    """The ink of each ``[label, top, left, right]`` of ``span`` (its stroke's pixels
-    between the two paths), cropped to that ink, and its box; ``(None, None)`` when
-    there is no ink."""
-    top = min(part[1] for part in span)
-    bottom = max(part[1] + len(part[2]) for part in span)
-    left = min(int(part[2].min()) for part in span)
-    right = max(int(part[3].max()) for part in span)
+def _render(labels, ink, span, columns_spanned):
+    """The ink of each :class:`Piece` of ``span`` (its stroke's pixels between its two
+    paths), which lies within ``columns_spanned = (left, right)``, cropped to that ink,
+    and its box; ``(None, None)`` when there is no ink."""
+    left, right = columns_spanned
+    top = min(part.top for part in span)
+    bottom = max(part.top + len(part.left) for part in span)
     region = labels[top:bottom, left:right]
     columns = np.arange(left, right)[None, :]
     mask = np.zeros(region.shape, dtype=bool)
-    for label, first, lo, hi in span:
-        rows = slice(first - top, first - top + len(lo))
-        inside = (columns >= lo[:, None]) & (columns < hi[:, None])
-        mask[rows] |= inside & (region[rows] == label)
+    for part in span:
+        rows = slice(part.top - top, part.top - top + len(part.left))
+        inside = (columns >= part.left[:, None]) & (columns < part.right[:, None])
+        mask[rows] |= inside & (region[rows] == part.label)
     crop = np.where(mask, ink[top:bottom, left:right], 0.0)
     rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
     if len(rows) == 0:
