@@ -295,13 +295,16 @@ def _close_quietly(stack):
     After a Ctrl-C the fits are cancelled on purpose: the scheduler's and
     workers' complaints about it (cancelled tasks, lost data) are not news.
     """
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    # tornado's loop logs the client's cancelled result-gathering as an error too.
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado.application")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         stack.close()
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _connect(scheduler):
