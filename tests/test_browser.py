@@ -391,15 +391,14 @@ def _inside_viewport(page, selector):
 
 
 def _wait_for_text(page, selector, text, exact=False):
-    """Wait until an element says ``text`` (a function: the page's CSP forbids eval)."""
-    page.wait_for_function(
-        """([selector, text, exact]) => {
-            const said = document.querySelector(selector).textContent;
-            return exact ? said === text : said.includes(text);
-        }""",
-        arg=[selector, text, exact],
-        timeout=20_000,
-    )
+    """Wait until an element says ``text``. Playwright's assertions poll from here:
+    a ``wait_for_function`` that has to poll evaluates a string, which the page's
+    CSP (no 'unsafe-eval') refuses."""
+    said = sync_api.expect(page.locator(selector))
+    if exact:
+        said.to_have_text(text, use_inner_text=False, timeout=20_000)
+    else:
+        said.to_contain_text(text, use_inner_text=False, timeout=20_000)
 
 
 def _number_strokes(drawn_digits, digits, width=840):
