@@ -481,3 +481,31 @@ def test_photographed_mnist_test_digits_are_read_as_well_as_clean_photos(mnist_m
         assert model.score(X, y_test[chosen]) >= clean_score - 0.04, damage
     X = np.stack([prepare_digit_image(chalkboard(ink, rng)[0]) for ink in inks_])
     assert model.score(X, y_test[chosen]) >= clean_score - 0.04, "chalk"
+
+
+def test_a_short_line_of_digits_on_shaded_paper_keeps_every_digits_ink():
+    # A line of digits fills every cell the paper is measured on. Before, the
+    # paper was then one level and its noise was taken from the whole border:
+    # the shading counted as noise, the threshold rose above the ink, and
+    # nothing (or a few dots) was found of a digit on 9 of these 24 photos.
+    pytest.importorskip("PIL")
+    from hdrnn.datasets import synthetic
+
+    lost = []
+    for seed in range(24):
+        rng = np.random.default_rng([2026, seed])
+        pool, labels = synthetic.make_stroke_digits(30, rng)
+        numbers, truths = synthetic.make_numbers(
+            pool, labels, 1, rng, lengths=(5, 7), spacing="apart"
+        )
+        look = synthetic.random_look(rng, "gray_paper")
+        photo = synthetic.photograph(numbers[0], rng, look=look)
+        found = find_ink(photo)
+        x0, y0, x1, y1 = found.image_box((0, 0, found.ink.shape[1], found.ink.shape[0]))
+        kept = np.zeros(photo.shape)
+        kept[y0:y1, x0:x1] = found.ink
+        for a, b, c, d in truths[0].boxes:
+            if kept[b:d, a:c].sum() < 0.3 * numbers[0][b:d, a:c].sum():
+                lost.append((seed, truths[0].text))
+                break
+    assert len(lost) <= 4, lost  # measured: 4 (faint pencil); before: 9

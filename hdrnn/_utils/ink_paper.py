@@ -13,7 +13,11 @@
    Otherwise the cells under ink are filled in smoothly (Laplace's
    equation), and the result is refined on a grid FINE_CELLS times finer
    from the pixels that are not ink, so that the edge of a shadow is
-   followed. The paper's noise is measured on its bare cells.
+   followed. A photo whose cells all hold ink (a short line of digits: a
+   cell is an eighth of the longer side) is refined the same way from one
+   level, so its shading is followed too.
+4. *The paper's noise*: the spread of the pixels away from the ink around
+   the paper's brightness (the bare cells' spread when too few are free).
 
 Everything is computed with the ink made dark (for light ink on a dark
 ground, on the inverted image), so one code serves both.
@@ -63,6 +67,10 @@ FINE_PAPER = 0.25
 # While the paper is being refined, ink is what stands out from it by more
 # than this share of the way from the paper's gray to the ink's.
 ROUGH_INK = 0.25
+
+# The paper's noise is measured on the pixels away from the ink when at least
+# this many are.
+MIN_FREE_PIXELS = 200
 
 # Statistics of the whole image (noise, histogram) use a grid of about this
 # many pixels along the longer side.
@@ -137,8 +145,9 @@ def find_paper(small):
     grid, noise = _paper_cells(small, (low, middle, high), bare, (typical, ink_side))
     # With the ink made dark the paper is light: a little light at least.
     paper = Paper(dark_ink, np.maximum(grid if dark_ink else 1.0 - grid, MIN_PAPER), float(cell))
-    if grid.size > 1:
+    if grid.size > 1 or noise > 0:  # a clean image's flat paper stays exactly as it is
         paper = _refined(small, paper, abs(typical - ink_side))
+    noise = _residual_noise(small, paper, abs(typical - ink_side), noise)
     return replace(paper, noise=noise / paper.median)
 
 
@@ -198,7 +207,26 @@ def _refined(small, paper, ink_contrast):
     total = ndimage.uniform_filter(block_mean(dark * free, fine), 3, mode="nearest")
     coarse = paper.brightness(*[(np.arange(n) + 0.5) * fine for n in weight.shape])
     grid = np.where(weight >= FINE_PAPER, total / np.maximum(weight, 1e-9), coarse)
+    if paper.grid.size == 1 and float(np.ptp(grid)) <= FLAT_SPREAD:
+        return paper  # flat paper stays one level: clean images are prepared as before
     return replace(paper, grid=np.maximum(grid, MIN_PAPER), cell=float(fine))
+
+
+def _residual_noise(small, paper, ink_contrast, cell_noise):
+    """The paper's noise: the robust spread of the pixels away from the ink around
+    the paper's estimated brightness; ``cell_noise`` (from the bare cells) when
+    too few pixels are free of ink to tell.
+
+    The bare cells alone mislead on a short line of digits: every cell holds
+    ink, or the few bare ones hold a shadow's edge, and a noise several times
+    too high made the threshold swallow the ink.
+    """
+    dark = small if paper.dark_ink else 1.0 - small
+    residual = paper.brightness(*(np.arange(n) + 0.5 for n in small.shape)) - dark
+    free = ~ndimage.maximum_filter(residual > ROUGH_INK * ink_contrast, size=5)
+    if free.sum() < MIN_FREE_PIXELS:
+        return cell_noise
+    return min(cell_noise, _spread(residual[free]))
 
 
 def _cell_percentiles(image, cell, q):
