@@ -199,9 +199,8 @@ def _refined(small, paper, ink_contrast):
     ``ink_contrast`` is roughly how much the ink differs from the paper (0-1 scale)."""
     centres = [np.arange(side) + 0.5 for side in small.shape]
     paper_here = paper.brightness(*centres)
-    ink = paper.contrast(small, paper_here) * paper_here > ROUGH_INK * ink_contrast
-    free = ~ndimage.maximum_filter(ink, size=5)  # the paper, away from the ink's edges
     dark = small if paper.dark_ink else 1.0 - small
+    free = _away_from_ink(paper_here - dark, ink_contrast)
     fine = max(2, round(paper.cell / FINE_CELLS))
     weight = ndimage.uniform_filter(block_mean(free.astype(float), fine), 3, mode="nearest")
     total = ndimage.uniform_filter(block_mean(dark * free, fine), 3, mode="nearest")
@@ -221,12 +220,20 @@ def _residual_noise(small, paper, ink_contrast, cell_noise):
     ink, or the few bare ones hold a shadow's edge, and a noise several times
     too high made the threshold swallow the ink.
     """
+    if cell_noise == 0:  # a clean image: nothing can be lower
+        return cell_noise
     dark = small if paper.dark_ink else 1.0 - small
     residual = paper.brightness(*(np.arange(n) + 0.5 for n in small.shape)) - dark
-    free = ~ndimage.maximum_filter(residual > ROUGH_INK * ink_contrast, size=5)
+    free = _away_from_ink(residual, ink_contrast)
     if free.sum() < MIN_FREE_PIXELS:
         return cell_noise
     return min(cell_noise, _spread(residual[free]))
+
+
+def _away_from_ink(darker, ink_contrast):
+    """Where the paper shows, away from the ink's edges: ``darker`` (how much darker
+    than the paper each pixel is) below ROUGH_INK of the ink's contrast, 2 pixels around."""
+    return ~ndimage.maximum_filter(darker > ROUGH_INK * ink_contrast, size=5)
 
 
 def _cell_percentiles(image, cell, q):
