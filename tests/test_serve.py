@@ -939,6 +939,18 @@ def test_a_refused_client_reads_its_503_not_a_reset(monkeypatch, model_8):
             busy.close()
 
 
+def _wait_until_every_connection_waits(server, seconds=10):
+    """Until every open connection of ``server`` is marked as waiting for a request."""
+    table = server.connections
+    deadline = time.monotonic() + seconds
+    while True:
+        with table._lock:
+            if all(since is not None for _, since in table._open.values()):
+                return
+        assert time.monotonic() < deadline, "a connection stayed busy after its answer"
+        time.sleep(0.005)
+
+
 def test_a_waiting_keep_alive_connection_gives_its_slot_to_a_new_client(monkeypatch, model_8):
     monkeypatch.setattr(connections, "MAX_CONNECTIONS", 2)
     model, _ = model_8
@@ -949,6 +961,10 @@ def test_a_waiting_keep_alive_connection_gives_its_slot_to_a_new_client(monkeypa
             connection.request("GET", "/api/model")
             assert connection.getresponse().read()
             kept.append(connection)
+            # The server marks a connection waiting just after its answer has gone,
+            # so under load the client can be faster: without this, the second
+            # connection was sometimes marked first and closed instead.
+            _wait_until_every_connection_waits(server)
         assert _request(server, "GET", "/api/model")[0] == 200  # not a 503
         # The longest-waiting connection was closed; like a browser, its client reconnects.
         with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
