@@ -140,13 +140,9 @@ class Person:
             for index, point in enumerate(points[1:], start=1):
                 mouse.move(*point, steps=2)
                 if check_live and number == 0 and index == len(points) // 2:
-                    self.page.wait_for_function(
-                        "() => document.getElementById('answer').textContent !== '?'", timeout=5000
-                    )
+                    _wait_for_an_answer(self.page, timeout=5000)
                 if midway and number == len(strokes) - 1 and index == len(points) // 2:
-                    self.page.wait_for_function(
-                        "() => document.getElementById('answer').textContent !== '?'", timeout=5000
-                    )
+                    _wait_for_an_answer(self.page, timeout=5000)
                     midway()
             mouse.up()
         return self.answer()
@@ -401,6 +397,13 @@ def _wait_for_text(page, selector, text, exact=False):
         said.to_contain_text(text, use_inner_text=False, timeout=20_000)
 
 
+def _wait_for_an_answer(page, timeout=30_000):
+    """Wait until the answer is no longer "?" (Playwright polls; see _wait_for_text)."""
+    sync_api.expect(page.locator("#answer")).not_to_have_text(
+        "?", use_inner_text=False, timeout=timeout
+    )
+
+
 def _number_strokes(drawn_digits, digits, width=840):
     """Strokes of ``digits`` side by side on the number canvas (``width`` x 280)."""
     cell = width / max(len(digits), 3)
@@ -497,7 +500,7 @@ def test_on_a_phone_the_answer_stays_in_view_while_drawing_and_scrolling(
         kind = "touchStart" if index == 0 else "touchMove"
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
         if index == 20:  # the finger is still down
-            page.wait_for_function("() => document.getElementById('answer').textContent !== '?'")
+            _wait_for_an_answer(page)
             assert all(_inside_viewport(page, "#answer")) and all(
                 _inside_viewport(page, "#confidence")
             )
