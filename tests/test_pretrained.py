@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zlib
 from importlib import resources
 
 import numpy as np
@@ -20,15 +21,16 @@ def _shipped(name):
     return resources.files("hdrnn.pretrained") / name
 
 
-def test_the_shipped_file_matches_its_cards_hash_and_architecture():
-    card = pretrained_models()["mnist"]
-    data = _shipped("mnist.hdrnn").read_bytes()
+@pytest.mark.parametrize("name, n_classes", [("mnist", 10), ("segments", 11)])
+def test_the_shipped_file_matches_its_cards_hash_and_architecture(name, n_classes):
+    card = pretrained_models()[name]
+    data = _shipped(f"{name}.hdrnn").read_bytes()
     assert hashlib.sha256(data).hexdigest() == card.sha256
-    model = load_pretrained()
+    model = load_pretrained(name)
     assert isinstance(model, DigitMLPClassifier)
     units = [model.n_features_in_, *(W.shape[1] for W in model.coefs_)]
     assert card.architecture.startswith("-".join(map(str, units)))
-    assert list(model.classes_) == list(range(10))
+    assert list(model.classes_) == list(range(n_classes))
 
 
 def test_the_card_says_what_a_user_needs_to_trust_it():
@@ -44,8 +46,18 @@ def test_the_card_says_what_a_user_needs_to_trust_it():
         assert word in text
 
 
-def test_the_shipped_model_is_small_enough_to_ship():
-    assert len(_shipped("mnist.hdrnn").read_bytes()) <= 5 * 2**20
+def test_the_shipped_models_are_small_enough_to_ship():
+    # The budget: at most 5 MB added to the wheel, which compresses the files.
+    sizes = [len(zlib.compress(_shipped(f"{name}.hdrnn").read_bytes())) for name in _cards.SHIPPED]
+    assert sum(sizes) <= 5 * 2**20
+
+
+def test_the_verifiers_card_says_what_it_is_for_and_what_it_gains():
+    card = pretrained_models()["segments"]
+    assert "verifier" in card.summary and "MNIST training digits" in card.training_data
+    with_verifier = card.accuracy["numbers_photographed_mnist_test_with_verifier"]
+    assert with_verifier > card.accuracy["numbers_photographed_mnist_test_without_verifier"]
+    assert "CC BY-SA 3.0" in card.weights_licence
 
 
 def test_it_reads_digits_out_of_the_box(drawn_digits, draw):
@@ -83,7 +95,9 @@ def test_a_card_with_a_fitting_hash_still_goes_through_the_safe_loader(tmp_path,
 
 
 def test_an_unknown_name_lists_the_shipped_ones():
-    with pytest.raises(ValueError, match=r"No shipped model is called 'emnist'.*\['mnist'\]"):
+    with pytest.raises(
+        ValueError, match=r"No shipped model is called 'emnist'.*\['mnist', 'segments'\]"
+    ):
         load_pretrained("emnist")
 
 
@@ -194,3 +208,35 @@ def test_evaluate_uses_the_shipped_model_without_model(mnist_dir, capsys, monkey
     out = capsys.readouterr().out
     accuracy = pretrained_models()["mnist"].accuracy["mnist_test"]
     assert "Evaluating the shipped model mnist" in out and f"{accuracy:.4f}" in out
+
+
+def test_the_verifier_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys):
+    from hdrnn.reading import build
+
+    argv = ["--data-dir", str(mnist_dir), "--out", str(tmp_path), "--numbers", "150"]
+    argv += ["--epochs", "2", "--check-numbers", "10", "--jobs", "1"]
+    assert build.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "candidates (" in out and "not one digit" in out
+    card = json.loads((tmp_path / "segments.json").read_text())
+    assert hashlib.sha256((tmp_path / "segments.hdrnn").read_bytes()).hexdigest() == card["sha256"]
+    assert card["recipe"]["numbers"] == 150 and card["recipe"]["epochs"] == 2
+    model = hdrnn.load(tmp_path / "segments.hdrnn")
+    assert list(model.classes_) == list(range(11))
+
+
+def test_the_verifiers_lessons_label_whole_digits_and_parts(mnist_dir):
+    # Lessons come from MNIST training digits; a whole digit's class is its label.
+    from hdrnn.reading import build
+    from hdrnn.reading._verifier import NOT_ONE
+
+    mnist = hdrnn.load_mnist(source=mnist_dir)
+    images = mnist.data[:2000].reshape(-1, 28, 28)
+    X, y = build.lessons(images, mnist.target[:2000], 40, seed=3)
+    assert X.shape == (len(y), 784) and X.dtype == np.float32
+    assert 0.3 < np.mean(y == NOT_ONE) < 0.95  # both kinds are taught
+    whole = y != NOT_ONE
+    said = load_pretrained().predict(X[whole])
+    assert np.mean(said == y[whole]) >= 0.9  # the reader agrees with the labels of whole digits
+    again, _ = build.lessons(images, mnist.target[:2000], 40, seed=3, jobs=2)
+    np.testing.assert_array_equal(again, X)  # the same lessons however many processes

@@ -359,6 +359,22 @@ def test_boxes_hold_all_the_ink_and_are_tight(spacing):
         assert (np.diff(lefts) > 0).all()  # reading order, left to right
 
 
+@pytest.mark.parametrize("spacing", syn.SPACINGS)
+def test_owners_say_whose_ink_each_pixel_is(spacing):
+    images, labels = syn.make_stroke_digits(30, random_state=4, size=32)
+    numbers, truths = syn.make_numbers(images, labels, 6, 0, lengths=(2, 6), spacing=spacing)
+    for image, truth in zip(numbers, truths):
+        owners = truth.owners
+        assert owners.shape == image.shape and owners.dtype == np.int16
+        np.testing.assert_array_equal(owners >= 0, image > 0)  # paper is -1, ink is owned
+        for index, (x0, y0, x1, y1) in enumerate(truth.boxes):
+            mine = np.argwhere(owners == index)  # (n, 2) rows and columns
+            # The box holds the ink of at least INK_LEVEL; fainter edges may reach past it.
+            assert len(mine) and (mine.min(axis=0) >= (y0 - 2, x0 - 2)).all()
+            assert (mine.max(axis=0) < (y1 + 2, x1 + 2)).all()
+        assert set(np.unique(owners)) <= set(range(-1, len(truth.labels)))
+
+
 def test_numbers_on_several_lines_read_top_to_bottom():
     images, labels = syn.make_stroke_digits(20, random_state=2)
     image, truth = syn.compose_number(images[:7], labels[:7], 0, spacing="close", lines=2)

@@ -49,6 +49,10 @@ class NumberTruth:
         The line (from 0) of each digit.
     spacing : str
         The spacing kind, one of :data:`SPACINGS`.
+    owners : ndarray of shape (height, width), int16, or None, default=None
+        Whose ink each pixel is: the index (in reading order) of the digit
+        with the most ink there, -1 for paper. Where digits touch or
+        overlap, this is the truth a cut between them is measured against.
     """
 
     text: str
@@ -56,6 +60,7 @@ class NumberTruth:
     boxes: np.ndarray
     lines: tuple
     spacing: str
+    owners: np.ndarray = None
 
 
 def compose_number(
@@ -342,9 +347,12 @@ def _draw(placed, margin, labels, line_of, spacing):
             f"The number would be {width}x{height} pixels; use fewer or smaller digits."
         )
     image = np.zeros((height, width), dtype=np.float32)
+    owners = np.full((height, width), -1, dtype=np.int16)
     boxes = []
-    for y, x, crop in placed:
+    for index, (y, x, crop) in enumerate(placed):
         region = image[y : y + crop.shape[0], x : x + crop.shape[1]]
+        owned = owners[y : y + crop.shape[0], x : x + crop.shape[1]]
+        owned[(crop > region) & (crop > 0)] = index  # the darker ink owns a shared pixel
         np.maximum(region, crop, out=region)
         x0, y0, x1, y1 = ink_box(crop)
         boxes.append([x + x0, y + y0, x + x1, y + y1])
@@ -359,5 +367,6 @@ def _draw(placed, margin, labels, line_of, spacing):
         boxes=np.asarray(boxes, dtype=np.int64).reshape(-1, 4),
         lines=tuple(line_of),
         spacing=spacing,
+        owners=owners,
     )
     return image, truth

@@ -9,7 +9,7 @@ from hdrnn.exceptions import ModelFileError
 from hdrnn.persistence import load, load_with_metadata
 
 # The shipped models, by name: each is <name>.hdrnn with its card <name>.json.
-SHIPPED = ("mnist",)
+SHIPPED = ("mnist", "segments")
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,11 @@ class ModelCard:
     sha256 : str
         The SHA-256 of the shipped model file.
     accuracy : dict
-        Accuracy by test set: ``"mnist_test"`` (the 10 000 MNIST test
-        digits) and the non-MNIST handwriting sets (strokes, fonts, photos).
+        Accuracy by test set, the headline first: for ``"mnist"``,
+        ``"mnist_test"`` (the 10 000 MNIST test digits) and the non-MNIST
+        handwriting sets (strokes, fonts, photos); for ``"segments"``, its
+        candidates from numbers of MNIST test digits, and numbers read
+        exactly without and with it.
     weaknesses : list of str
         What it is known to get wrong.
     weights_licence : str
@@ -108,9 +111,11 @@ def pretrained_models():
     >>> card.accuracy["mnist_test"] > 0.99
     True
     """
-    return {
-        name: _card_from_json(name, (_files() / f"{name}.json").read_text()) for name in SHIPPED
-    }
+    return {name: _card(name) for name in SHIPPED}
+
+
+def _card(name):
+    return _card_from_json(name, (_files() / f"{name}.json").read_text())
 
 
 def load_pretrained(name="mnist", *, with_metadata=False):
@@ -133,7 +138,9 @@ def load_pretrained(name="mnist", *, with_metadata=False):
     model : DigitMLPClassifier
         Reads 28x28 images prepared like MNIST's
         (:func:`hdrnn.preprocessing.prepare_digit_image`); its card is
-        ``pretrained_models()[name]``. With ``with_metadata``, a pair
+        ``pretrained_models()[name]``. ``"mnist"`` has the classes 0-9;
+        ``"segments"``, reading's verifier, has an eleventh, 10 (not one
+        whole digit). With ``with_metadata``, a pair
         ``(model, metadata)``.
 
     Raises
@@ -160,7 +167,7 @@ def load_pretrained(name="mnist", *, with_metadata=False):
             f"No shipped model is called {name!r}; the shipped models are {list(SHIPPED)} "
             "(hdrnn.pretrained_models() describes them)."
         )
-    card = pretrained_models()[name]
+    card = _card(name)
     with resources.as_file(_files() / f"{name}.hdrnn") as path:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != card.sha256:

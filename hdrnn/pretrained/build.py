@@ -174,7 +174,8 @@ def _resume(recipe, checkpoint):
     return DigitMLPClassifier(**params), 0
 
 
-def _machine():
+def machine():
+    """The CPU and its cores, as a card states where a model was trained."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as file:
@@ -182,6 +183,14 @@ def _machine():
     except (OSError, StopIteration):
         pass
     return f"{cpu}, {os.cpu_count()} cores"
+
+
+def built_with():
+    """The hdrnn, NumPy and Python versions and the date, as a card states them."""
+    return (
+        f"hdrnn {__version__}, NumPy {np.__version__}, Python {sys.version.split()[0]}, "
+        f"{datetime.date.today().isoformat()}"
+    )
 
 
 def _write(out, name, *, recipe, model, seconds, accuracy, n_train, notes):
@@ -202,15 +211,12 @@ def _write(out, name, *, recipe, model, seconds, accuracy, n_train, notes):
         training_data=f"the first {n_train} MNIST training digits (LeCun, Cortes and Burges)",
         recipe={"params": recipe["params"], "epochs": recipe["epochs"], "seeds": "seed*1000+epoch"},
         seed=recipe["seed"],
-        training_time=f"{seconds / 60:.1f} minutes on {_machine()}",
+        training_time=f"{seconds / 60:.1f} minutes on {machine()}",
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         accuracy=accuracy,
         weaknesses=[*recipe["weaknesses"], *notes],
         weights_licence=LICENCE,
-        built_with=(
-            f"hdrnn {__version__}, NumPy {np.__version__}, Python {sys.version.split()[0]}, "
-            f"{datetime.date.today().isoformat()}"
-        ),
+        built_with=built_with(),
     )
     (out / f"{name}.json").write_text(json.dumps(card.__dict__, indent=2) + "\n")
     return card

@@ -21,10 +21,15 @@ How (each step its own private module):
    candidate digit; all candidates of the image are prepared the MNIST way
    (:func:`hdrnn.preprocessing.prepare_ink`) and classified in one batched
    ``predict_proba`` call.
-3. ``_search``: the best way to read the line is the path of candidates
-   with the highest total score (the log of the classifier's probability,
-   plus a prior on the candidate's width and height), found by dynamic
-   programming over the cuts; ``digits=N`` fixes the number of steps.
+3. ``_verifier``: a second shipped model (``load_pretrained("segments")``)
+   says how likely each candidate is to be one whole digit rather than a
+   part of one or pieces of two; it learned that from reading's own
+   candidates (``build``: ``python -m hdrnn.reading.build`` rebuilds it).
+4. ``_search``: the best way to read the line is the path of candidates
+   with the highest total score (the log of the classifier's probability
+   and of the verifier's, plus a prior on the candidate's width and
+   height), found by dynamic programming over the cuts; ``digits=N`` fixes
+   the number of steps.
 
 The work is bounded: the ink is analysed on a copy of at most 400 pixels a
 side, each stroke gets a bounded number of cuts, and a candidate spans a
@@ -37,7 +42,8 @@ cells read as ``"."``. It returns a :class:`GridReading`, a
 :class:`Reading` whose lines are the grid's rows.
 
 May import: hdrnn.preprocessing, hdrnn.estimator, hdrnn.pretrained,
-hdrnn._utils, hdrnn.exceptions
+hdrnn._utils, hdrnn.exceptions; the build script also hdrnn.datasets and
+hdrnn.persistence (it composes numbers and saves the verifier).
 """
 
 from hdrnn.reading._api import read_number

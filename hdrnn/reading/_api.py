@@ -8,12 +8,13 @@ from hdrnn.reading._layout import find_lines
 from hdrnn.reading._pieces import line_candidates, line_pieces
 from hdrnn.reading._results import DigitReading, LineReading, Reading
 from hdrnn.reading._search import best_path, candidate_scores
+from hdrnn.reading._verifier import NOT_ONE, shipped_verifier
 
 # Runner-up classes listed per digit (the best included).
 TOP = 3
 
 
-def read_number(image, model=None, *, min_confidence=0.5, digits=None):
+def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=None):
     """Read the handwritten number (or numbers, one per line) on an image.
 
     The ink is found as for :func:`hdrnn.preprocessing.prepare_digit_image`
@@ -22,7 +23,9 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None):
     the model is most sure of the whole reading: every plausible digit
     (whole strokes, and pieces of strokes that are wider than a digit) is
     classified in one batched call, and the best path through them is found
-    by dynamic programming.
+    by dynamic programming. A second shipped model, the verifier, says how
+    likely each candidate is to be one whole digit (not a part of one, nor
+    two), which weighs in the path's score.
 
     Parameters
     ----------
@@ -41,6 +44,11 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None):
     digits : int or None, default=None
         Read exactly this many digits on each line (a postcode, a PIN), when
         the ink can be cut that way; None lets the reading decide.
+    verifier : fitted classifier, None or False, default=None
+        The model that tells one whole digit (classes 0-9) from a candidate
+        that is not one (class 10), reading square images like ``model``
+        does: None uses the shipped one (``load_pretrained("segments")``),
+        False scores candidates by ``model``'s probabilities alone.
 
     Returns
     -------
@@ -54,8 +62,9 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None):
     ------
     ValueError
         If the image has an unsupported shape or is too large, the model
-        does not read square images, ``min_confidence`` is not in [0, 1] or
-        ``digits`` is not a positive whole number.
+        does not read square images, ``min_confidence`` is not in [0, 1],
+        ``digits`` is not a positive whole number or ``verifier`` has no
+        class 10.
     ImportError
         If a file or PIL image is given and Pillow is not installed.
 
@@ -66,32 +75,71 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None):
     >>> model = DummyClassifier().fit(np.zeros((2, 784)), [1, 7])  # a stand-in model
     >>> paper = np.full((60, 120), 255, dtype=np.uint8)
     >>> paper[10:50, 20:26] = paper[10:50, 80:86] = 0  # two strokes, far apart
-    >>> reading = read_number(paper, model)
+    >>> reading = read_number(paper, model, verifier=False)
     >>> reading.text, [digit.box for digit in reading.digits]
     ('11', [(20, 10, 26, 50), (80, 10, 86, 50)])
     """
     model, shape = checked_model(model, min_confidence, digits)
+    verifier = checked_verifier(verifier)
     found = find_ink(image)
-    ink = np.asarray(found.ink, dtype=np.float64)
+    per_line = image_candidates(np.asarray(found.ink, dtype=np.float64))
+    crops = [candidate.crop for _, _, candidates in per_line for candidate in candidates]
+    if not crops:
+        return Reading(lines=(), candidates=0)
+    X = prepare_inks(crops, shape)
+    probabilities = model.predict_proba(X)  # one batched call
+    not_one = _not_one(verifier, crops, X, shape)
+    readings, offset = [], 0
+    for line, pieces, candidates in per_line:
+        chosen = slice(offset, offset + len(candidates))
+        offset += len(candidates)
+        reading = _read_line(
+            line,
+            pieces,
+            candidates,
+            (probabilities[chosen], None if not_one is None else not_one[chosen]),
+            (model, found, min_confidence, digits),
+        )
+        if reading.digits:
+            readings.append(reading)
+    return Reading(lines=tuple(readings), candidates=len(crops))
+
+
+def image_candidates(ink):
+    """``[(line, pieces, candidates)]``: every line of the ink, top to bottom, with its
+    pieces and candidate digits (the one way reading and its verifier's lessons cut ink)."""
     labels, lines = find_lines(ink)
     per_line = []
     for line in lines:
         pieces = line_pieces(labels, ink, line)
         per_line.append((line, pieces, line_candidates(labels, ink, line, pieces)))
-    crops = [candidate.crop for _, _, candidates in per_line for candidate in candidates]
-    if not crops:
-        return Reading(lines=(), candidates=0)
-    probabilities = model.predict_proba(prepare_inks(crops, shape))  # one batched call
-    readings, offset = [], 0
-    for line, pieces, candidates in per_line:
-        chosen = probabilities[offset : offset + len(candidates)]
-        offset += len(candidates)
-        reading = _read_line(
-            line, pieces, candidates, chosen, (model, found, min_confidence, digits)
+    return per_line
+
+
+def checked_verifier(verifier):
+    """The verifier to use (the shipped one for None, None for False), once checked."""
+    if verifier is False:
+        return None
+    if verifier is None:
+        return shipped_verifier()
+    classes = list(getattr(verifier, "classes_", []))
+    if NOT_ONE not in classes or input_image_shape(verifier) is None:
+        raise ValueError(
+            f"The verifier must be a fitted classifier of square images whose classes include "
+            f"{NOT_ONE} (not one whole digit); got {type(verifier).__name__} with classes "
+            f"{classes}. Pass None for the shipped verifier, or False for none."
         )
-        if reading.digits:
-            readings.append(reading)
-    return Reading(lines=tuple(readings), candidates=len(crops))
+    return verifier
+
+
+def _not_one(verifier, crops, X, shape):
+    """Each candidate's probability of not being one whole digit (None without a verifier)."""
+    if verifier is None:
+        return None
+    own_shape = input_image_shape(verifier)
+    rows = X if own_shape == shape else prepare_inks(crops, own_shape)
+    column = list(verifier.classes_).index(NOT_ONE)
+    return verifier.predict_proba(rows)[:, column]
 
 
 def checked_model(model, min_confidence, digits=None):
@@ -121,11 +169,16 @@ def checked_model(model, min_confidence, digits=None):
     return model, shape
 
 
-def _read_line(line, pieces, candidates, probabilities, settings):
+def _read_line(line, pieces, candidates, chances, settings):
     """The best reading of one line, as a :class:`LineReading`."""
     model, found, min_confidence, digits = settings
+    probabilities, not_one = chances
     scores = candidate_scores(
-        probabilities, [c.box for c in candidates], [c.cut_ends for c in candidates], line.height
+        probabilities,
+        [c.box for c in candidates],
+        [c.cut_ends for c in candidates],
+        line.height,
+        not_one,
     )
     spans = [(c.start, c.stop) for c in candidates]
     path = best_path(spans, scores, len(pieces), None if digits is None else int(digits))

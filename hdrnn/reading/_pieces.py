@@ -14,11 +14,11 @@ from typing import NamedTuple
 import numpy as np
 
 # A stroke wider than this many digit heights may hold several touching digits.
-CUT_WIDTH = 0.9
+CUT_WIDTH = 0.6
 
 # Cuts keep this share of a digit height from a stroke's ends and from each other.
 CUT_MARGIN = 0.15
-CUT_SPACING = 0.2
+CUT_SPACING = 0.12
 
 # A cut path stays within this share of a digit height of its starting column,
 # and pays STEP_COST (in pixels of ink crossed) for each column it moves.
@@ -26,7 +26,7 @@ CUT_REACH = 0.25
 STEP_COST = 0.05
 
 # At most this many cuts per digit height of a stroke's width, and per stroke.
-CUTS_PER_HEIGHT = 2.5
+CUTS_PER_HEIGHT = 4
 MAX_CUTS_PER_STROKE = 40
 
 # A candidate digit spans at most this many pieces and this many digit heights

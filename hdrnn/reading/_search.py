@@ -18,18 +18,25 @@ SHORT_START, SHORT_COST = 0.6, 2.0
 # stroke's own end is a likelier place for a digit to end than its middle.
 CUT_COST = 1.0
 
+# The verifier's log-probability that a candidate is one whole digit counts
+# this many times in its score.
+VERIFIER_WEIGHT = 2.0
+
 # Probabilities are floored here before their log (a model may say 0).
 TINY = 1e-12
 
 
-def candidate_scores(probabilities, boxes, cut_ends, height):
-    """The score of each candidate: log of its best class's probability plus its shape prior."""
+def candidate_scores(probabilities, boxes, cut_ends, height, not_one=None):
+    """The score of each candidate: log of its best class's probability plus its shape
+    prior, plus (with a verifier's ``not_one`` chances) the log of its being one digit."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)  # (n, 4)
     width = (boxes[:, 2] - boxes[:, 0]) / height
     tall = (boxes[:, 3] - boxes[:, 1]) / height
     prior = -WIDE_COST * np.maximum(0.0, width - WIDE_START)
     prior -= SHORT_COST * np.maximum(0.0, SHORT_START - tall)
     prior -= CUT_COST * np.asarray(cut_ends, dtype=np.float64)
+    if not_one is not None:
+        prior += VERIFIER_WEIGHT * np.log(np.maximum(1.0 - np.asarray(not_one), TINY))
     return np.log(np.maximum(probabilities.max(axis=1), TINY)) + prior + DIGIT_BONUS
 
 
