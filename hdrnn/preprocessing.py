@@ -24,6 +24,7 @@ or files; reading files and PIL images needs Pillow (``pip install
 "hdrnn[images]"``).
 """
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -628,9 +629,14 @@ def _fit_into_box(image, box):
     return np.clip(along_rows @ image @ along_cols.T, 0.0, 1.0)  # (size[0], size[1])
 
 
+@functools.lru_cache(maxsize=1024)
 def _resize_matrix(n_in, n_out, sigma):
     """The (n_out, n_in) matrix of a Gaussian blur of ``sigma`` (truncated at 4 sigmas,
-    edges repeated) followed by linear interpolation at the new pixels' centres."""
+    edges repeated) followed by linear interpolation at the new pixels' centres.
+
+    Cached, read-only: a number's candidates come in few sizes, and building the
+    matrix costs more than using it.
+    """
     position = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
     low = np.floor(position).astype(int)
     neighbours = np.stack([low, np.minimum(low + 1, n_in - 1)], axis=1)  # (n_out, 2)
@@ -642,7 +648,9 @@ def _resize_matrix(n_in, n_out, sigma):
     values = weights[..., np.newaxis] * (kernel / kernel.sum())
     rows = np.broadcast_to(np.arange(n_out)[:, np.newaxis, np.newaxis], cols.shape)
     flat = np.bincount((rows * n_in + cols).ravel(), values.ravel(), minlength=n_out * n_in)
-    return flat.reshape(n_out, n_in)
+    matrix = flat.reshape(n_out, n_in)
+    matrix.flags.writeable = False
+    return matrix
 
 
 def _paste_centred_by_mass(digit, canvas_shape, centre):
