@@ -114,16 +114,21 @@ def _cheapest_paths(cost, seeds, reach, margin):
     columns = seeds[:, None] + np.arange(-reach, reach + 1)[None, :]  # (S, K)
     outside = (columns < margin) | (columns > n_cuts - 1 - margin)
     columns = np.clip(columns, 0, n_cuts - 1)
-    total = np.where(outside, np.inf, cost[0][columns])  # (S, K)
+    crossing = np.where(outside, np.inf, cost[:, columns])  # (rows, S, K): inf off limits
+    total = crossing[0].copy()  # (S, K)
     came = np.zeros((n_rows, *columns.shape), dtype=np.int8)  # -1, 0, +1 from the row above
+    # options[0, :, k] = total[:, k-1] + STEP_COST, options[1] = total, options[2] = total[:, k+1]
+    # + STEP_COST; the out-of-range ends stay infinite (filled once, not padded every row).
+    options = np.full((3, *columns.shape), np.inf)
+    kept = np.empty(columns.shape)  # the cheapest way into each (seed, column)
     for row in range(1, n_rows):
-        left = np.pad(total[:, :-1], ((0, 0), (1, 0)), constant_values=np.inf) + STEP_COST
-        right = np.pad(total[:, 1:], ((0, 0), (0, 1)), constant_values=np.inf) + STEP_COST
-        options = np.stack([left, total, right])  # came from k-1, k, k+1
-        step = np.argmin(options, axis=0)
+        np.add(total[:, :-1], STEP_COST, out=options[0, :, 1:])
+        options[1] = total
+        np.add(total[:, 1:], STEP_COST, out=options[2, :, :-1])
+        step = np.argmin(options, axis=0)  # the first of equals, as before: k-1, k, k+1
         came[row] = step - 1
-        total = np.take_along_axis(options, step[None], axis=0)[0]
-        total = np.where(outside, np.inf, total + cost[row][columns])
+        np.choose(step, options, out=kept)
+        total = kept + crossing[row]
     end = np.argmin(total, axis=1)  # (S,)
     costs = total[np.arange(len(seeds)), end]
     paths = np.empty((len(seeds), n_rows), dtype=np.int64)
