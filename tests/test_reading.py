@@ -57,10 +57,11 @@ def _exact(model, mnist, spacing, n=20, seed=1):
     )
 
 
-@pytest.mark.parametrize("spacing, level", [("apart", 0.75), ("close", 0.65), ("touching", 0.05)])
+@pytest.mark.parametrize("spacing, level", [("apart", 0.75), ("close", 0.75), ("touching", 0.3)])
 def test_reads_numbers_of_mnist_test_digits(model, mnist, spacing, level):
-    # Measured with this model on these 20 numbers: 0.80, 0.70, 0.10 (see benchmarks/reading.py).
-    # Touching digits are the known weakness of this first version (vertical cuts only).
+    # Measured with this model and the shipped verifier on these 20 numbers: 0.80, 0.80,
+    # 0.35 (without the verifier 0.80, 0.70, 0.10; see benchmarks/reading.py).
+    # Touching digits are still the weakness: a cut is a top-to-bottom path.
     assert _exact(model, mnist, spacing) >= level
 
 
