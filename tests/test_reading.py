@@ -246,3 +246,18 @@ def test_cli_show_draws_boxes(saved, tmp_path):
     assert _cli(["read", "--model", str(model_file), str(png), "--show", str(out)]) == 0
     shown = np.asarray(Image.open(out))
     assert shown.shape[2] == 3 and (shown[..., 1] > shown[..., 0] + 100).any()  # green boxes
+
+
+def test_cli_no_verifier_reads_by_the_model_alone(saved, capsys, monkeypatch):
+    model_file, png = saved
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["verifier"])
+        return read_number(*args, **kwargs)
+
+    monkeypatch.setattr(read_command, "read_number", spy)
+    for flags in ([], ["--no-verifier"]):
+        assert _cli(["read", "--model", str(model_file), str(png), *flags]) == 0
+        assert capsys.readouterr().out.startswith(f"{png}: 2026 (confidence ")
+    assert seen == [None, False]  # the shipped verifier, then none

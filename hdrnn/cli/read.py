@@ -34,6 +34,12 @@ def register(commands):
         metavar="ROWSxCOLS",
         help="read a ruled grid of cells (e.g. 9x9 for a Sudoku); empty cells read as '.'",
     )
+    read.add_argument(
+        "--no-verifier",
+        action="store_true",
+        help="cut numbers by the model's probabilities alone, without the shipped verifier "
+        "that tells one whole digit from a part of one or pieces of two",
+    )
     read.add_argument("--json", action="store_true", help="machine-readable output")
     read.add_argument(
         "--show", type=Path, metavar="OUT.png", help="draw each digit's box and reading (Pillow)"
@@ -75,7 +81,13 @@ def _read(path, model, args):
     """The reading of one image: a grid's cells with --grid, else its number(s)."""
     if args.grid is not None:
         return read_grid(path, *args.grid, model, min_confidence=args.min_confidence)
-    return read_number(path, model, min_confidence=args.min_confidence, digits=args.digits)
+    return read_number(
+        path,
+        model,
+        min_confidence=args.min_confidence,
+        digits=args.digits,
+        verifier=False if args.no_verifier else None,
+    )
 
 
 def run(args):
