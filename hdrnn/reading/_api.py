@@ -7,7 +7,7 @@ from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.reading._layout import find_lines
 from hdrnn.reading._pieces import line_candidates, line_pieces
 from hdrnn.reading._results import DigitReading, LineReading, Reading
-from hdrnn.reading._search import TINY, best_path, candidate_scores
+from hdrnn.reading._search import best_path, candidate_scores
 from hdrnn.reading._verifier import NOT_ONE, shipped_verifier
 
 # Runner-up classes listed per digit (the best included).
@@ -48,9 +48,7 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
         The model that tells one whole digit (classes 0-9) from a candidate
         that is not one (class 10), reading square images like ``model``
         does: None uses the shipped one (``load_pretrained("segments")``),
-        False scores candidates by ``model``'s probabilities alone. When
-        ``model``'s classes are the digits 0-9, a digit's probability is the
-        normalised geometric mean of the two models' probabilities.
+        False scores candidates by ``model``'s probabilities alone.
 
     Returns
     -------
@@ -90,7 +88,7 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
         return Reading(lines=(), candidates=0)
     X = prepare_inks(crops, shape)
     probabilities = model.predict_proba(X)  # one batched call
-    probabilities, not_one = _with_verifier(model, probabilities, verifier, (crops, X, shape))
+    not_one = _not_one(verifier, crops, X, shape)
     readings, offset = [], 0
     for line, pieces, candidates in per_line:
         chosen = slice(offset, offset + len(candidates))
@@ -134,26 +132,14 @@ def checked_verifier(verifier):
     return verifier
 
 
-def _with_verifier(model, probabilities, verifier, inputs):
-    """``(probabilities, not_one)``: each candidate's digit probabilities and its chance of
-    not being one whole digit (None without a verifier).
-
-    Where the verifier reads the model's classes, its own digit probabilities
-    are a second opinion, trained on cut-out digits: the two are combined as
-    their normalised geometric mean.
-    """
+def _not_one(verifier, crops, X, shape):
+    """Each candidate's probability of not being one whole digit (None without a verifier)."""
     if verifier is None:
-        return probabilities, None
-    crops, X, shape = inputs
+        return None
     own_shape = input_image_shape(verifier)
-    chances = verifier.predict_proba(X if own_shape == shape else prepare_inks(crops, own_shape))
-    classes = list(verifier.classes_)
-    not_one = chances[:, classes.index(NOT_ONE)]
-    if [plain(c) for c in model.classes_] == [c for c in range(10)] == classes[:10]:
-        digits = chances[:, :10] / np.maximum(chances[:, :10].sum(axis=1, keepdims=True), TINY)
-        combined = np.sqrt(probabilities * digits)  # (n_candidates, 10)
-        probabilities = combined / np.maximum(combined.sum(axis=1, keepdims=True), TINY)
-    return probabilities, not_one
+    rows = X if own_shape == shape else prepare_inks(crops, own_shape)
+    column = list(verifier.classes_).index(NOT_ONE)
+    return verifier.predict_proba(rows)[:, column]
 
 
 def checked_model(model, min_confidence, digits=None):
