@@ -127,11 +127,6 @@ def _sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def as_paper(ink):
-    """Dark ink on white paper, uint8: a clean scan of composed ink."""
-    return np.round(255 * (1.0 - ink)).astype(np.uint8)
-
-
 def make_sets(mnist, n, seed, zoom=1.0):
     """``{(writers, spacing): (ink images, photos, truths)}``: the whole test set.
 
@@ -156,7 +151,7 @@ def make_sets(mnist, n, seed, zoom=1.0):
             if zoom != 1:  # a closer photo: the paper's blur, noise and JPEG act on more pixels
                 inks = [zoomed(ink, zoom) for ink in inks]
             photos = [synthetic.photograph(ink, rng) for ink in inks]
-            sets[writers, spacing] = ([as_paper(ink) for ink in inks], photos, truths)
+            sets[writers, spacing] = ([synthetic.as_paper(ink) for ink in inks], photos, truths)
     return sets
 
 

@@ -15,6 +15,19 @@ INK_LEVEL = 0.25
 MAX_SIDE = 1024
 
 
+def as_paper(ink):
+    """Dark ink on white paper, uint8: a clean scan of ink coverage in [0, 1].
+
+    :func:`~hdrnn.datasets.synthetic.photograph` makes a photo of the ink instead.
+
+    Examples
+    --------
+    >>> as_paper(np.array([[0.0, 0.5, 1.0]]))
+    array([[255, 128,   0]], dtype=uint8)
+    """
+    return np.round(255 * (1.0 - np.asarray(ink))).astype(np.uint8)
+
+
 def as_generator(random_state):
     """Turn an int, None or a Generator into a ``numpy.random.Generator`` (a Generator as is)."""
     if isinstance(random_state, np.random.Generator):

@@ -59,7 +59,7 @@ from hdrnn.datasets._fonts import (
     find_handwriting_fonts,
     make_font_digits,
 )
-from hdrnn.datasets._ink import as_generator, check_count
+from hdrnn.datasets._ink import as_generator, as_paper, check_count
 from hdrnn.datasets._numbers import SPACINGS, NumberTruth, compose_number, make_numbers
 from hdrnn.datasets._photo import PHOTO_PRESETS, PhotoLook, photograph, random_look
 from hdrnn.datasets._stroke_templates import STYLES
@@ -76,6 +76,7 @@ __all__ = [
     "PhotoLook",
     "WRITER_KINDS",
     "Writer",
+    "as_paper",
     "compose_number",
     "draw_digit",
     "find_handwriting_fonts",

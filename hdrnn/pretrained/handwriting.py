@@ -25,11 +25,6 @@ DIGITS_PER_KIND = 2000
 CARD_SEED = 2026
 
 
-def _as_paper(ink):
-    """Dark ink on white paper, uint8: a clean scan of the ink."""
-    return np.round(255 * (1.0 - ink)).astype(np.uint8)
-
-
 def handwriting_set(n_per_kind=DIGITS_PER_KIND, random_state=CARD_SEED, *, fonts=True):
     """Make the non-MNIST handwriting test set.
 
@@ -56,7 +51,7 @@ def handwriting_set(n_per_kind=DIGITS_PER_KIND, random_state=CARD_SEED, *, fonts
     """
     rng = np.random.default_rng(random_state)
     inks, labels = synthetic.make_stroke_digits(n_per_kind, rng, size=DIGIT_SIDE)
-    sets = {"strokes": ([_as_paper(ink) for ink in inks], labels)}
+    sets = {"strokes": ([synthetic.as_paper(ink) for ink in inks], labels)}
     notes = []
     pool = [(inks, labels)]
     if fonts:
@@ -65,7 +60,7 @@ def handwriting_set(n_per_kind=DIGITS_PER_KIND, random_state=CARD_SEED, *, fonts
         except (ImportError, FileNotFoundError) as error:
             notes.append(f"fonts left out: {error}")
         else:
-            sets["fonts"] = ([_as_paper(ink) for ink in font_inks], font_labels)
+            sets["fonts"] = ([synthetic.as_paper(ink) for ink in font_inks], font_labels)
             pool.append((font_inks, font_labels))
     all_inks = np.concatenate([inks for inks, _ in pool])
     all_labels = np.concatenate([labels for _, labels in pool])

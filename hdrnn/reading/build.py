@@ -132,8 +132,7 @@ def _chunk_lessons(images, labels, size, seed, photographed):
     X, y = [], []
     for ink, truth in zip(numbers, truths):
         photo = rng.random() < photographed
-        image = synthetic.photograph(ink, rng) if photo else np.round(255 * (1 - ink))
-        found = find_ink(image.astype(np.uint8))
+        found = find_ink(synthetic.photograph(ink, rng) if photo else synthetic.as_paper(ink))
         found_ink = np.asarray(found.ink, dtype=np.float64)
         per_line = image_candidates(found_ink)
         if found_ink.shape != truth.owners.shape or len(per_line) != 1:
