@@ -118,18 +118,16 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
         joblib.delayed(_chunk_lessons)(images, labels, size, (seed, c), photographed)
         for c, size in enumerate(chunks)
     )
-    X = [x for x, _ in parts if len(x)]
-    y = [t for _, t in parts if len(t)]
-    if not X:
-        return np.zeros((0, 784), dtype=np.float32), np.zeros(0, dtype=np.int64)
-    return np.concatenate(X), np.concatenate(y)
+    if not parts:  # no numbers asked for
+        return prepare_inks([]), np.zeros(0, dtype=np.int64)
+    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 
 
 def _chunk_lessons(images, labels, size, seed, photographed):
-    """The labelled candidates of one chunk of numbers."""
+    """The labelled candidates of one chunk of numbers, prepared (none: zero rows)."""
     rng = np.random.default_rng(seed)
     numbers, truths = synthetic.make_numbers(images, labels, size, rng, lengths=(2, 6))
-    X, y = [], []
+    crops, classes = [], []
     for ink, truth in zip(numbers, truths):
         photo = rng.random() < photographed
         found = find_ink(synthetic.photograph(ink, rng) if photo else synthetic.as_paper(ink))
@@ -138,28 +136,24 @@ def _chunk_lessons(images, labels, size, seed, photographed):
         if found_ink.shape != truth.owners.shape or len(per_line) != 1:
             continue  # a shrunk copy, or ink read as several lines: no pixel truth
         candidates = per_line[0][2]
-        classes = candidate_truths(
+        truths_here = candidate_truths(
             candidates, found_ink, owners_with_blur(truth.owners), truth.labels
         )
-        kept = [(c.crop, k) for c, k in zip(candidates, classes) if k >= 0]
-        if kept:
-            X.append(prepare_inks([crop for crop, _ in kept]))
-            y.append(np.array([k for _, k in kept], dtype=np.int64))
-    if not X:
-        return np.zeros((0, 784), dtype=np.float32), np.zeros(0, dtype=np.int64)
-    return np.concatenate(X), np.concatenate(y)
+        for candidate, k in zip(candidates, truths_here):
+            if k >= 0:  # -1: unclear, left out
+                crops.append(candidate.crop)
+                classes.append(k)
+    return prepare_inks(crops), np.array(classes, dtype=np.int64)
 
 
 def train(recipe, X, y):
-    """The verifier, trained on ``(X, y)``; and the seconds it took."""
+    """The verifier, trained on ``(X, y)``."""
     params = dict(recipe["params"], max_iter=recipe["epochs"], random_state=recipe["seed"])
     params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     model = DigitMLPClassifier(**params)
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed schedule, by design
-        model.fit(X, y)
-    return model, time.perf_counter() - start
+        return model.fit(X, y)
 
 
 def measure(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
@@ -238,7 +232,7 @@ def main(argv=None):
         f"{time.perf_counter() - start:.0f} s",
         flush=True,
     )
-    model, _ = train(recipe, X, y)
+    model = train(recipe, X, y)
     seconds = time.perf_counter() - start  # lessons and training
     figures = measure(
         model,
