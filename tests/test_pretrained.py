@@ -131,7 +131,7 @@ def test_the_build_script_trains_resumes_and_writes_a_card_that_loads(mnist_dir,
     # A two-epoch build on 600 digits, stopped after the first epoch and resumed.
     from hdrnn.pretrained import build
 
-    small = dict(build.RECIPES["mnist"], epochs=2)
+    small = dict(build.RECIPES["mnist"], epochs=2, flagged_ones=50)
     small["params"] = dict(small["params"], hidden_layer_sizes=[32])
     argv = [
         "--data-dir",
@@ -168,6 +168,8 @@ def test_the_build_script_trains_resumes_and_writes_a_card_that_loads(mnist_dir,
     card = json.loads((tmp_path / "mnist.json").read_text())
     assert hashlib.sha256((tmp_path / "mnist.hdrnn").read_bytes()).hexdigest() == card["sha256"]
     assert set(card["accuracy"]) >= {"mnist_test", "handwriting_strokes", "handwriting_photos"}
+    assert "50 copies of their 1s given a European flag" in card["training_data"]
+    assert card["recipe"]["flagged_ones"] == 50
     assert not (tmp_path / ".mnist-checkpoint.hdrnn").exists()
     shutil.rmtree(tmp_path)
 
@@ -240,3 +242,38 @@ def test_the_verifiers_lessons_label_whole_digits_and_parts(mnist_dir):
     assert np.mean(said == y[whole]) >= 0.9  # the reader agrees with the labels of whole digits
     again, _ = build.lessons(images, mnist.target[:2000], 40, seed=3, jobs=2)
     np.testing.assert_array_equal(again, X)  # the same lessons however many processes
+
+
+def _bare_one():
+    one = np.zeros((28, 28))
+    one[4:24, 13:16] = 1.0  # a bare upright stroke, MNIST's usual 1
+    return one.reshape(1, -1)
+
+
+def test_flagged_ones_have_a_flag_down_to_the_left_of_the_top_and_stay_mnist_like():
+    from hdrnn.pretrained.flags import flag_ones
+
+    flagged = flag_ones(_bare_one(), [1], 40, random_state=0).reshape(-1, 28, 28)
+    bare = prepare_digit_image(1 - _bare_one().reshape(28, 28))  # prepared the same way
+    assert flagged.shape == (40, 28, 28) and flagged.dtype == np.float32
+    assert 0.0 <= flagged.min() and flagged.max() <= 1.0
+    for image in flagged:
+        rows = np.flatnonzero(image.max(axis=1) > 0.5)
+        assert rows[-1] - rows[0] + 1 == pytest.approx(20, abs=1)  # MNIST's 20-pixel box
+        stem = int(np.flatnonzero(image[rows[-1]] > 0.01)[0])  # the stroke's left edge at its foot
+        upper, lower = image[: rows[0] + 9], image[rows[0] + 12 :]
+        assert upper[:, :stem].sum() > 1.0  # ink left of the stem, near the top
+        assert lower[:, :stem].sum() < 0.5  # and none down by the foot
+    assert bare.reshape(28, 28)[:, :12].sum() < 0.5  # the bare 1 had none there
+
+
+def test_flagged_ones_are_the_same_for_a_seed_and_vary_between_flags():
+    from hdrnn.pretrained.flags import flag_ones
+
+    images = np.vstack([_bare_one(), np.zeros((1, 784))])
+    first = flag_ones(images, [1, 7], 10, random_state=3)
+    np.testing.assert_array_equal(first, flag_ones(images, [1, 7], 10, random_state=3))
+    assert not np.array_equal(first, flag_ones(images, [1, 7], 10, random_state=4))
+    assert len({row.tobytes() for row in first}) == 10  # each its own length, angle and pen
+    assert flag_ones(images, [7, 7], 10, random_state=3).shape == (0, 784)  # no 1 to flag
+    assert flag_ones(images, [1, 7], 0, random_state=3).shape == (0, 784)
