@@ -98,6 +98,18 @@ def test_specks_underline_and_frame_are_ignored(model, test_digits):
     assert read_number(image, model).text == "907"
 
 
+def test_an_edge_shadow_and_a_row_of_dots_are_not_digits(model, test_digits):
+    # Photos of paper: a shadow along the image's edge (fainter than the ink), and a row
+    # of dots under the number (each too big to be a speck, far lower than a digit).
+    image, truth = _number(test_digits, "3852", "apart", seed=5)
+    image = np.pad(image, ((8, 30), (20, 8)))
+    image[:, :7] = np.linspace(0.45, 0.3, 7)  # the shadow: touches the edge, faint
+    top = truth.boxes[:, 3].max() + 8 + 16
+    for left in range(24, image.shape[1] - 10, 14):
+        image[top : top + 6, left : left + 6] = 1.0  # dots as dark as the ink
+    assert read_number(image, model).text == "3852"
+
+
 def test_two_lines_top_to_bottom(model, test_digits):
     image, truth = _number(test_digits, "123456", "apart", seed=4, lines=2)
     reading = read_number(image, model)

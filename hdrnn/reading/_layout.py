@@ -37,6 +37,16 @@ UNDERLINE_HEIGHT = 0.4
 # widened by this share of the line's height on each side.
 LINE_REACH = 0.25
 
+# A mark that touches the image's edge and whose darkest tenth is fainter than
+# EDGE_SHADOW_INK of the ink's level is a shadow or the edge of the paper (a
+# digit cut by the edge is still as dark as the rest of the ink).
+EDGE_SHADOW_INK = 0.6
+EDGE_SHADOW_PERCENTILE = 90
+
+# A line whose digits are under SHORT_LINE of the tallest line's height is a
+# row of specks or dots, not digits.
+SHORT_LINE = 0.4
+
 
 class Stroke(NamedTuple):
     """A digit's ink (one or several merged strokes): its label and box in ink pixels."""
@@ -72,13 +82,16 @@ def find_lines(ink):
     """``(labels, lines)``: every ink pixel's stroke label (0 for paper) and the lines of
     digits, top to bottom."""
     labels, strokes = _label_strokes(ink)
+    strokes = [s for s in strokes if not _is_edge_shadow(s, labels, ink)]
     if not strokes:
         return labels, []
     height = _typical_height(strokes)
     strokes = [s for s in strokes if not _is_underline(s, height)]
     labels, strokes = _merge_pieces(labels, strokes, height, ink)
     strokes = [s for s in strokes if max(s.height, s.width) >= SPECK_SIDE * height]
-    return labels, _group_lines(strokes)
+    lines = _group_lines(strokes)
+    tallest = max((line.height for line in lines), default=0.0)
+    return labels, [line for line in lines if line.height >= SHORT_LINE * tallest]
 
 
 def _label_strokes(ink):
@@ -106,6 +119,15 @@ def _strokes_of(labels, ink):
                 Stroke(label, rows.start, rows.stop, cols.start, cols.stop, float(mass[label]))
             )
     return strokes
+
+
+def _is_edge_shadow(stroke, labels, ink):
+    rows, cols = labels.shape
+    if stroke.top > 0 and stroke.left > 0 and stroke.bottom < rows and stroke.right < cols:
+        return False
+    box = (slice(stroke.top, stroke.bottom), slice(stroke.left, stroke.right))
+    values = ink[box][labels[box] == stroke.label]
+    return float(np.percentile(values, EDGE_SHADOW_PERCENTILE)) < EDGE_SHADOW_INK
 
 
 def _typical_height(strokes):
