@@ -40,6 +40,12 @@ def register(commands):
         help="cut numbers by the model's probabilities alone, without the shipped verifier "
         "that tells one whole digit from a part of one or pieces of two",
     )
+    read.add_argument(
+        "--no-pairs",
+        action="store_true",
+        help="read one digit per candidate, without the shipped pair reader that reads two "
+        "touching or overlapping digits that no cut separates",
+    )
     read.add_argument("--json", action="store_true", help="machine-readable output")
     read.add_argument(
         "--show", type=Path, metavar="OUT.png", help="draw each digit's box and reading (Pillow)"
@@ -87,6 +93,7 @@ def _read(path, model, args):
         min_confidence=args.min_confidence,
         digits=args.digits,
         verifier=False if args.no_verifier else None,
+        pairs=False if args.no_pairs else None,
     )
 
 

@@ -9,7 +9,7 @@ from hdrnn.exceptions import ModelFileError
 from hdrnn.persistence import load, load_with_metadata
 
 # The shipped models, by name: each is <name>.hdrnn with its card <name>.json.
-SHIPPED = ("mnist", "segments")
+SHIPPED = ("mnist", "segments", "pairs")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,9 @@ def load_pretrained(name="mnist", *, with_metadata=False):
         (:func:`hdrnn.preprocessing.prepare_digit_image`); its card is
         ``pretrained_models()[name]``. ``"mnist"`` has the classes 0-9;
         ``"segments"``, reading's verifier, has an eleventh, 10 (not one
-        whole digit). With ``with_metadata``, a pair
+        whole digit); ``"pairs"``, reading's pair reader, has 101: ``10 * a
+        + b`` for the digits ``a`` then ``b``, and 100 (not two whole
+        digits). With ``with_metadata``, a pair
         ``(model, metadata)``.
 
     Raises

@@ -25,11 +25,15 @@ How (each step its own private module):
    says how likely each candidate is to be one whole digit rather than a
    part of one or pieces of two; it learned that from reading's own
    candidates (``build``: ``python -m hdrnn.reading.build`` rebuilds it).
-4. ``_search``: the best way to read the line is the path of candidates
+4. ``_pairs``: a third shipped model (``load_pretrained("pairs")``) reads
+   a candidate of one stroke as wide as two digits as a pair (two touching
+   or overlapping digits, whose strokes no cut separates), or says it is
+   not one; ``build --model pairs`` rebuilds it.
+5. ``_search``: the best way to read the line is the path of candidates
    with the highest total score (the log of the classifier's probability
    and of the verifier's, plus a prior on the candidate's width and
-   height), found by dynamic programming over the cuts; ``digits=N`` fixes
-   the number of steps.
+   height; a pair counts as two digits), found by dynamic programming over
+   the cuts; ``digits=N`` fixes the number of digits.
 
 The work is bounded: the ink is analysed on a copy of at most 400 pixels a
 side, each stroke gets a bounded number of cuts, and a candidate spans a

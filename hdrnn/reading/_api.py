@@ -5,16 +5,24 @@ import numpy as np
 from hdrnn._utils.model_facts import input_image_shape, plain
 from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.reading._layout import find_lines
-from hdrnn.reading._pieces import line_candidates, line_pieces
+from hdrnn.reading._pairs import (
+    NOT_PAIR,
+    PAIR_MAX_WIDTH,
+    digit_chances,
+    pair_chances,
+    shipped_pairs,
+    split_box,
+)
+from hdrnn.reading._pieces import MAX_WIDTH, line_candidates, line_pieces
 from hdrnn.reading._results import DigitReading, LineReading, Reading
-from hdrnn.reading._search import best_path, candidate_scores
+from hdrnn.reading._search import best_path, candidate_scores, pair_scores
 from hdrnn.reading._verifier import NOT_ONE, shipped_verifier
 
 # Runner-up classes listed per digit (the best included).
 TOP = 3
 
 
-def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=None):
+def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=None, pairs=None):
     """Read the handwritten number (or numbers, one per line) on an image.
 
     The ink is found as for :func:`hdrnn.preprocessing.prepare_digit_image`
@@ -25,7 +33,9 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     classified in one batched call, and the best path through them is found
     by dynamic programming. A second shipped model, the verifier, says how
     likely each candidate is to be one whole digit (not a part of one, nor
-    two), which weighs in the path's score.
+    two), which weighs in the path's score. A third, the pair reader, reads
+    a candidate as wide as two digits as a pair of touching or overlapping
+    digits, which no cut may separate; the path may take it as two digits.
 
     Parameters
     ----------
@@ -49,6 +59,12 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
         that is not one (class 10), reading square images like ``model``
         does: None uses the shipped one (``load_pretrained("segments")``),
         False scores candidates by ``model``'s probabilities alone.
+    pairs : fitted classifier, None or False, default=None
+        The model that reads a candidate as a pair of digits (class
+        ``10 * a + b`` for ``a`` then ``b``; class 100 when it is not two
+        whole digits), reading square images: None uses the shipped one
+        (``load_pretrained("pairs")``), False reads one digit per candidate.
+        The digits of a pair share its box, cut where its ink halves.
 
     Returns
     -------
@@ -63,8 +79,8 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     ValueError
         If the image has an unsupported shape or is too large, the model
         does not read square images, ``min_confidence`` is not in [0, 1],
-        ``digits`` is not a positive whole number or ``verifier`` has no
-        class 10.
+        ``digits`` is not a positive whole number, ``verifier`` has no
+        class 10 or ``pairs`` has no class 100.
     ImportError
         If a file or PIL image is given and Pillow is not installed.
 
@@ -75,29 +91,37 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     >>> model = DummyClassifier().fit(np.zeros((2, 784)), [1, 7])  # a stand-in model
     >>> paper = np.full((60, 120), 255, dtype=np.uint8)
     >>> paper[10:50, 20:26] = paper[10:50, 80:86] = 0  # two strokes, far apart
-    >>> reading = read_number(paper, model, verifier=False)
+    >>> reading = read_number(paper, model, verifier=False, pairs=False)
     >>> reading.text, [digit.box for digit in reading.digits]
     ('11', [(20, 10, 26, 50), (80, 10, 86, 50)])
     """
     model, shape = checked_model(model, min_confidence, digits)
     verifier = checked_verifier(verifier)
+    pairs = checked_pairs(pairs)
     found = find_ink(image)
-    per_line = image_candidates(np.asarray(found.ink, dtype=np.float64))
+    widest = MAX_WIDTH if pairs is None else PAIR_MAX_WIDTH
+    per_line = image_candidates(np.asarray(found.ink, dtype=np.float64), widest)
     crops = [candidate.crop for _, _, candidates in per_line for candidate in candidates]
     if not crops:
         return Reading(lines=(), candidates=0)
     X = prepare_inks(crops, shape)
     probabilities = model.predict_proba(X)  # one batched call
     not_one = _not_one(verifier, crops, X, shape)
+    pair_rows = _rows_for(pairs, crops, X, shape)
     readings, offset = [], 0
     for line, pieces, candidates in per_line:
         chosen = slice(offset, offset + len(candidates))
         offset += len(candidates)
+        paired = None
+        if pairs is not None:
+            boxes = [c.box for c in candidates]
+            joined = [len({p.label for p in pieces[c.start : c.stop]}) == 1 for c in candidates]
+            paired = pair_chances(pairs, pair_rows[chosen], boxes, line.height, joined)
         reading = _read_line(
             line,
             pieces,
             candidates,
-            (probabilities[chosen], None if not_one is None else not_one[chosen]),
+            (probabilities[chosen], None if not_one is None else not_one[chosen], paired),
             (model, found, min_confidence, digits),
         )
         if reading.digits:
@@ -105,14 +129,15 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     return Reading(lines=tuple(readings), candidates=len(crops))
 
 
-def image_candidates(ink):
+def image_candidates(ink, max_width=MAX_WIDTH):
     """``[(line, pieces, candidates)]``: every line of the ink, top to bottom, with its
-    pieces and candidate digits (the one way reading and its verifier's lessons cut ink)."""
+    pieces and candidate digits no wider than ``max_width`` digit heights (the one way
+    reading and its models' lessons cut ink)."""
     labels, lines = find_lines(ink)
     per_line = []
     for line in lines:
         pieces = line_pieces(labels, ink, line)
-        per_line.append((line, pieces, line_candidates(labels, ink, line, pieces)))
+        per_line.append((line, pieces, line_candidates(labels, ink, line, pieces, max_width)))
     return per_line
 
 
@@ -132,12 +157,37 @@ def checked_verifier(verifier):
     return verifier
 
 
+def checked_pairs(pairs):
+    """The pair reader to use (the shipped one for None, None for False), once checked."""
+    if pairs is False:
+        return None
+    if pairs is None:
+        return shipped_pairs()
+    classes = list(getattr(pairs, "classes_", []))
+    if NOT_PAIR not in classes or input_image_shape(pairs) is None:
+        raise ValueError(
+            f"The pair reader must be a fitted classifier of square images whose classes "
+            f"include {NOT_PAIR} (not two whole digits); got {type(pairs).__name__} with "
+            f"classes {classes[:5]}{'...' if len(classes) > 5 else ''}. Pass None for the "
+            "shipped pair reader, or False for none."
+        )
+    return pairs
+
+
+def _rows_for(other, crops, X, shape):
+    """The candidates prepared for ``other`` (a model; None gives None): ``X`` itself when
+    it reads the same image shape as the reader."""
+    if other is None:
+        return None
+    own_shape = input_image_shape(other)
+    return X if own_shape == shape else prepare_inks(crops, own_shape)
+
+
 def _not_one(verifier, crops, X, shape):
     """Each candidate's probability of not being one whole digit (None without a verifier)."""
     if verifier is None:
         return None
-    own_shape = input_image_shape(verifier)
-    rows = X if own_shape == shape else prepare_inks(crops, own_shape)
+    rows = _rows_for(verifier, crops, X, shape)
     column = list(verifier.classes_).index(NOT_ONE)
     return verifier.predict_proba(rows)[:, column]
 
@@ -172,30 +222,40 @@ def checked_model(model, min_confidence, digits=None):
 def _read_line(line, pieces, candidates, chances, settings):
     """The best reading of one line, as a :class:`LineReading`."""
     model, found, min_confidence, digits = settings
-    probabilities, not_one = chances
-    scores = candidate_scores(
-        probabilities,
-        [c.box for c in candidates],
-        [c.cut_ends for c in candidates],
-        line.height,
-        not_one,
+    probabilities, not_one, paired = chances
+    boxes, cut_ends = [c.box for c in candidates], [c.cut_ends for c in candidates]
+    scores = candidate_scores(probabilities, boxes, cut_ends, line.height, not_one)
+    # Runs of pieces wider than a digit can be were cut for pairs only.
+    wide = np.array([c.stop - c.start > 1 for c in candidates]) & (
+        np.array([b[2] - b[0] for b in boxes]) > MAX_WIDTH * line.height
     )
+    scores[wide] = -np.inf
     spans = [(c.start, c.stop) for c in candidates]
-    path = best_path(spans, scores, len(pieces), None if digits is None else int(digits))
+    counts = [1] * len(candidates)
+    if paired is not None:  # each candidate again, read as a pair of digits
+        scores = np.concatenate([scores, pair_scores(paired[0], paired[1], cut_ends)])
+        spans, counts = spans * 2, counts + [2] * len(candidates)
+    path = best_path(spans, scores, len(pieces), None if digits is None else int(digits), counts)
     read = []
     for index in path:
-        proba = probabilities[index]
-        ranked = np.argsort(-proba, kind="stable")[:TOP]
-        top = tuple((plain(model.classes_[i]), float(proba[i])) for i in ranked)
-        read.append(
-            DigitReading(
-                digit=top[0][0],
-                probability=top[0][1],
-                candidates=top,
-                box=found.image_box(candidates[index].box),
-                vouched=top[0][1] >= min_confidence,
+        candidate = candidates[index % len(candidates)]
+        if index < len(candidates):
+            read.append(
+                _digit(
+                    model.classes_,
+                    probabilities[index],
+                    found.image_box(candidate.box),
+                    min_confidence,
+                )
             )
-        )
+            continue
+        # A pair: each digit's chances summed over the other's (times the chance that
+        # it is a pair at all), each half of the box.
+        halves = split_box(candidate.crop, candidate.box)
+        which = index - len(candidates)
+        sure = 1.0 - paired[1][which]
+        for proba, box in zip(digit_chances(paired[0][which] * sure), halves):
+            read.append(_digit(range(10), proba, found.image_box(box), min_confidence))
     if not read:
         return LineReading(digits=(), box=None)
     corners = np.array([digit.box for digit in read])
@@ -204,3 +264,16 @@ def _read_line(line, pieces, candidates, chances, settings):
         *(int(v) for v in corners[:, 2:].max(axis=0)),
     )
     return LineReading(digits=tuple(read), box=box)
+
+
+def _digit(classes, proba, box, min_confidence):
+    """A :class:`DigitReading` from one digit's probabilities over ``classes``."""
+    ranked = np.argsort(-proba, kind="stable")[:TOP]
+    top = tuple((plain(classes[i]), float(proba[i])) for i in ranked)
+    return DigitReading(
+        digit=top[0][0],
+        probability=top[0][1],
+        candidates=top,
+        box=box,
+        vouched=top[0][1] >= min_confidence,
+    )

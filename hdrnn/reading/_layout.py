@@ -1,5 +1,5 @@
-"""The layout of the ink: strokes, the pieces of one digit merged, specks and underlines
-dropped, and the lines of digits, top to bottom."""
+"""The layout of the ink: strokes, the pieces of one digit merged, specks, underlines,
+edge shadows and rows of dots dropped, and the lines of digits, top to bottom."""
 
 from typing import NamedTuple
 

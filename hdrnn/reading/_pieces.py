@@ -139,8 +139,9 @@ def _cheapest_paths(cost, seeds, reach, margin):
     return costs, paths
 
 
-def line_candidates(labels, ink, line, pieces):
-    """Every run of neighbouring pieces that could be one digit, as :class:`Candidate`."""
+def line_candidates(labels, ink, line, pieces, max_width=MAX_WIDTH):
+    """Every run of neighbouring pieces no wider than ``max_width`` digit heights (a
+    single piece always counts), as :class:`Candidate`."""
     # Whether the cut before each piece (and after the last) goes through a stroke.
     through = [0] + [int(a.label == b.label) for a, b in itertools.pairwise(pieces)] + [0]
     candidates = []
@@ -154,7 +155,7 @@ def line_candidates(labels, ink, line, pieces):
                 span.append(piece)
             left = min(int(part.left.min()) for part in span)
             right = max(int(part.right.max()) for part in span)
-            if stop > start + 1 and right - left > MAX_WIDTH * line.height:
+            if stop > start + 1 and right - left > max_width * line.height:
                 break
             crop, box = _render(labels, ink, span, (left, right))
             if crop is not None:

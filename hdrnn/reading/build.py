@@ -1,4 +1,4 @@
-"""Rebuild the shipped verifier from the MNIST IDX files: ``python -m hdrnn.reading.build``.
+"""Rebuild reading's shipped models from the MNIST IDX files: ``python -m hdrnn.reading.build``.
 
 The verifier (:mod:`hdrnn.reading._verifier`) learns what reading's own
 candidates look like. Numbers of 2-6 digits are composed from MNIST's
@@ -15,7 +15,14 @@ written::
 
     python -m hdrnn.reading.build --data-dir path/to/mnist --out hdrnn/pretrained
 
-On 2 cores the shipped recipe takes a few minutes (its card says how long).
+``--model pairs`` builds the pair reader (:mod:`hdrnn.reading._pairs`) the
+same way: its lessons are the candidates of such numbers cut as wide as a
+pair can be, labelled ``10 * a + b`` when they are two whole neighbouring
+digits and 100 when they are not (only a share of those kept: most
+candidates are not pairs), and pairs of MNIST training digits composed
+close, touching or overlapping and taken whole.
+
+On 2 cores each recipe takes a few minutes (its card says how long).
 """
 
 import argparse
@@ -37,6 +44,8 @@ from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.pretrained import ModelCard, load_pretrained
 from hdrnn.pretrained.build import LICENCE, built_with, machine
 from hdrnn.reading._api import image_candidates, read_number
+from hdrnn.reading._pairs import NOT_PAIR, PAIR_MAX_WIDTH, pair_truths
+from hdrnn.reading._pieces import MAX_WIDTH
 from hdrnn.reading._verifier import NOT_ONE, candidate_truths, owners_with_blur
 
 NAME = "segments"
@@ -67,6 +76,28 @@ RECIPE = {
         "where no cut separates two digits, it can only say that no candidate is one digit",
     ],
 }
+PAIRS_RECIPE = {
+    "summary": (
+        "hdrnn read's pair reader: reads a candidate as two touching or overlapping digits "
+        "(class 10a+b for a then b) or says it is not two whole digits (100)"
+    ),
+    "params": dict(RECIPE["params"], hidden_layer_sizes=[1024, 256]),
+    "epochs": 30,
+    "seed": 0,
+    "numbers": 20000,
+    "lengths": [2, 6],
+    "photographed": 0.5,
+    "not_pairs_kept": 0.25,
+    "whole_pairs": 150000,
+    "weaknesses": [
+        "it learns from MNIST digits composed by hdrnn's own generator: other writers' "
+        "touching digits are read less well",
+        "three or more digits run together are read as at most pairs and singles",
+    ],
+}
+RECIPES = {NAME: RECIPE, "pairs": PAIRS_RECIPE}
+# Whole pairs per chunk, each chunk seeded (seed, "pairs", chunk).
+PAIR_CHUNK = 50000
 # Numbers per chunk: each chunk has its own seed, (seed, chunk).
 CHUNK = 500
 # Numbers of MNIST test digits for the card's figures.
@@ -77,16 +108,25 @@ def build_parser():
     """The build script's command line."""
     parser = argparse.ArgumentParser(
         prog="python -m hdrnn.reading.build",
-        description="Retrain hdrnn read's shipped verifier from the MNIST IDX files.",
+        description="Retrain one of hdrnn read's shipped models from the MNIST IDX files.",
+    )
+    parser.add_argument(
+        "--model",
+        choices=sorted(RECIPES),
+        default=NAME,
+        help=f"{NAME}: the verifier (default); pairs: the pair reader",
     )
     parser.add_argument(
         "--data-dir", type=Path, help="folder of the four MNIST IDX files (else HDRNN_MNIST_DIR)"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("."), help=f"where {NAME}.hdrnn and {NAME}.json go"
+        "--out", type=Path, default=Path("."), help="where <model>.hdrnn and <model>.json go"
     )
     parser.add_argument("--numbers", type=int, help="numbers to learn from (trials, tests)")
     parser.add_argument("--epochs", type=int, help="epochs instead of the recipe's (trials)")
+    parser.add_argument(
+        "--whole-pairs", type=int, help="whole pairs to learn from, for pairs (trials, tests)"
+    )
     parser.add_argument(
         "--check-numbers",
         type=int,
@@ -97,7 +137,7 @@ def build_parser():
     return parser
 
 
-def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
+def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, pairs_kept=None):
     """``(X, y)``: prepared candidates of ``n_numbers`` numbers and their classes.
 
     Parameters
@@ -112,10 +152,16 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
         Processes (the result does not depend on it).
     photographed : float, default=0.5
         Share of numbers photographed rather than clean.
+    pairs_kept : float or None, default=None
+        None: the verifier's lessons (a digit, or :data:`NOT_ONE`). A share:
+        the pair reader's (a pair ``10 * a + b``, or :data:`NOT_PAIR`, of
+        which only this share is kept), cut as wide as a pair can be.
     """
     chunks = [min(CHUNK, n_numbers - start) for start in range(0, n_numbers, CHUNK)]
     parts = joblib.Parallel(n_jobs=jobs)(
-        joblib.delayed(_chunk_lessons)(images, labels, size, (seed, c), photographed)
+        joblib.delayed(_chunk_lessons)(
+            images, labels, size, (seed, c), photographed, pairs_kept=pairs_kept
+        )
         for c, size in enumerate(chunks)
     )
     if not parts:  # no numbers asked for
@@ -123,31 +169,53 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
     return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 
 
-def _chunk_lessons(images, labels, size, seed, photographed):
+def _chunk_lessons(images, labels, size, seed, photographed, *, pairs_kept):
     """The labelled candidates of one chunk of numbers, prepared (none: zero rows)."""
     rng = np.random.default_rng(seed)
     numbers, truths = synthetic.make_numbers(images, labels, size, rng, lengths=(2, 6))
+    widest = MAX_WIDTH if pairs_kept is None else PAIR_MAX_WIDTH
+    label_them = candidate_truths if pairs_kept is None else pair_truths
     crops, classes = [], []
     for ink, truth in zip(numbers, truths):
         photo = rng.random() < photographed
         found = find_ink(synthetic.photograph(ink, rng) if photo else synthetic.as_paper(ink))
         found_ink = np.asarray(found.ink, dtype=np.float64)
-        per_line = image_candidates(found_ink)
+        per_line = image_candidates(found_ink, widest)
         if found_ink.shape != truth.owners.shape or len(per_line) != 1:
             continue  # a shrunk copy, or ink read as several lines: no pixel truth
         candidates = per_line[0][2]
-        truths_here = candidate_truths(
+        truths_here = label_them(
             candidates, found_ink, owners_with_blur(truth.owners), truth.labels
         )
         for candidate, k in zip(candidates, truths_here):
-            if k >= 0:  # -1: unclear, left out
-                crops.append(candidate.crop)
-                classes.append(k)
+            if k < 0:  # unclear: left out
+                continue
+            if pairs_kept is not None and k == NOT_PAIR and rng.random() >= pairs_kept:
+                continue  # most candidates are not pairs: keep a share
+            crops.append(candidate.crop)
+            classes.append(k)
     return prepare_inks(crops), np.array(classes, dtype=np.int64)
 
 
+def whole_pairs(images, labels, n_pairs, seed):
+    """``(X, y)``: ``n_pairs`` pairs of the digits composed close, touching or overlapping
+    and prepared whole, classed ``10 * a + b``; chunk ``c`` draws from ``(seed, 2, c)``."""
+    parts = []
+    for c, start in enumerate(range(0, n_pairs, PAIR_CHUNK)):
+        rng = np.random.default_rng((seed, 2, c))
+        size = min(PAIR_CHUNK, n_pairs - start)
+        inks, truths = synthetic.make_numbers(
+            images, labels, size, rng, lengths=(2, 2), spacing=("close", "touching", "overlapping")
+        )
+        classes = [10 * truth.labels[0] + truth.labels[1] for truth in truths]
+        parts.append((prepare_inks(inks), np.array(classes, dtype=np.int64)))
+    if not parts:
+        return prepare_inks([]), np.zeros(0, dtype=np.int64)
+    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+
+
 def train(recipe, X, y):
-    """The verifier, trained on ``(X, y)``."""
+    """The model, trained on ``(X, y)`` with the recipe's settings."""
     params = dict(recipe["params"], max_iter=recipe["epochs"], random_state=recipe["seed"])
     params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     model = DigitMLPClassifier(**params)
@@ -157,7 +225,7 @@ def train(recipe, X, y):
 
 
 def measure(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
-    """The card's figures, all on MNIST *test* digits: the verifier's accuracy on
+    """The verifier card's figures, all on MNIST *test* digits: its accuracy on
     candidates, and exact numbers read with and without it."""
     test = slice(mnist.n_train, None)
     images, labels = mnist.data[test].reshape(-1, 28, 28), mnist.target[test]
@@ -173,33 +241,74 @@ def measure(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
     photos = [synthetic.photograph(ink, rng) for ink in numbers]
     for name, verifier in (("without", False), ("with", model)):
         exact = [
-            read_number(photo, reader, min_confidence=0.0, verifier=verifier).text == truth.text
+            read_number(photo, reader, min_confidence=0.0, verifier=verifier, pairs=False).text
+            == truth.text
             for photo, truth in zip(photos, truths)
         ]
         figures[f"numbers_photographed_mnist_test_{name}_verifier"] = float(np.mean(exact))
     return figures
 
 
-def write(out, model, recipe, *, seconds, figures, n_candidates):
-    """Write ``segments.hdrnn`` and ``segments.json``; return the card."""
-    path = out / f"{NAME}.hdrnn"
+def measure_pairs(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
+    """The pair reader card's figures, all on MNIST *test* digits: its accuracy on the
+    candidates that are pairs, its recall of those that are not, and exact numbers
+    read with and without it (photographed; all spacings, and touching or overlapping)."""
+    test = slice(mnist.n_train, None)
+    images, labels = mnist.data[test].reshape(-1, 28, 28), mnist.target[test]
+    X, y = lessons(images, labels, n_numbers * 2, seed + 1, jobs=jobs, pairs_kept=1.0)
+    said = model.predict(X)
+    pair = y != NOT_PAIR
+    figures = {
+        "pairs_read_mnist_test": float(np.mean(said[pair] == y[pair])),
+        "not_pair_recall_mnist_test": float(np.mean(said[~pair] == NOT_PAIR)),
+    }
+    rng = np.random.default_rng([seed + 2])
+    numbers, truths = synthetic.make_numbers(images, labels, n_numbers, rng, lengths=(2, 6))
+    photos = [synthetic.photograph(ink, rng) for ink in numbers]
+    joined = np.array([truth.spacing in ("touching", "overlapping") for truth in truths])
+    for name, pairs in (("without", False), ("with", model)):
+        exact = np.array(
+            [
+                read_number(photo, reader, min_confidence=0.0, pairs=pairs).text == truth.text
+                for photo, truth in zip(photos, truths)
+            ]
+        )
+        figures[f"numbers_photographed_mnist_test_{name}_pairs"] = float(np.mean(exact))
+        figures[f"touching_or_overlapping_{name}_pairs"] = float(np.mean(exact[joined]))
+    return figures
+
+
+def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
+    """Write ``<name>.hdrnn`` and ``<name>.json``; return the card."""
+    path = out / f"{name}.hdrnn"
     info = {
         "dataset": f"candidates of {recipe['numbers']} numbers of MNIST training digits",
         "test_data": "candidates of numbers of MNIST test digits",
-        "preset": f"pretrained {NAME}",
+        "preset": f"pretrained {name}",
     }
     save(model, path, info=info, optimizer_state=False)
     units = [model.n_features_in_, *(W.shape[1] for W in model.coefs_)]
     keys = ("params", "epochs", "numbers", "lengths", "photographed")
+    keys += ("not_pairs_kept", "whole_pairs") if name == "pairs" else ()
+    training_data = (
+        f"{n_lessons} candidates cut by hdrnn.reading from {recipe['numbers']} numbers "
+        "of 2-6 digits composed of the first 60000 MNIST training digits (LeCun, Cortes "
+        f"and Burges), at every spacing, {recipe['photographed']:.0%} of them photographed"
+    )
+    if name == "pairs":
+        training_data = (
+            f"{n_lessons} lessons: {recipe['whole_pairs']} pairs of the first 60000 MNIST "
+            "training digits (LeCun, Cortes and Burges) composed close, touching or "
+            "overlapping, and the candidates cut by hdrnn.reading as wide as a pair from "
+            f"{recipe['numbers']} numbers of 2-6 of those digits at every spacing, "
+            f"{recipe['photographed']:.0%} of them photographed (pairs all kept, other "
+            f"candidates {recipe['not_pairs_kept']:.0%})"
+        )
     card = ModelCard(
-        name=NAME,
+        name=name,
         summary=recipe["summary"],
         architecture="-".join(map(str, units)) + f" {model.activation}",
-        training_data=(
-            f"{n_candidates} candidates cut by hdrnn.reading from {recipe['numbers']} numbers "
-            "of 2-6 digits composed of the first 60000 MNIST training digits (LeCun, Cortes "
-            f"and Burges), at every spacing, {recipe['photographed']:.0%} of them photographed"
-        ),
+        training_data=training_data,
         recipe={key: recipe[key] for key in keys} | {"seeds": "(seed, chunk) per 500 numbers"},
         seed=recipe["seed"],
         training_time=f"{seconds / 60:.1f} minutes on {machine()}",
@@ -209,32 +318,39 @@ def write(out, model, recipe, *, seconds, figures, n_candidates):
         weights_licence=LICENCE,
         built_with=built_with(),
     )
-    (out / f"{NAME}.json").write_text(json.dumps(card.__dict__, indent=2) + "\n")
+    (out / f"{name}.json").write_text(json.dumps(card.__dict__, indent=2) + "\n")
     return card
 
 
 def main(argv=None):
-    """Build the verifier and its card; return the exit code."""
+    """Build the chosen model and its card; return the exit code."""
     args = build_parser().parse_args(argv)
-    recipe = dict(RECIPE)
-    for key in ("numbers", "epochs"):
-        if getattr(args, key) is not None:
+    name = args.model
+    recipe = dict(RECIPES[name])
+    for key in ("numbers", "epochs", "whole_pairs"):
+        if getattr(args, key) is not None and key in recipe:
             recipe[key] = getattr(args, key)
     mnist = load_mnist(source=args.data_dir)
     train_set = slice(0, mnist.n_train)  # MNIST's training digits only
-    images = mnist.data[train_set].reshape(-1, 28, 28)
+    images, labels = mnist.data[train_set].reshape(-1, 28, 28), mnist.target[train_set]
     start = time.perf_counter()
+    kept = recipe.get("not_pairs_kept")
     X, y = lessons(
-        images, mnist.target[train_set], recipe["numbers"], recipe["seed"], jobs=args.jobs
+        images, labels, recipe["numbers"], recipe["seed"], jobs=args.jobs, pairs_kept=kept
     )
+    rest, what = (NOT_ONE, "one digit") if kept is None else (NOT_PAIR, "a pair")
     print(
-        f"{len(y)} candidates ({np.mean(y == NOT_ONE):.0%} not one digit) in "
+        f"{len(y)} candidates ({np.mean(y == rest):.0%} not {what}) in "
         f"{time.perf_counter() - start:.0f} s",
         flush=True,
     )
+    if kept is not None:
+        X_whole, y_whole = whole_pairs(images, labels, recipe["whole_pairs"], recipe["seed"])
+        X, y = np.concatenate([X, X_whole]), np.concatenate([y, y_whole])
     model = train(recipe, X, y)
     seconds = time.perf_counter() - start  # lessons and training
-    figures = measure(
+    how = measure if kept is None else measure_pairs
+    figures = how(
         model,
         load_pretrained(),
         mnist,
@@ -243,7 +359,9 @@ def main(argv=None):
         n_numbers=args.check_numbers,
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    card = write(args.out, model, recipe, seconds=seconds, figures=figures, n_candidates=len(y))
+    card = write(
+        args.out, model, recipe, seconds=seconds, figures=figures, n_lessons=len(y), name=name
+    )
     print(card.as_text())
     return 0
 
