@@ -143,35 +143,30 @@ def image_candidates(ink, max_width=MAX_WIDTH):
 
 def checked_verifier(verifier):
     """The verifier to use (the shipped one for None, None for False), once checked."""
-    if verifier is False:
-        return None
-    if verifier is None:
-        return shipped_verifier()
-    classes = list(getattr(verifier, "classes_", []))
-    if NOT_ONE not in classes or input_image_shape(verifier) is None:
-        raise ValueError(
-            f"The verifier must be a fitted classifier of square images whose classes include "
-            f"{NOT_ONE} (not one whole digit); got {type(verifier).__name__} with classes "
-            f"{classes}. Pass None for the shipped verifier, or False for none."
-        )
-    return verifier
+    return _checked_helper(verifier, shipped_verifier, NOT_ONE, "verifier", "not one whole digit")
 
 
 def checked_pairs(pairs):
     """The pair reader to use (the shipped one for None, None for False), once checked."""
-    if pairs is False:
+    return _checked_helper(pairs, shipped_pairs, NOT_PAIR, "pair reader", "not two whole digits")
+
+
+def _checked_helper(model, shipped, needed, role, meaning):
+    """A helper model of reading's: None for False, ``shipped()`` for None, else ``model``
+    once it is known to read square images and to have the class ``needed``."""
+    if model is False:
         return None
-    if pairs is None:
-        return shipped_pairs()
-    classes = list(getattr(pairs, "classes_", []))
-    if NOT_PAIR not in classes or input_image_shape(pairs) is None:
+    if model is None:
+        return shipped()
+    classes = list(getattr(model, "classes_", []))
+    if needed not in classes or input_image_shape(model) is None:
+        shown = f"{classes[:12]}{'...' if len(classes) > 12 else ''}"
         raise ValueError(
-            f"The pair reader must be a fitted classifier of square images whose classes "
-            f"include {NOT_PAIR} (not two whole digits); got {type(pairs).__name__} with "
-            f"classes {classes[:5]}{'...' if len(classes) > 5 else ''}. Pass None for the "
-            "shipped pair reader, or False for none."
+            f"The {role} must be a fitted classifier of square images whose classes include "
+            f"{needed} ({meaning}); got {type(model).__name__} with classes {shown}. "
+            f"Pass None for the shipped {role}, or False for none."
         )
-    return pairs
+    return model
 
 
 def _rows_for(other, crops, X, shape):

@@ -18,6 +18,8 @@ import functools
 
 import numpy as np
 
+from hdrnn.reading._verifier import PART_COVER, PART_SHARE, WHOLE_COVER, WHOLE_SHARE, ink_shares
+
 # The pair reader's class for "not two whole digits".
 NOT_PAIR = 100
 
@@ -111,26 +113,17 @@ def pair_truths(candidates, ink, owners, labels):
     labels : sequence of int
         The digit of each owner.
     """
-    from hdrnn.reading._verifier import PART_COVER, PART_SHARE, WHOLE_COVER, WHOLE_SHARE
-
-    owned = owners >= 0
-    digit_ink = np.bincount(owners[owned], weights=ink[owned], minlength=len(labels))
+    if len(labels) < 2:
+        return [NOT_PAIR] * len(candidates)
     truths = []
-    for candidate in candidates:
-        x0, y0, x1, y1 = candidate.box
-        whose = owners[y0:y1, x0:x1]
-        inside = whose >= 0
-        mass = np.bincount(whose[inside], weights=candidate.crop[inside], minlength=len(labels))
-        if len(labels) < 2:
-            truths.append(NOT_PAIR)
-            continue
-        first, second = sorted(np.argsort(-mass, kind="stable")[:2])
-        share = (mass[first] + mass[second]) / max(float(candidate.crop.sum()), 1e-9)
-        cover = min(mass[k] / max(float(digit_ink[k]), 1e-9) for k in (first, second))
+    for share, cover in ink_shares(candidates, ink, owners, len(labels)):
+        first, second = sorted(np.argsort(-share, kind="stable")[:2])
+        together = share[first] + share[second]
+        least = min(cover[first], cover[second])
         neighbours = second == first + 1
-        if neighbours and share >= WHOLE_SHARE and cover >= WHOLE_COVER:
+        if neighbours and together >= WHOLE_SHARE and least >= WHOLE_COVER:
             truths.append(10 * int(labels[first]) + int(labels[second]))
-        elif not neighbours or share < PART_SHARE or cover < PART_COVER:
+        elif not neighbours or together < PART_SHARE or least < PART_COVER:
             truths.append(NOT_PAIR)
         else:
             truths.append(-1)

@@ -65,21 +65,29 @@ def candidate_truths(candidates, ink, owners, labels):
     labels : sequence of int
         The digit of each owner.
     """
-    owned = owners >= 0
-    digit_ink = np.bincount(owners[owned], weights=ink[owned], minlength=len(labels))
     truths = []
-    for candidate in candidates:
-        x0, y0, x1, y1 = candidate.box
-        whose = owners[y0:y1, x0:x1]  # (h, w), the crop's pixels
-        inside = whose >= 0
-        mass = np.bincount(whose[inside], weights=candidate.crop[inside], minlength=len(labels))
-        k = int(np.argmax(mass))
-        share = mass[k] / max(float(candidate.crop.sum()), 1e-9)
-        cover = mass[k] / max(float(digit_ink[k]), 1e-9)
-        if share >= WHOLE_SHARE and cover >= WHOLE_COVER:
+    for share, cover in ink_shares(candidates, ink, owners, len(labels)):
+        k = int(np.argmax(share))
+        if share[k] >= WHOLE_SHARE and cover[k] >= WHOLE_COVER:
             truths.append(int(labels[k]))
-        elif share < PART_SHARE or cover < PART_COVER:
+        elif share[k] < PART_SHARE or cover[k] < PART_COVER:
             truths.append(NOT_ONE)
         else:
             truths.append(-1)
     return truths
+
+
+def ink_shares(candidates, ink, owners, n_owners):
+    """For each candidate, ``(share, cover)`` of shape (n_owners,): the share of the
+    candidate's ink that is each digit's, and the share of each digit's ink it holds."""
+    owned = owners >= 0
+    digit_ink = np.bincount(owners[owned], weights=ink[owned], minlength=n_owners)
+    for candidate in candidates:
+        x0, y0, x1, y1 = candidate.box
+        whose = owners[y0:y1, x0:x1]  # (h, w), the crop's pixels
+        inside = whose >= 0
+        mass = np.bincount(whose[inside], weights=candidate.crop[inside], minlength=n_owners)
+        yield (
+            mass / max(float(candidate.crop.sum()), 1e-9),
+            mass / np.maximum(digit_ink, 1e-9),
+        )
