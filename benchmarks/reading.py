@@ -199,7 +199,9 @@ class Peer:
 def start_peers(names, peer_python):
     """``({name: Peer}, {name: why it was left out})``."""
     peers, missing = {}, {}
-    pythons = {"tesseract": Path(sys.executable), "rapidocr": peer_python}
+    # Absolute (not resolved: a venv's python is a link that must stay in its venv), since
+    # a worker starts in a temporary folder, where a relative path would find nothing.
+    pythons = {"tesseract": Path(sys.executable), "rapidocr": Path(peer_python).absolute()}
     for name in filter(None, (name.strip() for name in names.split(","))):
         python = pythons.get(name)
         if python is None or not python.exists():

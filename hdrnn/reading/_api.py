@@ -13,7 +13,7 @@ from hdrnn.reading._pairs import (
     shipped_pairs,
     split_box,
 )
-from hdrnn.reading._pieces import MAX_WIDTH, line_candidates, line_pieces
+from hdrnn.reading._pieces import line_candidates, line_pieces
 from hdrnn.reading._results import DigitReading, LineReading, Reading
 from hdrnn.reading._search import best_path, candidate_scores, pair_scores
 from hdrnn.reading._verifier import NOT_ONE, shipped_verifier
@@ -99,14 +99,18 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     verifier = checked_verifier(verifier)
     pairs = checked_pairs(pairs)
     found = find_ink(image)
-    widest = MAX_WIDTH if pairs is None else PAIR_MAX_WIDTH
-    per_line = image_candidates(np.asarray(found.ink, dtype=np.float64), widest)
-    crops = [candidate.crop for _, _, candidates in per_line for candidate in candidates]
-    if not crops:
+    pair_width = None if pairs is None else PAIR_MAX_WIDTH
+    per_line = image_candidates(np.asarray(found.ink, dtype=np.float64), pair_width)
+    everyone = [candidate for _, _, candidates in per_line for candidate in candidates]
+    if not everyone:
         return Reading(lines=(), candidates=0)
+    crops = [candidate.crop for candidate in everyone]
     X = prepare_inks(crops, shape)
-    probabilities = model.predict_proba(X)  # one batched call
-    not_one = _not_one(verifier, crops, X, shape)
+    # Candidates too wide for one digit are there for the pair reader only.
+    digit_like = np.array([not candidate.pair_only for candidate in everyone])
+    probabilities = np.zeros((len(crops), len(model.classes_)))
+    probabilities[digit_like] = model.predict_proba(X[digit_like])  # one batched call
+    not_one = _not_one(verifier, crops, X, shape, digit_like)
     pair_rows = _rows_for(pairs, crops, X, shape)
     readings, offset = [], 0
     for line, pieces, candidates in per_line:
@@ -115,7 +119,7 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
         paired = None
         if pairs is not None:
             boxes = [c.box for c in candidates]
-            joined = [len({p.label for p in pieces[c.start : c.stop]}) == 1 for c in candidates]
+            joined = [c.one_stroke for c in candidates]
             paired = pair_chances(pairs, pair_rows[chosen], boxes, line.height, joined)
         reading = _read_line(
             line,
@@ -129,15 +133,16 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     return Reading(lines=tuple(readings), candidates=len(crops))
 
 
-def image_candidates(ink, max_width=MAX_WIDTH):
+def image_candidates(ink, pair_width=None):
     """``[(line, pieces, candidates)]``: every line of the ink, top to bottom, with its
-    pieces and candidate digits no wider than ``max_width`` digit heights (the one way
-    reading and its models' lessons cut ink)."""
+    pieces and candidate digits, and with ``pair_width`` the candidates of one stroke up
+    to that many digit heights wide for the pair reader (the one way reading and its
+    models' lessons cut ink)."""
     labels, lines = find_lines(ink)
     per_line = []
     for line in lines:
         pieces = line_pieces(labels, ink, line)
-        per_line.append((line, pieces, line_candidates(labels, ink, line, pieces, max_width)))
+        per_line.append((line, pieces, line_candidates(labels, ink, line, pieces, pair_width)))
     return per_line
 
 
@@ -178,13 +183,20 @@ def _rows_for(other, crops, X, shape):
     return X if own_shape == shape else prepare_inks(crops, own_shape)
 
 
-def _not_one(verifier, crops, X, shape):
-    """Each candidate's probability of not being one whole digit (None without a verifier)."""
+def _not_one(verifier, crops, X, shape, digit_like):
+    """Each candidate's probability of not being one whole digit (None without a verifier;
+    1 for a candidate too wide for one digit, which the verifier is not asked about)."""
     if verifier is None:
         return None
-    rows = _rows_for(verifier, crops, X, shape)
+    chances = np.ones(len(crops))
+    if input_image_shape(verifier) == shape:
+        rows = X[digit_like]
+    else:
+        asked = [crop for crop, ask in zip(crops, digit_like) if ask]
+        rows = prepare_inks(asked, input_image_shape(verifier))
     column = list(verifier.classes_).index(NOT_ONE)
-    return verifier.predict_proba(rows)[:, column]
+    chances[digit_like] = verifier.predict_proba(rows)[:, column]
+    return chances
 
 
 def checked_model(model, min_confidence, digits=None):
@@ -220,11 +232,7 @@ def _read_line(line, pieces, candidates, chances, settings):
     probabilities, not_one, paired = chances
     boxes, cut_ends = [c.box for c in candidates], [c.cut_ends for c in candidates]
     scores = candidate_scores(probabilities, boxes, cut_ends, line.height, not_one)
-    # Runs of pieces wider than a digit can be were cut for pairs only.
-    wide = np.array([c.stop - c.start > 1 for c in candidates]) & (
-        np.array([b[2] - b[0] for b in boxes]) > MAX_WIDTH * line.height
-    )
-    scores[wide] = -np.inf
+    scores[[c.pair_only for c in candidates]] = -np.inf  # too wide for one digit
     spans = [(c.start, c.stop) for c in candidates]
     counts = [1] * len(candidates)
     if paired is not None:  # each candidate again, read as a pair of digits

@@ -47,14 +47,18 @@ class Piece(NamedTuple):
 
 class Candidate(NamedTuple):
     """A candidate digit: pieces ``start`` to ``stop`` (excluded) of its line, its ink
-    crop, the box of that ink ``(x0, y0, x1, y1)`` in pixels of the ink image, and how
-    many of its two ends are cuts through a stroke (not a stroke's own end)."""
+    crop, the box of that ink ``(x0, y0, x1, y1)`` in pixels of the ink image, how
+    many of its two ends are cuts through a stroke (not a stroke's own end), whether
+    its ink is one stroke, and whether it is too wide to be one digit (a candidate
+    for a pair only)."""
 
     start: int
     stop: int
     crop: np.ndarray
     box: tuple
     cut_ends: int
+    one_stroke: bool = True
+    pair_only: bool = False
 
 
 def line_pieces(labels, ink, line):
@@ -139,9 +143,11 @@ def _cheapest_paths(cost, seeds, reach, margin):
     return costs, paths
 
 
-def line_candidates(labels, ink, line, pieces, max_width=MAX_WIDTH):
-    """Every run of neighbouring pieces no wider than ``max_width`` digit heights (a
-    single piece always counts), as :class:`Candidate`."""
+def line_candidates(labels, ink, line, pieces, pair_width=None):
+    """Every run of neighbouring pieces no wider than ``MAX_WIDTH`` digit heights (a
+    single piece always counts), as :class:`Candidate`; with ``pair_width``, also the
+    runs of one stroke up to that many heights wide, marked ``pair_only``."""
+    widest = MAX_WIDTH if pair_width is None else max(MAX_WIDTH, pair_width)
     # Whether the cut before each piece (and after the last) goes through a stroke.
     through = [0] + [int(a.label == b.label) for a, b in itertools.pairwise(pieces)] + [0]
     candidates = []
@@ -155,12 +161,15 @@ def line_candidates(labels, ink, line, pieces, max_width=MAX_WIDTH):
                 span.append(piece)
             left = min(int(part.left.min()) for part in span)
             right = max(int(part.right.max()) for part in span)
-            if stop > start + 1 and right - left > max_width * line.height:
-                break
+            wide = stop > start + 1 and right - left > MAX_WIDTH * line.height
+            if (wide and len(span) > 1) or (
+                stop > start + 1 and right - left > widest * line.height
+            ):
+                break  # too wide for a digit, and for a pair unless it is one stroke
             crop, box = _render(labels, ink, span, (left, right))
             if crop is not None:
                 ends = through[start] + through[stop]
-                candidates.append(Candidate(start, stop, crop, box, ends))
+                candidates.append(Candidate(start, stop, crop, box, ends, len(span) == 1, wide))
     return candidates
 
 

@@ -45,7 +45,6 @@ from hdrnn.pretrained import ModelCard, load_pretrained
 from hdrnn.pretrained.build import LICENCE, built_with, machine
 from hdrnn.reading._api import image_candidates, read_number
 from hdrnn.reading._pairs import NOT_PAIR, PAIR_MAX_WIDTH, pair_truths
-from hdrnn.reading._pieces import MAX_WIDTH
 from hdrnn.reading._verifier import NOT_ONE, candidate_truths, owners_with_blur
 
 NAME = "segments"
@@ -173,14 +172,14 @@ def _chunk_lessons(images, labels, size, seed, photographed, *, pairs_kept):
     """The labelled candidates of one chunk of numbers, prepared (none: zero rows)."""
     rng = np.random.default_rng(seed)
     numbers, truths = synthetic.make_numbers(images, labels, size, rng, lengths=(2, 6))
-    widest = MAX_WIDTH if pairs_kept is None else PAIR_MAX_WIDTH
+    pair_width = None if pairs_kept is None else PAIR_MAX_WIDTH
     label_them = candidate_truths if pairs_kept is None else pair_truths
     crops, classes = [], []
     for ink, truth in zip(numbers, truths):
         photo = rng.random() < photographed
         found = find_ink(synthetic.photograph(ink, rng) if photo else synthetic.as_paper(ink))
         found_ink = np.asarray(found.ink, dtype=np.float64)
-        per_line = image_candidates(found_ink, widest)
+        per_line = image_candidates(found_ink, pair_width)
         if found_ink.shape != truth.owners.shape or len(per_line) != 1:
             continue  # a shrunk copy, or ink read as several lines: no pixel truth
         candidates = per_line[0][2]
