@@ -307,18 +307,32 @@ def test_a_pair_counts_as_two_digits_in_the_search():
 
 
 def test_pair_chances_only_for_candidates_as_wide_as_a_pair():
-    from hdrnn.reading._pairs import NOT_PAIR, digit_chances, pair_chances, split_box
+    from hdrnn.reading._pairs import (
+        NOT_PAIR,
+        digit_chances,
+        pair_chances,
+        pair_possible,
+        split_box,
+    )
 
     classes = [*range(100), NOT_PAIR]
     stand_in = DummyClassifier(strategy="prior").fit(np.zeros((101, 784)), classes)
+
+    def chances(boxes, height, joined):
+        possible = pair_possible(boxes, height, joined)
+        return pair_chances(stand_in, np.zeros((possible.sum(), 784)), possible)
+
     boxes = [(0, 0, 5, 20), (0, 0, 30, 20), (0, 0, 60, 20)]  # 0.25, 1.5 and 3 heights wide
-    pairs, not_pair = pair_chances(stand_in, np.zeros((3, 784)), boxes, 20.0, [True] * 3)
+    pairs, not_pair = chances(boxes, 20.0, [True] * 3)
     assert pairs.shape == (3, 100) and not_pair.shape == (3,)
     assert not_pair[0] == not_pair[2] == 1.0 and pairs[[0, 2]].sum() == 0.0
     assert not_pair[1] == pytest.approx(1 / 101) and pairs[1].sum() == pytest.approx(1.0)
     # Two separate strokes are never read as a pair: digits apart read better one by one.
-    _, not_pair = pair_chances(stand_in, np.zeros((3, 784)), boxes, 20.0, [True, False, True])
+    _, not_pair = chances(boxes, 20.0, [True, False, True])
     assert not_pair[1] == 1.0
+    # Each candidate is measured against its own line's height (a whole image at once).
+    _, not_pair = chances(boxes, np.array([20.0, 20.0, 40.0]), [True] * 3)
+    assert not_pair[2] < 1.0  # 60 wide in a line 40 high: 1.5 heights
     left, right = digit_chances(np.eye(100)[37])  # the pair "37"
     assert left.argmax() == 3 and right.argmax() == 7
     crop = np.zeros((20, 30))

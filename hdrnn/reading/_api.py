@@ -10,6 +10,7 @@ from hdrnn.reading._pairs import (
     PAIR_MAX_WIDTH,
     digit_chances,
     pair_chances,
+    pair_possible,
     shipped_pairs,
     split_box,
 )
@@ -111,21 +112,20 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     probabilities = np.zeros((len(crops), len(model.classes_)))
     probabilities[digit_like] = model.predict_proba(X[digit_like])  # one batched call
     not_one = _not_one(verifier, crops, X, shape, digit_like)
-    pair_rows = _rows_for(pairs, crops, X, shape)
+    paired = _paired(pairs, crops, X, shape, per_line)
     readings, offset = [], 0
     for line, pieces, candidates in per_line:
         chosen = slice(offset, offset + len(candidates))
         offset += len(candidates)
-        paired = None
-        if pairs is not None:
-            boxes = [c.box for c in candidates]
-            joined = [c.one_stroke for c in candidates]
-            paired = pair_chances(pairs, pair_rows[chosen], boxes, line.height, joined)
         reading = _read_line(
             line,
             pieces,
             candidates,
-            (probabilities[chosen], None if not_one is None else not_one[chosen], paired),
+            (
+                probabilities[chosen],
+                None if not_one is None else not_one[chosen],
+                None if paired is None else (paired[0][chosen], paired[1][chosen]),
+            ),
             (model, found, min_confidence, digits),
         )
         if reading.digits:
@@ -174,13 +174,13 @@ def _checked_helper(model, shipped, needed, role, meaning):
     return model
 
 
-def _rows_for(other, crops, X, shape):
-    """The candidates prepared for ``other`` (a model; None gives None): ``X`` itself when
-    it reads the same image shape as the reader."""
-    if other is None:
-        return None
+def _rows_for(other, crops, X, shape, asked):
+    """The ``asked`` candidates (a mask) prepared for ``other``, a model: rows of ``X``
+    when it reads the same image shape as the reader."""
     own_shape = input_image_shape(other)
-    return X if own_shape == shape else prepare_inks(crops, own_shape)
+    if own_shape == shape:
+        return X[asked]
+    return prepare_inks([crop for crop, ask in zip(crops, asked) if ask], own_shape)
 
 
 def _not_one(verifier, crops, X, shape, digit_like):
@@ -189,14 +189,22 @@ def _not_one(verifier, crops, X, shape, digit_like):
     if verifier is None:
         return None
     chances = np.ones(len(crops))
-    if input_image_shape(verifier) == shape:
-        rows = X[digit_like]
-    else:
-        asked = [crop for crop, ask in zip(crops, digit_like) if ask]
-        rows = prepare_inks(asked, input_image_shape(verifier))
     column = list(verifier.classes_).index(NOT_ONE)
+    rows = _rows_for(verifier, crops, X, shape, digit_like)
     chances[digit_like] = verifier.predict_proba(rows)[:, column]
     return chances
+
+
+def _paired(pairs, crops, X, shape, per_line):
+    """:func:`~hdrnn.reading._pairs.pair_chances` of every candidate of the image, in one
+    batched call (None without a pair reader)."""
+    if pairs is None:
+        return None
+    everyone = [(line, c) for line, _, candidates in per_line for c in candidates]
+    boxes = [c.box for _, c in everyone]
+    heights = np.array([line.height for line, _ in everyone])
+    possible = pair_possible(boxes, heights, [c.one_stroke for _, c in everyone])
+    return pair_chances(pairs, _rows_for(pairs, crops, X, shape, possible), possible)
 
 
 def checked_model(model, min_confidence, digits=None):

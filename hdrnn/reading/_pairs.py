@@ -37,21 +37,34 @@ def shipped_pairs():
     return load_pretrained("pairs")
 
 
-def pair_chances(model, rows, boxes, height, joined):
-    """``(pair_probabilities, not_pair)`` for each candidate of a line.
+def pair_possible(boxes, heights, joined):
+    """Which candidates the pair reader is asked about: one stroke (digits apart are read
+    better one by one) between ``PAIR_MIN_WIDTH`` and ``PAIR_MAX_WIDTH`` line heights wide.
+
+    Parameters
+    ----------
+    boxes : sequence of (x0, y0, x1, y1)
+    heights : float or ndarray of shape (n_candidates,)
+        The typical digit height of each candidate's line.
+    joined : sequence of bool
+        Whether each candidate's ink is one stroke.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    width = (boxes[:, 2] - boxes[:, 0]) / heights
+    return (width >= PAIR_MIN_WIDTH) & (width <= PAIR_MAX_WIDTH) & np.asarray(joined, bool)
+
+
+def pair_chances(model, rows, possible):
+    """``(pair_probabilities, not_pair)`` for each candidate.
 
     Parameters
     ----------
     model : fitted classifier
         The pair reader (classes ``0..99`` and :data:`NOT_PAIR`).
-    rows : ndarray of shape (n_candidates, n_features)
-        The candidates, prepared for ``model``.
-    boxes : sequence of (x0, y0, x1, y1)
-    height : float
-        The line's typical digit height.
-    joined : sequence of bool
-        Whether each candidate's ink is one stroke. Only those are read as
-        pairs: digits apart are read better one by one.
+    rows : ndarray of shape (n_possible, n_features)
+        The ``possible`` candidates, prepared for ``model``.
+    possible : ndarray of shape (n_candidates,), bool
+        Which candidates may be pairs (:func:`pair_possible`).
 
     Returns
     -------
@@ -61,16 +74,13 @@ def pair_chances(model, rows, boxes, height, joined):
         The chance that it is not two whole digits (1 where its width or its
         separate strokes rule a pair out).
     """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    width = (boxes[:, 2] - boxes[:, 0]) / height
-    possible = (width >= PAIR_MIN_WIDTH) & (width <= PAIR_MAX_WIDTH) & np.asarray(joined, bool)
-    pairs = np.zeros((len(boxes), 100))
-    not_pair = np.ones(len(boxes))
+    pairs = np.zeros((len(possible), 100))
+    not_pair = np.ones(len(possible))
     if possible.any():
-        proba = model.predict_proba(rows[possible])
+        proba = model.predict_proba(rows)
         classes = np.asarray(model.classes_)
         is_pair = classes != NOT_PAIR
-        chosen = np.zeros((int(possible.sum()), 100))
+        chosen = np.zeros((len(rows), 100))
         chosen[:, classes[is_pair].astype(np.int64)] = proba[:, is_pair]
         total = chosen.sum(axis=1, keepdims=True)
         pairs[possible] = chosen / np.maximum(total, 1e-12)

@@ -161,10 +161,9 @@ def line_candidates(labels, ink, line, pieces, pair_width=None):
                 span.append(piece)
             left = min(int(part.left.min()) for part in span)
             right = max(int(part.right.max()) for part in span)
-            wide = stop > start + 1 and right - left > MAX_WIDTH * line.height
-            if (wide and len(span) > 1) or (
-                stop > start + 1 and right - left > widest * line.height
-            ):
+            several = stop > start + 1  # a single piece always counts, however wide
+            wide = several and right - left > MAX_WIDTH * line.height
+            if wide and (len(span) > 1 or right - left > widest * line.height):
                 break  # too wide for a digit, and for a pair unless it is one stroke
             crop, box = _render(labels, ink, span, (left, right))
             if crop is not None:
