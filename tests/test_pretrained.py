@@ -231,6 +231,13 @@ def test_evaluate_uses_the_shipped_model_without_model(mnist_dir, capsys, monkey
     assert "Evaluating the shipped model mnist" in out and f"{accuracy:.4f}" in out
 
 
+def _built(folder, name):
+    """``(card, model)`` a build wrote to ``folder``, once the file matches its card's hash."""
+    card = json.loads((folder / f"{name}.json").read_text())
+    assert hashlib.sha256((folder / f"{name}.hdrnn").read_bytes()).hexdigest() == card["sha256"]
+    return card, hdrnn.load(folder / f"{name}.hdrnn")
+
+
 def test_the_verifier_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys):
     from hdrnn.reading import build
 
@@ -239,10 +246,8 @@ def test_the_verifier_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys
     assert build.main(argv) == 0
     out = capsys.readouterr().out
     assert "candidates (" in out and "not one digit" in out
-    card = json.loads((tmp_path / "segments.json").read_text())
-    assert hashlib.sha256((tmp_path / "segments.hdrnn").read_bytes()).hexdigest() == card["sha256"]
+    card, model = _built(tmp_path, "segments")
     assert card["recipe"]["numbers"] == 150 and card["recipe"]["epochs"] == 2
-    model = hdrnn.load(tmp_path / "segments.hdrnn")
     assert list(model.classes_) == list(range(11))
 
 
@@ -256,11 +261,9 @@ def test_the_pair_reader_build_writes_a_card_that_loads(mnist_dir, tmp_path, cap
     assert build.main(argv) == 0
     out = capsys.readouterr().out
     assert "candidates (" in out and "not a pair" in out
-    card = json.loads((tmp_path / "pairs.json").read_text())
-    assert hashlib.sha256((tmp_path / "pairs.hdrnn").read_bytes()).hexdigest() == card["sha256"]
+    card, model = _built(tmp_path, "pairs")
     assert card["recipe"]["numbers"] == 100 and card["recipe"]["whole_pairs"] == 500
     assert "touching_or_overlapping_with_pairs" in card["accuracy"]
-    model = hdrnn.load(tmp_path / "pairs.hdrnn")
     assert NOT_PAIR in model.classes_ and model.n_features_in_ == 784
 
 

@@ -95,7 +95,7 @@ PAIRS_RECIPE = {
     ],
 }
 RECIPES = {NAME: RECIPE, "pairs": PAIRS_RECIPE}
-# Whole pairs per chunk, each chunk seeded (seed, "pairs", chunk).
+# Whole pairs per chunk, each chunk seeded (seed, 2, chunk).
 PAIR_CHUNK = 50000
 # Numbers per chunk: each chunk has its own seed, (seed, chunk).
 CHUNK = 500
@@ -226,8 +226,7 @@ def train(recipe, X, y):
 def measure(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
     """The verifier card's figures, all on MNIST *test* digits: its accuracy on
     candidates, and exact numbers read with and without it."""
-    test = slice(mnist.n_train, None)
-    images, labels = mnist.data[test].reshape(-1, 28, 28), mnist.target[test]
+    images, labels = _test_digits(mnist)
     X, y = lessons(images, labels, n_numbers * 2, seed + 1, jobs=jobs)
     said = model.predict(X)
     figures = {
@@ -235,15 +234,9 @@ def measure(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
         "not_one_recall_mnist_test": float(np.mean(said[y == NOT_ONE] == NOT_ONE)),
         "whole_digit_recall_mnist_test": float(np.mean(said[y != NOT_ONE] != NOT_ONE)),
     }
-    rng = np.random.default_rng([seed + 2])
-    numbers, truths = synthetic.make_numbers(images, labels, n_numbers, rng, lengths=(2, 6))
-    photos = [synthetic.photograph(ink, rng) for ink in numbers]
+    photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
     for name, verifier in (("without", False), ("with", model)):
-        exact = [
-            read_number(photo, reader, min_confidence=0.0, verifier=verifier, pairs=False).text
-            == truth.text
-            for photo, truth in zip(photos, truths)
-        ]
+        exact = _read_exactly(reader, photos, truths, verifier=verifier, pairs=False)
         figures[f"numbers_photographed_mnist_test_{name}_verifier"] = float(np.mean(exact))
     return figures
 
@@ -252,8 +245,7 @@ def measure_pairs(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS
     """The pair reader card's figures, all on MNIST *test* digits: its accuracy on the
     candidates that are pairs, its recall of those that are not, and exact numbers
     read with and without it (photographed; all spacings, and touching or overlapping)."""
-    test = slice(mnist.n_train, None)
-    images, labels = mnist.data[test].reshape(-1, 28, 28), mnist.target[test]
+    images, labels = _test_digits(mnist)
     X, y = lessons(images, labels, n_numbers * 2, seed + 1, jobs=jobs, pairs_kept=1.0)
     said = model.predict(X)
     pair = y != NOT_PAIR
@@ -261,20 +253,36 @@ def measure_pairs(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS
         "pairs_read_mnist_test": float(np.mean(said[pair] == y[pair])),
         "not_pair_recall_mnist_test": float(np.mean(said[~pair] == NOT_PAIR)),
     }
-    rng = np.random.default_rng([seed + 2])
-    numbers, truths = synthetic.make_numbers(images, labels, n_numbers, rng, lengths=(2, 6))
-    photos = [synthetic.photograph(ink, rng) for ink in numbers]
+    photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
     joined = np.array([truth.spacing in ("touching", "overlapping") for truth in truths])
     for name, pairs in (("without", False), ("with", model)):
-        exact = np.array(
-            [
-                read_number(photo, reader, min_confidence=0.0, pairs=pairs).text == truth.text
-                for photo, truth in zip(photos, truths)
-            ]
-        )
+        exact = _read_exactly(reader, photos, truths, pairs=pairs)
         figures[f"numbers_photographed_mnist_test_{name}_pairs"] = float(np.mean(exact))
         figures[f"touching_or_overlapping_{name}_pairs"] = float(np.mean(exact[joined]))
     return figures
+
+
+def _test_digits(mnist):
+    """MNIST's *test* digits as 28x28 images, and their labels."""
+    test = slice(mnist.n_train, None)
+    return mnist.data[test].reshape(-1, 28, 28), mnist.target[test]
+
+
+def _photographed_numbers(images, labels, n_numbers, seed):
+    """``(photos, truths)``: the card's numbers of 2-6 of the digits, photographed."""
+    rng = np.random.default_rng([seed + 2])
+    numbers, truths = synthetic.make_numbers(images, labels, n_numbers, rng, lengths=(2, 6))
+    return [synthetic.photograph(ink, rng) for ink in numbers], truths
+
+
+def _read_exactly(reader, photos, truths, **options):
+    """Whether ``read_number`` with ``options`` reads each photo's number exactly."""
+    return np.array(
+        [
+            read_number(photo, reader, min_confidence=0.0, **options).text == truth.text
+            for photo, truth in zip(photos, truths)
+        ]
+    )
 
 
 def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
