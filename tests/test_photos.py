@@ -509,3 +509,33 @@ def test_a_short_line_of_digits_on_shaded_paper_keeps_every_digits_ink():
                 lost.append((seed, truths[0].text))
                 break
     assert len(lost) <= 4, lost  # measured: 4 (faint pencil); before: 9
+
+
+def test_batched_preparation_centres_as_ndimage_does(monkeypatch):
+    # prepare_inks centres every crop at once with small matrices; the reference is
+    # ndimage's center_of_mass and shift, which MNIST's own preparation used.
+    from scipy import ndimage
+
+    from hdrnn.preprocessing import _box_side, _crop_to_ink, _fit_into_box
+
+    rng = np.random.default_rng(4)
+    inks = [
+        rng.random((h, w)) * (rng.random((h, w)) < 0.4) for h, w in rng.integers(2, 90, (60, 2))
+    ]
+    inks.append(np.pad([[1.0]], ((0, 30), (0, 5))))  # ink in a corner: a long shift
+    inks = [ink if ink.any() else np.ones((3, 3)) for ink in inks]
+    for shape in ((28, 28), (20, 24)):
+        expected = []
+        for ink in inks:
+            digit = _fit_into_box(_crop_to_ink(ink), _box_side(shape))
+            canvas = np.zeros(shape)
+            top, left = (shape[0] - digit.shape[0]) // 2, (shape[1] - digit.shape[1]) // 2
+            canvas[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+            offset = np.subtract((shape[0] / 2, shape[1] / 2), ndimage.center_of_mass(canvas))
+            shifted = ndimage.shift(canvas, offset, order=1, mode="constant")
+            expected.append(np.clip(shifted, 0, 1).astype(np.float32).ravel())
+        np.testing.assert_allclose(prepare_inks(inks, shape), np.stack(expected), atol=1e-6)
+        with monkeypatch.context() as patch:  # in several chunks, the same
+            patch.setattr("hdrnn.preprocessing.PREPARE_CHUNK", 7)
+            np.testing.assert_allclose(prepare_inks(inks, shape), np.stack(expected), atol=1e-6)
+        np.testing.assert_allclose(prepare_ink(inks[-1], None, shape), expected[-1], atol=1e-6)

@@ -382,3 +382,44 @@ def test_candidates_too_wide_for_a_digit_are_one_strokes_for_the_pair_reader():
     assert spans[None][2, 4] == spans[2.2][2, 4] == (False, False)
     assert (1, 3) not in spans[2.2] and (0, 3) not in spans[2.2]
     assert {key: value for key, value in spans[2.2].items() if key != (0, 2)} == spans[None]
+
+
+def _cheapest_path_by_hand(cost, seed, reach, margin):
+    """The cheapest path for one seed, one column at a time (the reference)."""
+    from hdrnn.reading._pieces import STEP_COST
+
+    n_rows, n_cuts = cost.shape
+    allowed = [
+        c for c in range(seed - reach, seed + reach + 1) if margin <= c <= n_cuts - 1 - margin
+    ]
+    total = {c: cost[0, c] for c in allowed}
+    for row in range(1, n_rows):
+        total = {
+            c: min(total.get(c + step, np.inf) + STEP_COST * abs(step) for step in (-1, 0, 1))
+            + cost[row, c]
+            for c in allowed
+        }
+    return min(total.values(), default=np.inf)
+
+
+def test_cut_paths_are_the_cheapest_and_follow_their_cost():
+    from hdrnn.reading._pieces import STEP_COST, _cheapest_paths, _crossing_cost
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        rows, cols = rng.integers(3, 25), rng.integers(8, 40)
+        patch = rng.random((rows, cols)) * (rng.random((rows, cols)) < 0.5)
+        if trial % 2:
+            patch = np.round(patch * 2) / 2  # many ties
+        cost = _crossing_cost(patch)
+        margin, reach = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+        seeds = np.arange(margin, cols - margin + 1)
+        costs, paths = _cheapest_paths(cost, seeds, reach, margin)
+        for seed, found, path in zip(seeds, costs, paths):
+            assert found == pytest.approx(_cheapest_path_by_hand(cost, seed, reach, margin))
+            # A path moves one column at most per row, stays in its window, and costs
+            # what it crosses plus its steps.
+            steps = np.abs(np.diff(path))
+            assert steps.max(initial=0) <= 1 and np.all(np.abs(path - seed) <= reach)
+            crossed = cost[np.arange(rows), path].sum() + STEP_COST * steps.sum()
+            assert found == pytest.approx(crossed)
