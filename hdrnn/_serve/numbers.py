@@ -15,7 +15,7 @@ import numpy as np
 
 from hdrnn._serve.errors import RequestError
 from hdrnn._utils.model_facts import plain
-from hdrnn.preprocessing import find_ink, prepare_ink
+from hdrnn.preprocessing import find_ink, prepare_ink, prepare_inks
 from hdrnn.reading import read_number
 
 # A digit below this probability reads as "?" (as ``hdrnn read`` does by default).
@@ -54,6 +54,11 @@ def digit_input(found, box, image_shape):
 
     ValueError when the box holds no ink.
     """
+    return prepare_ink(_digit_crop(found, box), None, image_shape)
+
+
+def _digit_crop(found, box):
+    """The ink inside ``box`` (and a pixel around it), at the finest scale read."""
     x0, y0, x1, y1 = box
     width, height = found.image_size
     # A pixel more on each side: the box is the ink found on the analysed copy.
@@ -70,7 +75,7 @@ def digit_input(found, box, image_shape):
             f"No ink inside the box {list(box)}: select a digit's box from the reading "
             "(/api/read) of this same drawing."
         )
-    return prepare_ink(crop, None, image_shape)
+    return crop
 
 
 def read_drawing(model, pixels, image_shape, min_confidence=MIN_CONFIDENCE):
@@ -83,9 +88,10 @@ def read_drawing(model, pixels, image_shape, min_confidence=MIN_CONFIDENCE):
     """
     found = find_ink(pixels)
     reading = read_number(found, model, min_confidence=min_confidence)
+    # What the model saw of each digit, as a lesson would prepare it (one batched call).
+    inputs = prepare_inks([_digit_crop(found, digit.box) for digit in reading.digits], image_shape)
     digits = []
-    for digit in reading.digits:
-        x = digit_input(found, digit.box, image_shape)
+    for digit, x in zip(reading.digits, inputs):
         digits.append(
             {
                 "digit": plain(digit.digit),

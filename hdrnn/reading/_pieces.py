@@ -157,6 +157,8 @@ def line_candidates(labels, ink, line, pieces, pair_width=None):
     widest = MAX_WIDTH if pair_width is None else max(MAX_WIDTH, pair_width)
     # Whether the cut before each piece (and after the last) goes through a stroke.
     through = [0] + [int(a.label == b.label) for a, b in itertools.pairwise(pieces)] + [0]
+    # Each piece's ink once: a candidate's is the sum of its pieces' (they share no pixel).
+    inks = [_piece_ink(labels, ink, piece) for piece in pieces]
     candidates = []
     for start in range(len(pieces)):
         span = []  # the run's pieces, neighbours of one stroke merged into one Piece
@@ -172,28 +174,37 @@ def line_candidates(labels, ink, line, pieces, pair_width=None):
             wide = several and right - left > MAX_WIDTH * line.height
             if wide and (len(span) > 1 or right - left > widest * line.height):
                 break  # too wide for a digit, and for a pair unless it is one stroke
-            crop, box = _render(labels, ink, span, (left, right))
+            crop, box = _render(inks[start:stop])
             if crop is not None:
                 ends = through[start] + through[stop]
                 candidates.append(Candidate(start, stop, crop, box, ends, len(span) == 1, wide))
     return candidates
 
 
-def _render(labels, ink, span, columns_spanned):
-    """The ink of each :class:`Piece` of ``span`` (its stroke's pixels between its two
-    paths), which lies within ``columns_spanned = (left, right)``, cropped to that ink,
-    and its box; ``(None, None)`` when there is no ink."""
-    left, right = columns_spanned
-    top = min(part.top for part in span)
-    bottom = max(part.top + len(part.left) for part in span)
-    region = labels[top:bottom, left:right]
+def _piece_ink(labels, ink, piece):
+    """``(top, left, patch)``: the ink of a :class:`Piece` (its stroke's pixels between
+    its two paths) in the box of rows and columns it may span."""
+    left, right = int(piece.left.min()), int(piece.right.max())
+    rows = slice(piece.top, piece.top + len(piece.left))
     columns = np.arange(left, right)[None, :]
-    mask = np.zeros(region.shape, dtype=bool)
-    for part in span:
-        rows = slice(part.top - top, part.top - top + len(part.left))
-        inside = (columns >= part.left[:, None]) & (columns < part.right[:, None])
-        mask[rows] |= inside & (region[rows] == part.label)
-    crop = np.where(mask, ink[top:bottom, left:right], 0.0)
+    inside = (columns >= piece.left[:, None]) & (columns < piece.right[:, None])
+    mask = inside & (labels[rows, left:right] == piece.label)
+    return piece.top, left, np.where(mask, ink[rows, left:right], 0.0)
+
+
+def _render(parts):
+    """The ink of some pieces (as :func:`_piece_ink` gives them) cropped to that ink,
+    and its box ``(x0, y0, x1, y1)``; ``(None, None)`` when there is no ink."""
+    top = min(part_top for part_top, _, _ in parts)
+    left = min(part_left for _, part_left, _ in parts)
+    bottom = max(part_top + patch.shape[0] for part_top, _, patch in parts)
+    right = max(part_left + patch.shape[1] for _, part_left, patch in parts)
+    crop = np.zeros((bottom - top, right - left))
+    for part_top, part_left, patch in parts:
+        rows, cols = patch.shape
+        crop[
+            part_top - top : part_top - top + rows, part_left - left : part_left - left + cols
+        ] += patch
     rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
     if len(rows) == 0:
         return None, None
