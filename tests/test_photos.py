@@ -76,6 +76,15 @@ def lighting(shape, gradient=0.0, vignette=0.0, shadow=0.0, angle=0.4):
     return light
 
 
+def hard_shadow(shape, depth=0.45, slope=0.3, across=0.5):
+    """Light (1 = full) with a sharp shadow over the right of the sheet, as a phone
+    held over it casts: its edge crosses at ``across`` of the width, slanted, two
+    pixels soft."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    edge = cols - across * shape[1] - slope * (rows - shape[0] / 2)
+    return 1.0 - depth * np.clip(0.5 + edge / 2, 0.0, 1.0)
+
+
 def photograph(
     ink,
     rng,
@@ -193,6 +202,11 @@ def chalkboard(ink, rng, board=0.18, chalk=0.85, noise=0.03):
 DAMAGE = {
     "shading and a shadow": dict(
         light=partial(lighting, gradient=0.35, vignette=0.4, shadow=0.35), noise=0.02
+    ),
+    # Deep enough that the shadowed paper's gray lies between the lit paper's and
+    # the pen's: the lit half once looked like chalk on a dark ground.
+    "a sharp, deep shadow across the digit": dict(
+        paper=0.75, pen=0.06, light=hard_shadow, noise=0.02
     ),
     "noise": dict(noise=0.07),
     "specks": dict(specks=25, noise=0.01),
@@ -539,3 +553,34 @@ def test_batched_preparation_centres_as_ndimage_does(monkeypatch):
             patch.setattr("hdrnn.preprocessing.PREPARE_CHUNK", 7)
             np.testing.assert_allclose(prepare_inks(inks, shape), np.stack(expected), atol=1e-6)
         np.testing.assert_allclose(prepare_ink(inks[-1], None, shape), expected[-1], atol=1e-6)
+
+
+def test_which_way_round_under_a_shadow_is_told_by_the_strokes(inks):
+    # A sharp shadow makes a second paper level between the lit paper and the ink;
+    # the strokes, not the levels, say which way round the ink is.
+    from hdrnn._utils.ink_shadows import ink_is_dark
+
+    coverage = np.pad(inks[4], 60)
+    light = hard_shadow(coverage.shape, depth=0.55, across=0.35)  # most of the sheet
+    pen_on_paper = (0.8 * (1 - coverage) + 0.05 * coverage) * light
+    chalk_on_board = (0.2 * (1 - coverage) + 0.9 * coverage) * light
+    assert ink_is_dark(pen_on_paper) and not ink_is_dark(chalk_on_board)
+    found = find_ink((pen_on_paper * 255).astype(np.uint8))
+    assert found.polarity == "dark on light"
+    assert find_ink((chalk_on_board * 255).astype(np.uint8)).polarity == "light on dark"
+
+
+def test_only_a_dark_area_reaching_in_from_the_edge_is_a_shadow():
+    from hdrnn._utils.ink_shadows import shadowed_paper
+
+    paper = np.full((120, 120), 0.8)
+    assert shadowed_paper(paper.copy(), paper, 0.01) is None  # nothing darker
+    blot = paper.copy()
+    blot[40:80, 40:80] = 0.1  # a blot of ink wider than the window, inside the sheet
+    assert shadowed_paper(blot, paper, 0.01) is None
+    shadowed = paper.copy()
+    shadowed[:, 70:] *= 0.5  # a shadow over the right of the sheet
+    shadowed[30:90, 40:46] = 0.05  # and a stroke in the light, near its edge
+    followed = shadowed_paper(shadowed, paper, 0.01)
+    np.testing.assert_allclose(followed[:, 75:], 0.4)  # the paper under the shadow
+    np.testing.assert_allclose(followed[:, :60], 0.8)  # the stroke's paper stays lit

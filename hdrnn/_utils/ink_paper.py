@@ -6,6 +6,9 @@
 2. *Which way round*: the paper is what the bare cells show (their median;
    the image's median when few cells are bare); the ink is the extreme of
    the image farther from it (dark ink on light paper, or chalk on a board).
+   When the paper's level lies near the middle of the two extremes (a sharp
+   shadow makes a second level of paper), the ink is what stands out from
+   its surroundings instead (``ink_shadows``).
 3. *The paper's brightness*: the median of each bare cell. A bare cell
    well on the way to the ink's gray is solid ink, unless many lie together
    and they are not nearly as dark as the ink (a shadow). Paper flat to within
@@ -18,6 +21,9 @@
    level, so its shading is followed too.
 4. *The paper's noise*: the spread of the pixels away from the ink around
    the paper's brightness (the bare cells' spread when too few are free).
+5. *Sharp shadows*: where a shadow reaching in from the image's edge is
+   darker than the cells said, the paper there is followed pixel by pixel
+   (``ink_shadows``).
 
 Everything is computed with the ink made dark (for light ink on a dark
 ground, on the inverted image), so one code serves both.
@@ -30,6 +36,7 @@ import numpy as np
 from scipy import ndimage
 
 from hdrnn._utils.images import block_mean
+from hdrnn._utils.ink_shadows import ink_is_dark, shadowed_paper
 
 # Cells: about this many along the longer side, at least MIN_CELL pixels
 # (wider than a stroke of a tightly cropped digit).
@@ -52,6 +59,12 @@ BARE_ENOUGH = 0.25
 SHADED = 0.75
 SHADOW_CELLS = 4
 SOLID_INK = 0.25
+
+# The paper's typical level decides which way round the ink is unless it lies
+# within this share of the image's range of the middle between its darkest
+# and lightest: then the ink is what stands out from its surroundings
+# (ink_shadows.ink_is_dark).
+SURE_SIDE = 0.25
 
 # Paper whose brightness varies by less than this (0-1 scale) is flat; with
 # the ink made dark, it is at least MIN_PAPER bright (contrast divides by it).
@@ -141,6 +154,10 @@ def find_paper(small):
     else:
         typical = float(np.median(sample))
     dark_ink = (typical - darkest, typical) > (lightest - typical, 0.5)  # a tie: by the paper
+    if abs((typical - darkest) - (lightest - typical)) < SURE_SIDE * (lightest - darkest):
+        # The paper's level lies near the middle (a shadow's paper between the lit
+        # paper and the ink): decide by which marks stand out from their surroundings.
+        dark_ink = ink_is_dark(small)
     ink_side = darkest if dark_ink else lightest
     grid, noise = _paper_cells(small, (low, middle, high), bare, (typical, ink_side))
     # With the ink made dark the paper is light: a little light at least.
@@ -148,7 +165,14 @@ def find_paper(small):
     if grid.size > 1 or noise > 0:  # a clean image's flat paper stays exactly as it is
         paper = _refined(small, paper, abs(typical - ink_side))
     noise = _residual_noise(small, paper, abs(typical - ink_side), noise)
-    return replace(paper, noise=noise / paper.median)
+    paper = replace(paper, noise=noise / paper.median)
+    if paper.grid.size > 1 or paper.noise > 0:  # (not on a clean image's flat paper)
+        centres = (np.arange(n) + 0.5 for n in small.shape)
+        dark = small if dark_ink else 1.0 - small
+        followed = shadowed_paper(dark, paper.brightness(*centres), noise)
+        if followed is not None:  # one value per pixel of the analysed copy
+            paper = replace(paper, grid=np.maximum(followed, MIN_PAPER), cell=1.0)
+    return paper
 
 
 def _paper_cells(small, percentiles, bare, levels):
