@@ -66,8 +66,9 @@ RECIPES = {
             "stroke-written 1s of the handwriting set (1 in 4 before the flagged 1s joined "
             "training)",
             "unusual handwriting fonts (Kristi, KaushanScript) are read far worse than pen strokes",
-            "photos lose several points against clean scans: very faint pencil, and a frame "
-            "drawn tight around a 1 on all four sides, are the usual failures",
+            "photos lose about a point against clean scans: very faint pencil, a frame drawn "
+            "tight around a 1 on all four sides, and a deep shadow across the digit are the "
+            "usual failures",
             "it reads one digit per image; numbers need hdrnn read (hdrnn.reading)",
         ],
     },
