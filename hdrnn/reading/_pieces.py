@@ -161,23 +161,19 @@ def line_candidates(labels, ink, line, pieces, pair_width=None):
     inks = [_piece_ink(labels, ink, piece) for piece in pieces]
     candidates = []
     for start in range(len(pieces)):
-        span = []  # the run's pieces, neighbours of one stroke merged into one Piece
+        strokes, left, right = 0, math.inf, -math.inf  # of the run start..stop
         for stop in range(start + 1, min(start + MAX_SPAN, len(pieces)) + 1):
-            piece = pieces[stop - 1]
-            if span and span[-1].label == piece.label:
-                span[-1] = span[-1]._replace(right=piece.right)
-            else:
-                span.append(piece)
-            left = min(int(part.left.min()) for part in span)
-            right = max(int(part.right.max()) for part in span)
+            _, piece_left, patch = inks[stop - 1]
+            strokes += stop == start + 1 or not through[stop - 1]  # a new stroke joins
+            left, right = min(left, piece_left), max(right, piece_left + patch.shape[1])
             several = stop > start + 1  # a single piece always counts, however wide
             wide = several and right - left > MAX_WIDTH * line.height
-            if wide and (len(span) > 1 or right - left > widest * line.height):
+            if wide and (strokes > 1 or right - left > widest * line.height):
                 break  # too wide for a digit, and for a pair unless it is one stroke
             crop, box = _render(inks[start:stop])
             if crop is not None:
                 ends = through[start] + through[stop]
-                candidates.append(Candidate(start, stop, crop, box, ends, len(span) == 1, wide))
+                candidates.append(Candidate(start, stop, crop, box, ends, strokes == 1, wide))
     return candidates
 
 
