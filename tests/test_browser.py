@@ -34,9 +34,12 @@ from hdrnn.pretrained import load_pretrained
 sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Chromium: apt-get install chromium (.ci/run does)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Chromium: apt-get install chromium (.ci/run does)"
+    ),
+    pytest.mark.slow,
+]
 
 # A stroke that is not clearly any digit: between a 1 and a 7 (for teaching).
 AMBIGUOUS = [[(0.35, 0.2), (0.6, 0.1), (0.5, 0.92)]]

@@ -328,6 +328,7 @@ def test_confusion_matrix_text_is_aligned():
     assert rows[2].split() == ["b", "3", "100"]
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run(
         [sys.executable, "-m", "hdrnn", "train", "--hidden", "16", "--epochs", "5"],
@@ -339,6 +340,7 @@ def test_python_dash_m_runs_the_cli():
     assert "Test accuracy" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_during_train_exits_130_and_keeps_the_old_model(tmp_path):
     # battery row 33, with a real SIGINT: exit 130, the epoch named, the old model

@@ -89,6 +89,7 @@ def _assert_same_results(on_cluster, at_home):
     assert on_cluster.best_params_ == at_home.best_params_
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cluster", ["process_cluster", "thread_cluster"])
 def test_grid_search_on_dask_gives_the_same_results(request, cluster, small_digits):
     request.getfixturevalue(cluster)
@@ -98,6 +99,7 @@ def test_grid_search_on_dask_gives_the_same_results(request, cluster, small_digi
     _assert_same_results(on_dask, at_home)
 
 
+@pytest.mark.slow
 def test_randomized_halving_and_pipelines_on_dask(process_cluster, small_digits):
     X, y = small_digits
     X = 16 * X  # raw pixels: the pipeline's scaler scales them
@@ -147,6 +149,7 @@ _RERUNS_LOST_TASKS = tuple(map(int, distributed.__version__.split(".")[:2])) >= 
 @pytest.mark.skipif(
     not _RERUNS_LOST_TASKS, reason="older distributed can cancel a killed worker's tasks"
 )
+@pytest.mark.slow
 def test_a_worker_killed_mid_search_does_not_stop_it(small_digits):
     X, y = small_digits
     grid = {"alpha": [1e-5, 1e-4, 1e-3, 1e-2], "hidden_layer_sizes": [(64,), (128,)]}
@@ -185,6 +188,7 @@ def _search_command(tmp_path, *where):
     return path, [*argv, "--cv", "3", "--epochs", "15", "--save", str(path), *where]
 
 
+@pytest.mark.slow
 def test_search_command_on_a_local_cluster_and_on_local_processes(tmp_path, capsys):
     path, argv = _search_command(tmp_path, "--local-cluster", "2")
     assert main(argv) == 0
@@ -239,6 +243,7 @@ def test_search_command_names_an_unreachable_scheduler(monkeypatch, capsys):
     assert "--local-cluster" in error and error.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_search_command_gives_up_on_a_port_that_never_answers(monkeypatch, capsys):
     # issue 24 item 14: a port that accepts and stays silent hung the search forever
     with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
@@ -249,6 +254,7 @@ def test_search_command_gives_up_on_a_port_that_never_answers(monkeypatch, capsy
     assert "not a dask scheduler" in error and error.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_search_command_says_an_http_server_is_not_a_scheduler(monkeypatch, capsys):
     # issue 24 item 14: an HTTP answer was read as a 3 EiB message (a MemoryError traceback)
     with socket.create_server(("127.0.0.1", 0)) as server:
@@ -333,6 +339,7 @@ def _must_not_start(*args, **kwargs):
     raise AssertionError("the cluster was started")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and process groups")
 def test_ctrl_c_stops_a_search_on_a_local_cluster_with_one_line(tmp_path):
     # issue 24 item 14: Ctrl-C printed 73 lines of worker tracebacks

@@ -845,6 +845,7 @@ def fuzz_target(tiny, tmp_path_factory):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.slow
 @given(data=st.data())
 def test_fuzzed_files_with_a_valid_checksum_load_the_original_or_raise(fuzz_target, data):
     """Mutations of a real file, checksum recomputed: the original model, or ModelFileError.

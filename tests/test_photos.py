@@ -292,6 +292,7 @@ def test_a_frame_touching_the_digit_on_every_side_does_not_eat_it(inks, clean):
         assert correlation(prepare_digit_image(found), clean[digit]) > MIN_CORRELATION, digit
 
 
+@pytest.mark.slow
 def test_a_model_reads_damaged_photos_as_it_reads_clean_ones(inks, clean, model):
     expected = {digit: model.predict(x[np.newaxis])[0] for digit, x in clean.items()}
     assert sum(expected[digit] == digit for digit in expected) >= 7  # a small model
@@ -478,6 +479,7 @@ def mnist_model(mnist_dir):
     return model, X_test, y_test
 
 
+@pytest.mark.slow
 def test_photographed_mnist_test_digits_are_read_as_well_as_clean_photos(mnist_model):
     # Measured with a 20-epoch model on 500 test digits: clean photos 97.6%,
     # every damage within a point of it (a frame touching two sides 97.2%);

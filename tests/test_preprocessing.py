@@ -94,6 +94,7 @@ def _upscaled_digits(X8):
     return images
 
 
+@pytest.mark.slow
 def test_a_digits_model_reads_scanned_digits(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     model = DigitMLPClassifier((64,), random_state=0, max_iter=100).fit(X_train, y_train)
@@ -165,6 +166,7 @@ def test_clean_images_are_prepared_exactly_as_before(digits, drawn_digits, draw)
         np.testing.assert_allclose(prepare_digit_image(image), expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_mnist_digits_prepare_into_themselves(mnist_dir):
     # MNIST's digits were made by this preparation: preparing one again gives
     # it back but for resampling (measured: median correlation 0.97), and
@@ -266,6 +268,7 @@ def _photograph(x, rng, kind):
     return _encode(Image.fromarray((canvas * 60000 + 2000).astype(np.uint16)), "PNG")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("HDRNN_MNIST_DIR"), reason="HDRNN_MNIST_DIR is not set")
 def test_photographed_mnist_digits_are_read_almost_as_well_as_the_originals(Image):
     from hdrnn import load_mnist

@@ -120,6 +120,7 @@ def test_an_unknown_name_lists_the_shipped_ones():
         load_pretrained("emnist")
 
 
+@pytest.mark.slow
 def test_it_loads_offline_with_no_optional_extra():
     code = (
         "import sys\n"
@@ -238,6 +239,7 @@ def _built(folder, name):
     return card, hdrnn.load(folder / f"{name}.hdrnn")
 
 
+@pytest.mark.slow
 def test_the_verifier_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys):
     from hdrnn.reading import build
 
@@ -251,6 +253,7 @@ def test_the_verifier_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys
     assert list(model.classes_) == list(range(11))
 
 
+@pytest.mark.slow
 def test_the_pair_reader_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys):
     from hdrnn.reading import build
     from hdrnn.reading._pairs import NOT_PAIR
@@ -267,6 +270,7 @@ def test_the_pair_reader_build_writes_a_card_that_loads(mnist_dir, tmp_path, cap
     assert NOT_PAIR in model.classes_ and model.n_features_in_ == 784
 
 
+@pytest.mark.slow
 def test_the_pair_readers_lessons_label_pairs_and_the_rest(mnist_dir):
     # Lessons come from MNIST training digits; a pair's class is 10 * left + right.
     from hdrnn.reading import build

@@ -183,6 +183,7 @@ def _photos_read_exactly(mnist, n, spacing, **options):
     return np.mean([r.text == t.text for r, t in zip(readings, truths)])
 
 
+@pytest.mark.slow
 def test_the_verifier_reads_close_and_touching_photos_better(mnist):
     # Close or touching: where the reader alone is sure of a half digit or of two, the
     # verifier says it is not one digit.
@@ -193,6 +194,7 @@ def test_the_verifier_reads_close_and_touching_photos_better(mnist):
     assert with_it >= without + 0.15
 
 
+@pytest.mark.slow
 def test_the_pair_reader_reads_touching_and_overlapping_photos_better(mnist):
     # Touching or overlapping: where no cut separates two digits, the pair reader reads
     # them as one candidate.

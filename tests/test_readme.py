@@ -3,9 +3,12 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs(capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
     assert blocks, "README.md has no Python example"
@@ -43,6 +46,7 @@ def test_readme_training_extras_example_runs(monkeypatch, tmp_path):
     assert (tmp_path / "mnist-800.hdrnn").exists()
 
 
+@pytest.mark.slow
 def test_readme_predict_output_shows_what_the_command_prints(tmp_path):
     """The digits in the README's output block are the ones `hdrnn predict` names."""
     import os

@@ -62,7 +62,8 @@ def model_8(digits):
 @contextmanager
 def serving(recognizer, host="127.0.0.1", model_name="test"):
     server = DemoServer((host, 0), recognizer, model_name=model_name)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for it (the default 0.5 s, once per test, added up).
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server
@@ -305,6 +306,7 @@ def test_a_lesson_changes_only_this_browsers_copy_and_never_the_model_file(
     assert load(downloaded).get_params() == loaded.get_params()
 
 
+@pytest.mark.slow
 def test_twenty_browsers_teaching_at_once_never_see_each_others_lessons(
     model_28, drawn_digits, draw
 ):
@@ -475,6 +477,7 @@ def test_teaching_without_replay_data_still_learns(model_8, drawn_digits, draw):
     assert recognizer.teach(pixels, label)[0]["prediction"] == label
 
 
+@pytest.mark.slow
 def test_concurrent_requests_see_the_old_or_the_new_model_never_a_mix(model_28, drawn_digits, draw):
     model, replay = model_28
     recognizer = Recognizer(model, describe(model, "m"), replay=replay, shared=True)
@@ -638,17 +641,27 @@ def test_lessons_take_turns_in_order_and_a_full_queue_is_refused():
 # ------------------------------------------------------------------ bad requests
 
 
-def _raw(server, data, read_timeout=10):
-    """Send raw bytes; return what the server answers before closing (or timing out)."""
+def _raw(server, data, read_timeout=10, first_answer=False):
+    """Send raw bytes; return what the server answers before closing (or timing out),
+    or with ``first_answer`` as soon as one whole answer has arrived (a connection
+    kept alive would otherwise be waited on until the timeout)."""
     with socket.create_connection(_address(server), timeout=read_timeout) as sock:
         sock.sendall(data)
-        chunks = []
+        answer = b""
         try:
             while chunk := sock.recv(65536):
-                chunks.append(chunk)
+                answer += chunk
+                if first_answer and _is_whole_answer(answer):
+                    break
         except TimeoutError:
             pass
-    return b"".join(chunks)
+    return answer
+
+
+def _is_whole_answer(answer):
+    head, blank, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"\r\nContent-Length: (\d+)", head)
+    return bool(blank) and length is not None and len(body) >= int(length[1])
 
 
 GOOD = {"width": 8, "height": 8, "pixels": base64.b64encode(bytes(64)).decode()}
@@ -799,7 +812,7 @@ def test_a_teach_from_the_page_itself_is_accepted(served, drawn_digits, draw):
     ],
 )
 def test_malformed_http_gets_an_error_status_not_a_crash(served, request_bytes, status):
-    answer = _raw(served, request_bytes)
+    answer = _raw(served, request_bytes, first_answer=True)
     assert answer.split(b" ")[1] == status, answer[:200]
     assert b"application/json" in answer
     assert _request(served, "GET", "/api/model")[0] == 200
@@ -974,6 +987,7 @@ def test_a_waiting_keep_alive_connection_gives_its_slot_to_a_new_client(monkeypa
             connection.close()
 
 
+@pytest.mark.slow
 def test_fifty_keep_alive_clients_all_get_their_lessons_taught(
     model_28, drawn_digits, draw, monkeypatch
 ):
@@ -1152,6 +1166,7 @@ def _stop(process, deadline):
     return out, err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_serve_a_model_file_until_ctrl_c(model_8, tmp_path):
     model, _ = model_8
@@ -1172,6 +1187,7 @@ def test_serve_a_model_file_until_ctrl_c(model_8, tmp_path):
     assert "stopped. No lesson was in progress." in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_serve_without_a_model_serves_the_shipped_model_at_once_and_says_so(tmp_path):
     env = {"HDRNN_MNIST_DIR": "", "SCIKIT_LEARN_DATA": str(tmp_path)}  # no MNIST here
@@ -1507,3 +1523,26 @@ def test_the_page_is_told_the_size_limits_and_a_photo_of_that_size_fits(shipped)
         status, _, reading = _request(server, "POST", route, _drawing(photo))
         assert status == 200, reading
     assert reading["text"] == "1"
+
+
+def test_the_server_reads_with_one_blas_thread_and_gives_the_rest_back(
+    model_8, tmp_path, monkeypatch
+):
+    # One drawing is a few small products: two BLAS threads waking for each, and
+    # spinning against the browser, made the readings slower on a busy 2-core machine.
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+    path = save(model_8[0], tmp_path / "m.hdrnn")
+    assert (
+        _serve_in_process(
+            monkeypatch, ["--model", str(path)], lambda s: seen.append(blas_threads())
+        )
+        == 0
+    )
+    assert seen and all(n == 1 for n in seen[0]), seen
+    assert blas_threads() == before  # a program that serves from Python keeps its threads
