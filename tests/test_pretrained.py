@@ -188,6 +188,14 @@ def test_the_build_script_trains_resumes_and_writes_a_card_that_loads(mnist_dir,
     card = json.loads((tmp_path / "mnist.json").read_text())
     assert hashlib.sha256((tmp_path / "mnist.hdrnn").read_bytes()).hexdigest() == card["sha256"]
     assert set(card["accuracy"]) >= {"mnist_test", "handwriting_strokes", "handwriting_photos"}
+    # Measured again, the model file is left as it is (and the card's hash holds).
+    before = (tmp_path / "mnist.hdrnn").read_bytes()
+    card["built_with"] = "the first build"
+    (tmp_path / "mnist.json").write_text(json.dumps(card))
+    assert build.main([*argv, "--evaluate-only"]) == 0
+    assert (tmp_path / "mnist.hdrnn").read_bytes() == before
+    again = json.loads((tmp_path / "mnist.json").read_text())
+    assert again["sha256"] == card["sha256"] and again["built_with"] == "the first build"
     assert "50 copies of their 1s given a European flag" in card["training_data"]
     assert card["recipe"]["flagged_ones"] == 50
     assert not (tmp_path / ".mnist-checkpoint.hdrnn").exists()
