@@ -16,6 +16,7 @@ is not a segment, however flat its top.
   line's own thickness, so a digit that touches the frame from inside stays.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -240,10 +241,15 @@ def _frame(strokes, across, down):
     box_rows, box_cols = (top.centre, bottom.centre), (left.centre, right.centre)
     if box_rows[1] - box_rows[0] < 2 or box_cols[1] - box_cols[0] < 2:
         return None
-    sides = [(top, box_cols), (bottom, box_cols), (left, box_rows), (right, box_rows)]
-    if any(_cover(segment.cols, span) < BOX_COVER for segment, span in sides):
+    sides = [
+        _side(strokes, h_labels, top, box_cols),
+        _side(strokes, h_labels, bottom, box_cols),
+        _side(strokes.T, v_labels, left, box_rows),
+        _side(strokes.T, v_labels, right, box_rows),
+    ]
+    if any(cover < BOX_COVER for _, cover in sides):
         return None
-    frame = _peel_frame(strokes, h_labels, v_labels, (top, bottom, left, right))
+    frame = _peel_frame(strokes, [side for side, _ in sides])
     inside = strokes & ~frame
     inside[: int(box_rows[0])] = inside[int(np.ceil(box_rows[1])) :] = False
     inside[:, : int(box_cols[0])] = inside[:, int(np.ceil(box_cols[1])) :] = False
@@ -253,21 +259,35 @@ def _frame(strokes, across, down):
     return frame
 
 
-def _cover(piece, span):
-    """The share of ``span`` (start, stop) that the slice ``piece`` covers."""
-    overlap = min(piece.stop, span[1]) - max(piece.start, span[0])
-    return max(overlap, 0) / (span[1] - span[0])
+def _side(strokes, labels, segment, span):
+    """``(pixels, cover)`` of one side of a frame along a horizontal ``segment``.
+
+    A side broken by grain or a faint stretch is a segment and ink along it
+    too short to be one: the side is the segment and the strokes in its rows
+    (MIN_TOLERANCE more each way: a frame askew) across ``span`` (start, stop). ``cover`` is the
+    share of ``span`` that the segment's columns and that ink cover, short
+    gaps included.
+    """
+    start, stop = max(math.floor(span[0]), 0), math.ceil(span[1])
+    rows = slice(max(segment.rows.start - MIN_TOLERANCE, 0), segment.rows.stop + MIN_TOLERANCE)
+    side = labels == segment.label
+    side[rows, start:stop] |= strokes[rows, start:stop]
+    covered = side[:, start:stop].any(axis=0)
+    covered[max(segment.cols.start - start, 0) : max(segment.cols.stop - start, 0)] = True
+    # Across the gaps between dashes, as _segments joins a faint line's dashes.
+    covered = _closed_along_rows(covered[np.newaxis], 2 * MIN_TOLERANCE + 1)[0]
+    return side, float(covered.mean()) if len(covered) else 0.0
 
 
-def _peel_frame(strokes, h_labels, v_labels, sides):
+def _peel_frame(strokes, sides):
     """The frame's own line: each side peeled from its outer edge by the line's thickness."""
-    top, bottom, left, right = sides
+    top, bottom, left, right = sides  # pixels; left and right of the transposed strokes
     # Each side seen from outside, as the top side of a view of the strokes.
     views = [
-        (strokes, h_labels == top.label),
-        (strokes[::-1], (h_labels == bottom.label)[::-1]),
-        (strokes.T, v_labels == left.label),
-        (strokes.T[::-1], (v_labels == right.label)[::-1]),
+        (strokes, top),
+        (strokes[::-1], bottom[::-1]),
+        (strokes.T, left),
+        (strokes.T[::-1], right[::-1]),
     ]
     edges = [_outer_edge(view, side) for view, side in views]
     # One pen drew the frame: the median run down from its outer edge over all
