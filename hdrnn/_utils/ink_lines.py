@@ -12,8 +12,10 @@ is not a segment, however flat its top.
   horizontal ones were found too: alone, a tall straight stroke is a 1.
 - *A frame* is the outermost two horizontal and two vertical segments, each
   at least SEGMENT_SPAN of the ink's extent, when they close a box with a
-  mark inside it. Each side is peeled from its outer edge by the frame
-  line's own thickness, so a digit that touches the frame from inside stays.
+  mark inside it; each side, with the ink along it that is too short to be
+  a segment (a side broken by grain), covers BOX_COVER of the box. Each side
+  is peeled from its outer edge by the frame line's own thickness, so a
+  digit that touches the frame from inside stays.
 """
 
 import math
@@ -264,9 +266,9 @@ def _side(strokes, labels, segment, span):
 
     A side broken by grain or a faint stretch is a segment and ink along it
     too short to be one: the side is the segment and the strokes in its rows
-    (MIN_TOLERANCE more each way: a frame askew) across ``span`` (start, stop). ``cover`` is the
-    share of ``span`` that the segment's columns and that ink cover, short
-    gaps included.
+    (MIN_TOLERANCE more each way: a frame askew) across ``span`` (start,
+    stop). ``cover`` is the share of ``span`` that the segment's columns and
+    that ink cover, short gaps included.
     """
     start, stop = max(math.floor(span[0]), 0), math.ceil(span[1])
     rows = slice(max(segment.rows.start - MIN_TOLERANCE, 0), segment.rows.stop + MIN_TOLERANCE)
