@@ -208,6 +208,7 @@ def test_mnist_model_reads_digits_drawn_with_the_mouse_and_learns(
         np.testing.assert_allclose(person.thumbnail(), expected, atol=1)
         if digit == 3:
             _check_request_is_read_like_a_file(request.post_data_json, reading, tmp_path)
+            _check_request_is_the_canvas_at_half_size(page, request.post_data_json)
     correct = sum(str(digit) == answer for digit, answer in answers.items())
     assert correct >= 9, answers
     assert person.most_in_flight == 1  # never more than one prediction request at a time
@@ -231,12 +232,25 @@ def _check_request_is_read_like_a_file(request, reading, tmp_path):
     image = pytest.importorskip("PIL.Image")
     grey = np.frombuffer(base64.b64decode(request["pixels"]), dtype=np.uint8)
     pixels = grey.reshape(request["height"], request["width"])
-    assert pixels.shape == (280, 280) and pixels.min() < 50 and pixels.max() == 255
+    assert pixels.shape == (140, 140) and pixels.min() < 50 and pixels.max() == 255
     path = tmp_path / "drawing.png"
     image.fromarray(pixels).save(path)
     np.testing.assert_array_equal(
         np.array(reading["input"], dtype=np.float32), prepare_digit_image(path, (28, 28))
     )
+
+
+def _check_request_is_the_canvas_at_half_size(page, request):
+    # The 280x280 canvas is sent as 140x140, each pixel the mean of 2x2 (a
+    # quarter of the bytes; the server finds the ink at 140 pixels anyway).
+    rgba = np.array(
+        page.evaluate("Array.from(context.getImageData(0, 0, pad.width, pad.height).data)"),
+        dtype=float,
+    ).reshape(280, 280, 4)
+    grey = rgba[..., :3] @ [0.299, 0.587, 0.114]
+    halved = grey.reshape(140, 2, 140, 2).mean(axis=(1, 3))
+    sent = np.frombuffer(base64.b64decode(request["pixels"]), dtype=np.uint8).reshape(140, 140)
+    np.testing.assert_allclose(sent, halved, atol=0.51)
 
 
 def test_undo_and_clear(browser, mnist_server, drawn_digits):
