@@ -6,7 +6,8 @@ Run ``python docs/make_figures.py`` from the repository root:
   photographed digits (its figure, saved);
 - ``docs/_static/reading-*.png``: the pictures of :doc:`reading` (a number
   read with its boxes, the candidate cuts of touching digits and the best
-  path through them, a grid read cell by cell), made with the shipped model
+  path through them, overlapping digits read by the strip reader, a grid
+  read cell by cell), made with the shipped models
   from digits written as strokes (no MNIST needed).
 
 ``python docs/make_figures.py reading`` makes only the reading pictures.
@@ -31,8 +32,10 @@ STATIC = ROOT / "docs" / "_static"
 # not (read as "?"), a cut, an empty grid cell.
 SURE, UNSURE, CUT, EMPTY = "#1a9641", "#d7191c", "#2b83ba", "#9ab0d8"
 
-# The touching digits whose cuts are shown.
+# The touching digits whose cuts are shown, and the overlapping ones the strip
+# reader reads.
 PAIR = "35"
+STRIP = "5206"
 
 
 def own_digit():
@@ -150,6 +153,63 @@ def reading_cuts(model, digits):
     _save(figure, "reading-cuts.png")
 
 
+def reading_strip(model, digits):
+    """Overlapping digits read by the strip reader: the stroke, and along it the
+    probability that a digit is centred at each column, its peaks read as digits."""
+    from hdrnn.datasets import synthetic
+    from hdrnn.preprocessing import find_ink
+    from hdrnn.pretrained import load_pretrained
+    from hdrnn.reading import read_number
+    from hdrnn.reading._layout import find_lines
+    from hdrnn.reading._strips import BLANK, PEAK_LEVEL, read_strip, stroke_windows
+
+    images = [digits[int(c)][i] for i, c in enumerate(STRIP)]
+    ink, _ = synthetic.compose_number(
+        images, [int(c) for c in STRIP], 4, spacing="overlapping", digit_height=48
+    )
+    found = find_ink((255 * (1 - ink)).astype(np.uint8))
+    strokes = np.asarray(found.ink, dtype=np.float64)
+    labels, lines = find_lines(strokes)
+    stroke = max(lines[0].strokes, key=lambda s: s.width)
+    windows, scale = stroke_windows(labels, strokes, stroke)
+    proba = load_pretrained("strips").predict_proba(windows)
+    found_digits = read_strip(proba, labels, stroke, scale)
+    reading = read_number(found, model)
+    columns = stroke.left + np.arange(len(proba)) / scale
+    centred = np.convolve(1 - proba[:, BLANK], np.ones(3) / 3, mode="same")
+
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(7.5, 4.6), sharex=True, gridspec_kw={"height_ratios": [2, 1.2]}
+    )
+    top.imshow(strokes, cmap="gray_r", vmin=0, vmax=1, aspect="auto")
+    top.set_ylim(stroke.bottom + 14, stroke.top - 3)
+    bottom.plot(columns, centred, color="black", lw=1.5)
+    bottom.axhline(PEAK_LEVEL, color="#999999", lw=1, ls="--")
+    for digit in found_digits:
+        x0, _, x1, _ = digit.box
+        inside = (columns >= x0) & (columns < x1)
+        peak = columns[inside][np.argmax(centred[inside])]  # where the digit was seen
+        best = int(digit.probabilities.argmax())
+        for axis in (top, bottom):
+            axis.axvline(peak, color=SURE, lw=1, alpha=0.6)
+        top.text(
+            peak,
+            stroke.bottom + 12,
+            f"{best}: {digit.probabilities[best]:.0%}",
+            ha="center",
+            va="bottom",
+            color=SURE,
+            fontsize=10,
+        )
+    top.set_title(f"one stroke, no cut: read_number(...).text == {reading.text!r}", fontsize=10)
+    top.set_yticks([])
+    bottom.set_ylim(0, 1.05)
+    bottom.set_ylabel("a digit centred")
+    bottom.set_xlabel("column of the image (the window's centre)")
+    bottom.set_xlim(stroke.left - 6, stroke.right + 6)
+    _save(figure, "reading-strip.png")
+
+
 def _draw_cuts(axis, strokes, pieces):
     """The line's ink, cropped to it, with the cuts between its pieces through strokes."""
     axis.imshow(strokes, cmap="gray_r", vmin=0, vmax=1)
@@ -215,6 +275,7 @@ def reading_figures():
     digits = _digits(model)
     reading_number(model, digits)
     reading_cuts(model, digits)
+    reading_strip(model, digits)
     reading_grid(model, digits)
 
 

@@ -647,6 +647,38 @@ def _fit_into_box(image, box):
     return np.clip(along_rows @ image @ along_cols.T, 0.0, 1.0)  # (size[0], size[1])
 
 
+def resize_ink(ink, shape, scale=None):
+    """Resize ink to ``shape`` as the preparation scales a digit: blurred first when
+    shrunk (so that detail finer than the new pixels does not alias), then linearly
+    interpolated, clipped to [0, 1].
+
+    Parameters
+    ----------
+    ink : ndarray of shape (rows, cols)
+        Ink coverage in [0, 1].
+    shape : tuple of (int, int)
+        The new (rows, cols), each at least 1.
+    scale : float or None, default=None
+        The shrinking the blur is set for; None takes the smaller of the two
+        axes' scales.
+
+    Returns
+    -------
+    resized : ndarray of shape ``shape``, float64
+
+    Examples
+    --------
+    >>> resize_ink(np.ones((40, 20)), (20, 10)).shape
+    (20, 10)
+    """
+    ink = np.asarray(ink, dtype=np.float64)
+    if scale is None:
+        scale = min(new / old for new, old in zip(shape, ink.shape))
+    sigma = (1 / scale - 1) / 2 if scale < 1 else 0.0
+    along_rows, along_cols = (_resize_matrix(n, new, sigma) for n, new in zip(ink.shape, shape))
+    return np.clip(along_rows @ ink @ along_cols.T, 0.0, 1.0)
+
+
 @functools.lru_cache(maxsize=1024)
 def _resize_matrix(n_in, n_out, sigma):
     """The (n_out, n_in) matrix of a Gaussian blur of ``sigma`` (truncated at 4 sigmas,

@@ -41,10 +41,10 @@ def register(commands):
         "that tells one whole digit from a part of one or pieces of two",
     )
     read.add_argument(
-        "--no-pairs",
+        "--no-strips",
         action="store_true",
-        help="read one digit per candidate, without the shipped pair reader that reads two "
-        "touching or overlapping digits that no cut separates",
+        help="cut every stroke, without the shipped strip reader that reads a stroke of "
+        "run-together digits through a sliding window",
     )
     read.add_argument("--json", action="store_true", help="machine-readable output")
     read.add_argument(
@@ -93,7 +93,7 @@ def _read(path, model, args):
         min_confidence=args.min_confidence,
         digits=args.digits,
         verifier=False if args.no_verifier else None,
-        pairs=False if args.no_pairs else None,
+        strips=False if args.no_strips else None,
     )
 
 

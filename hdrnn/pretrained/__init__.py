@@ -4,8 +4,8 @@ Each shipped model is a safe model file inside the package with a model
 card beside it: ``mnist.hdrnn`` and ``mnist.json``, the digit reader, and
 ``segments.hdrnn`` and ``segments.json``, the verifier that
 :mod:`hdrnn.reading` asks whether a candidate is one whole digit, and
-``pairs.hdrnn`` and ``pairs.json``, the pair reader that reads two touching
-digits as one candidate. A card
+``strips.hdrnn`` and ``strips.json``, the strip reader that reads a stroke
+of run-together digits through a sliding window. A card
 says how the model was trained, on what, for how long on which machine, how
 accurate it is, what it gets wrong, the file's SHA-256 and the weights'
 licence. :func:`load_pretrained` checks the file against its
@@ -13,7 +13,8 @@ card's hash, then loads it with the same safe loader as any model file;
 :func:`pretrained_models` lists the cards. ``python -m hdrnn.pretrained.build``
 retrains the digit reader from the MNIST IDX files and writes both files
 again; ``python -m hdrnn.reading.build`` does the same for the verifier
-(``--model pairs``: the pair reader).
+(``--model strips``: the strip reader; ``--model pairs`` builds a pair
+reader, which is not shipped).
 
 The weights are trained on MNIST (Yann LeCun and Corinna Cortes), which the
 TensorFlow/Keras and Kaggle distributions of the data set give under

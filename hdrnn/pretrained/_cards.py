@@ -9,7 +9,7 @@ from hdrnn.exceptions import ModelFileError
 from hdrnn.persistence import load, load_with_metadata
 
 # The shipped models, by name: each is <name>.hdrnn with its card <name>.json.
-SHIPPED = ("mnist", "segments", "pairs")
+SHIPPED = ("mnist", "segments", "strips")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ModelCard:
         ``"mnist_test"`` (the 10 000 MNIST test digits) and the non-MNIST
         handwriting sets (strokes, fonts, photos); for ``"segments"``, its
         candidates from numbers of MNIST test digits, and numbers read
-        exactly without and with it.
+        exactly without and with it (``"strips"`` alike).
     weaknesses : list of str
         What it is known to get wrong.
     weights_licence : str
@@ -137,12 +137,13 @@ def load_pretrained(name="mnist", *, with_metadata=False):
     -------
     model : DigitMLPClassifier
         Reads 28x28 images prepared like MNIST's
-        (:func:`hdrnn.preprocessing.prepare_digit_image`); its card is
+        (:func:`hdrnn.preprocessing.prepare_digit_image`), but for
+        ``"strips"`` (below); its card is
         ``pretrained_models()[name]``. ``"mnist"`` has the classes 0-9;
         ``"segments"``, reading's verifier, has an eleventh, 10 (not one
-        whole digit); ``"pairs"``, reading's pair reader, has 101: ``10 * a
-        + b`` for the digits ``a`` then ``b``, and 100 (not two whole
-        digits). With ``with_metadata``, a pair
+        whole digit); ``"strips"``, reading's strip reader, reads windows of 28x32
+        pixels along a stroke (896 features), classes 0-9 for the digit
+        centred in the window and 10 for none. With ``with_metadata``, a pair
         ``(model, metadata)``.
 
     Raises

@@ -25,15 +25,19 @@ How (each step its own private module):
    says how likely each candidate is to be one whole digit rather than a
    part of one or pieces of two; it learned that from reading's own
    candidates (``build``: ``python -m hdrnn.reading.build`` rebuilds it).
-4. ``_pairs``: a third shipped model (``load_pretrained("pairs")``) reads
-   a candidate of one stroke as wide as two digits as a pair (two touching
-   or overlapping digits, whose strokes no cut separates), or says it is
-   not one; ``build --model pairs`` rebuilds it.
+4. ``_strips``: a third shipped model (``load_pretrained("strips")``)
+   reads a stroke wider than a digit without cutting it: a window slides
+   along the stroke and the model says, at each column, which digit is
+   centred there or none (touching or overlapping digits, whose strokes no
+   cut separates); ``_strip_lessons`` makes its lessons and
+   ``build --model strips`` rebuilds it. ``_pairs`` reads a candidate as
+   two digits with a pair reader of your own (``build --model pairs``).
 5. ``_search``: the best way to read the line is the path of candidates
    with the highest total score (the log of the classifier's probability
    and of the verifier's, plus a prior on the candidate's width and
-   height; a pair counts as two digits), found by dynamic programming over
-   the cuts; ``digits=N`` fixes the number of digits.
+   height; a stroke read by the strip reader counts as all its digits),
+   found by dynamic programming over the cuts; ``digits=N`` fixes the
+   number of digits.
 
 The work is bounded: the ink is analysed on a copy of at most 400 pixels a
 side, each stroke gets a bounded number of cuts, and a candidate spans a

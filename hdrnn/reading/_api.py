@@ -11,19 +11,29 @@ from hdrnn.reading._pairs import (
     digit_chances,
     pair_chances,
     pair_possible,
-    shipped_pairs,
     split_box,
 )
 from hdrnn.reading._pieces import line_candidates, line_pieces
 from hdrnn.reading._results import DigitReading, LineReading, Reading
-from hdrnn.reading._search import best_path, candidate_scores, pair_scores
+from hdrnn.reading._search import best_path, candidate_scores, pair_scores, strip_score
+from hdrnn.reading._strips import (
+    BLANK,
+    ROWS,
+    STRIP_MIN_WIDTH,
+    WINDOW,
+    read_strip,
+    shipped_strips,
+    stroke_windows,
+)
 from hdrnn.reading._verifier import NOT_ONE, shipped_verifier
 
 # Runner-up classes listed per digit (the best included).
 TOP = 3
 
 
-def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=None, pairs=None):
+def read_number(
+    image, model=None, *, min_confidence=0.5, digits=None, verifier=None, pairs=False, strips=None
+):
     """Read the handwritten number (or numbers, one per line) on an image.
 
     The ink is found as for :func:`hdrnn.preprocessing.prepare_digit_image`
@@ -37,6 +47,9 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     two), which weighs in the path's score. A third, the pair reader, reads
     a candidate as wide as two digits as a pair of touching or overlapping
     digits, which no cut may separate; the path may take it as two digits.
+    A third, the strip reader, reads a stroke wider than a digit without
+    cutting it, by sliding a window along it; the path may take that
+    reading too. A pair reader of your own may join them.
 
     Parameters
     ----------
@@ -60,12 +73,19 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
         that is not one (class 10), reading square images like ``model``
         does: None uses the shipped one (``load_pretrained("segments")``),
         False scores candidates by ``model``'s probabilities alone.
-    pairs : fitted classifier, None or False, default=None
-        The model that reads a candidate as a pair of digits (class
+    pairs : fitted classifier, None or False, default=False
+        A model that reads a candidate as a pair of digits (class
         ``10 * a + b`` for ``a`` then ``b``; class 100 when it is not two
-        whole digits), reading square images: None uses the shipped one
-        (``load_pretrained("pairs")``), False reads one digit per candidate.
-        The digits of a pair share its box, cut where its ink halves.
+        whole digits), reading square images, as
+        ``python -m hdrnn.reading.build --model pairs`` builds one; None or
+        False reads one digit per candidate. None is shipped: the strip
+        reader reads run-together digits better. The digits of a pair share
+        its box, cut where its ink halves.
+    strips : fitted classifier, None or False, default=None
+        The model that reads a stroke wider than a digit through a sliding
+        window (:mod:`hdrnn.reading._strips`; classes 0-9 for a digit
+        centred in the window, 10 for none): None uses the shipped one
+        (``load_pretrained("strips")``), False cuts every stroke.
 
     Returns
     -------
@@ -81,7 +101,7 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
         If the image has an unsupported shape or is too large, the model
         does not read square images, ``min_confidence`` is not in [0, 1],
         ``digits`` is not a positive whole number, ``verifier`` has no
-        class 10 or ``pairs`` has no class 100.
+        class 10, ``pairs`` has no class 100 or ``strips`` has no class 10.
     ImportError
         If a file or PIL image is given and Pillow is not installed.
 
@@ -92,16 +112,18 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     >>> model = DummyClassifier().fit(np.zeros((2, 784)), [1, 7])  # a stand-in model
     >>> paper = np.full((60, 120), 255, dtype=np.uint8)
     >>> paper[10:50, 20:26] = paper[10:50, 80:86] = 0  # two strokes, far apart
-    >>> reading = read_number(paper, model, verifier=False, pairs=False)
+    >>> reading = read_number(paper, model, verifier=False, pairs=False, strips=False)
     >>> reading.text, [digit.box for digit in reading.digits]
     ('11', [(20, 10, 26, 50), (80, 10, 86, 50)])
     """
     model, shape = checked_model(model, min_confidence, digits)
     verifier = checked_verifier(verifier)
     pairs = checked_pairs(pairs)
+    strips = checked_strips(strips)
     found = find_ink(image)
     pair_width = None if pairs is None else PAIR_MAX_WIDTH
-    per_line = image_candidates(np.asarray(found.ink, dtype=np.float64), pair_width)
+    ink = np.asarray(found.ink, dtype=np.float64)
+    labels, per_line = image_candidates(ink, pair_width)
     everyone = [candidate for _, _, candidates in per_line for candidate in candidates]
     if not everyone:
         return Reading(lines=(), candidates=0)
@@ -113,8 +135,9 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
     probabilities[digit_like] = model.predict_proba(X[digit_like])  # one batched call
     not_one = _not_one(verifier, crops, X, shape, digit_like)
     paired = _paired(pairs, crops, X, shape, per_line)
+    stripped = _stripped(strips, labels, ink, per_line)
     readings, offset = [], 0
-    for line, pieces, candidates in per_line:
+    for (line, pieces, candidates), line_strips in zip(per_line, stripped):
         chosen = slice(offset, offset + len(candidates))
         offset += len(candidates)
         reading = _read_line(
@@ -125,6 +148,7 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
                 probabilities[chosen],
                 None if not_one is None else not_one[chosen],
                 None if paired is None else (paired[0][chosen], paired[1][chosen]),
+                line_strips,
             ),
             (model, found, min_confidence, digits),
         )
@@ -134,16 +158,16 @@ def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=
 
 
 def image_candidates(ink, pair_width=None):
-    """``[(line, pieces, candidates)]``: every line of the ink, top to bottom, with its
-    pieces and candidate digits, and with ``pair_width`` the candidates of one stroke up
-    to that many digit heights wide for the pair reader (the one way reading and its
-    models' lessons cut ink)."""
+    """``(labels, [(line, pieces, candidates)])``: the ink's stroke labels, and every line
+    of the ink, top to bottom, with its pieces and candidate digits, and with
+    ``pair_width`` the candidates of one stroke up to that many digit heights wide for
+    the pair reader (the one way reading and its models' lessons cut ink)."""
     labels, lines = find_lines(ink)
     per_line = []
     for line in lines:
         pieces = line_pieces(labels, ink, line)
         per_line.append((line, pieces, line_candidates(labels, ink, line, pieces, pair_width)))
-    return per_line
+    return labels, per_line
 
 
 def checked_verifier(verifier):
@@ -152,13 +176,59 @@ def checked_verifier(verifier):
 
 
 def checked_pairs(pairs):
-    """The pair reader to use (the shipped one for None, None for False), once checked."""
-    return _checked_helper(pairs, shipped_pairs, NOT_PAIR, "pair reader", "not two whole digits")
+    """The pair reader to use (None for None or False: none is shipped), once checked."""
+    if pairs is None:
+        return None
+    return _checked_helper(pairs, None, NOT_PAIR, "pair reader", "not two whole digits")
+
+
+def checked_strips(strips):
+    """The strip reader to use (the shipped one for None, None for False), once checked."""
+    if strips is False:
+        return None
+    if strips is None:
+        return shipped_strips()
+    features = ROWS * WINDOW
+    classes = list(getattr(strips, "classes_", []))
+    if BLANK not in classes or getattr(strips, "n_features_in_", None) != features:
+        raise ValueError(
+            f"The strip reader must be a fitted classifier of {ROWS}x{WINDOW} stroke windows "
+            f"({features} features) whose classes include {BLANK} (no digit centred here); "
+            f"got {type(strips).__name__} with {getattr(strips, 'n_features_in_', None)} "
+            f"features and classes {classes[:12]}. Pass None for the shipped strip reader, "
+            "or False for none."
+        )
+    return strips
+
+
+def _stripped(strips, labels, ink, per_line):
+    """For each line, ``[(first piece, piece after the last, [StripDigit])]``: its strokes
+    wider than a digit read by the strip reader, in one batched call (none without one)."""
+    wide = [
+        (n, stroke)
+        for n, (line, _, _) in enumerate(per_line)
+        for stroke in line.strokes
+        if strips is not None and stroke.width > STRIP_MIN_WIDTH * line.height
+    ]
+    found = [[] for _ in per_line]
+    if not wide:
+        return found
+    windows = [stroke_windows(labels, ink, stroke) for _, stroke in wide]
+    answers = strips.predict_proba(np.concatenate([rows for rows, _ in windows]))
+    start = 0
+    for (n, stroke), (rows, scale) in zip(wide, windows):
+        read = read_strip(answers[start : start + len(rows)], labels, stroke, scale)
+        start += len(rows)
+        mine = [k for k, piece in enumerate(per_line[n][1]) if piece.label == stroke.label]
+        if read and mine:
+            found[n].append((mine[0], mine[-1] + 1, read))
+    return found
 
 
 def _checked_helper(model, shipped, needed, role, meaning):
     """A helper model of reading's: None for False, ``shipped()`` for None, else ``model``
-    once it is known to read square images and to have the class ``needed``."""
+    once it is known to read square images and to have the class ``needed`` (``shipped``
+    is None for a helper hdrnn does not ship)."""
     if model is False:
         return None
     if model is None:
@@ -169,7 +239,11 @@ def _checked_helper(model, shipped, needed, role, meaning):
         raise ValueError(
             f"The {role} must be a fitted classifier of square images whose classes include "
             f"{needed} ({meaning}); got {type(model).__name__} with classes {shown}. "
-            f"Pass None for the shipped {role}, or False for none."
+            + (
+                f"Pass None for the shipped {role}, or False for none."
+                if shipped
+                else "Pass False."
+            )
         )
     return model
 
@@ -237,36 +311,26 @@ def checked_model(model, min_confidence, digits=None):
 def _read_line(line, pieces, candidates, chances, settings):
     """The best reading of one line, as a :class:`LineReading`."""
     model, found, min_confidence, digits = settings
-    probabilities, not_one, paired = chances
+    probabilities, not_one, paired, strips = chances
     boxes, cut_ends = [c.box for c in candidates], [c.cut_ends for c in candidates]
-    scores = candidate_scores(probabilities, boxes, cut_ends, line.height, not_one)
-    scores[[c.pair_only for c in candidates]] = -np.inf  # too wide for one digit
+    scores = [candidate_scores(probabilities, boxes, cut_ends, line.height, not_one)]
+    scores[0][[c.pair_only for c in candidates]] = -np.inf  # too wide for one digit
     spans = [(c.start, c.stop) for c in candidates]
     counts = [1] * len(candidates)
     if paired is not None:  # each candidate again, read as a pair of digits
-        scores = np.concatenate([scores, pair_scores(paired[0], paired[1], cut_ends)])
+        scores.append(pair_scores(paired[0], paired[1], cut_ends))
         spans, counts = spans * 2, counts + [2] * len(candidates)
+    for start, stop, strip_digits in strips:  # a stroke read whole by the strip reader
+        probabilities = [digit.probabilities for digit in strip_digits]
+        centred = [digit.centred for digit in strip_digits]
+        widths = [(digit.box[2] - digit.box[0]) / line.height for digit in strip_digits]
+        scores.append([strip_score(probabilities, centred, widths)])
+        spans, counts = [*spans, (start, stop)], [*counts, len(strip_digits)]
+    scores = np.concatenate(scores)
     path = best_path(spans, scores, len(pieces), None if digits is None else int(digits), counts)
     read = []
     for index in path:
-        candidate = candidates[index % len(candidates)]
-        if index < len(candidates):
-            read.append(
-                _digit(
-                    model.classes_,
-                    probabilities[index],
-                    found.image_box(candidate.box),
-                    min_confidence,
-                )
-            )
-            continue
-        # A pair: each digit's chances summed over the other's (times the chance that
-        # it is a pair at all), each half of the box.
-        halves = split_box(candidate.crop, candidate.box)
-        which = index - len(candidates)
-        sure = 1.0 - paired[1][which]
-        for proba, box in zip(digit_chances(paired[0][which] * sure), halves):
-            read.append(_digit(range(10), proba, found.image_box(box), min_confidence))
+        read += _path_step(index, candidates, chances, (model, found, min_confidence))
     if not read:
         return LineReading(digits=(), box=None)
     corners = np.array([digit.box for digit in read])
@@ -275,6 +339,32 @@ def _read_line(line, pieces, candidates, chances, settings):
         *(int(v) for v in corners[:, 2:].max(axis=0)),
     )
     return LineReading(digits=tuple(read), box=box)
+
+
+def _path_step(index, candidates, chances, settings):
+    """The digits one step of a line's best path reads: candidate ``index`` as one digit,
+    as a pair (``index - n``), or a strip reading (``index - 2n`` with a pair reader)."""
+    model, found, min_confidence = settings
+    probabilities, _, paired, strips = chances
+    n = len(candidates)
+    if index < n:
+        box = found.image_box(candidates[index].box)
+        return [_digit(model.classes_, probabilities[index], box, min_confidence)]
+    pairs_end = n if paired is None else 2 * n
+    if index >= pairs_end:
+        return [
+            _digit(range(10), digit.probabilities, found.image_box(digit.box), min_confidence)
+            for digit in strips[index - pairs_end][2]
+        ]
+    # A pair: each digit's chances summed over the other's (times the chance that it is
+    # a pair at all), each half of the box.
+    candidate = candidates[index - n]
+    halves = split_box(candidate.crop, candidate.box)
+    sure = 1.0 - paired[1][index - n]
+    return [
+        _digit(range(10), proba, found.image_box(box), min_confidence)
+        for proba, box in zip(digit_chances(paired[0][index - n] * sure), halves)
+    ]
 
 
 def _digit(classes, proba, box, min_confidence):

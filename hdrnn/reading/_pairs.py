@@ -14,8 +14,6 @@ one digit, or as a pair that counts as two (its score is the pair's
 probability and the model's sureness that it is a pair at all).
 """
 
-import functools
-
 import numpy as np
 
 from hdrnn.reading._verifier import PART_COVER, PART_SHARE, WHOLE_COVER, WHOLE_SHARE, ink_shares
@@ -27,14 +25,6 @@ NOT_PAIR = 100
 # line heights (a pair of narrow 1s is about 0.6, two wide digits side by side
 # nearly 2).
 PAIR_MIN_WIDTH, PAIR_MAX_WIDTH = 0.6, 2.2
-
-
-@functools.cache
-def shipped_pairs():
-    """The shipped pair reader (loaded once, then shared: reading never changes it)."""
-    from hdrnn.pretrained import load_pretrained
-
-    return load_pretrained("pairs")
 
 
 def pair_possible(boxes, heights, joined):

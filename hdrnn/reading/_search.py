@@ -34,6 +34,14 @@ TINY = 1e-12
 PAIR_WEIGHT = 2.0
 PAIR_COST = 6.0
 
+# A stroke read whole by the strip reader scores, for each digit, the log of
+# its probability plus STRIP_CENTRED_WEIGHT times the log of the reader's
+# sureness that a digit is centred there, less STRIP_COST and the width prior
+# of any candidate (chosen on numbers of MNIST test digits 0-4999 and of
+# stroke writers, seeds 7-9).
+STRIP_CENTRED_WEIGHT = 1.0
+STRIP_COST = 1.0
+
 
 def candidate_scores(probabilities, boxes, cut_ends, height, not_one=None):
     """The score of each candidate: log of its best class's probability plus its shape
@@ -55,6 +63,17 @@ def pair_scores(pair_probabilities, not_pair, cut_ends):
     sure = PAIR_WEIGHT * np.log(np.maximum(1.0 - np.asarray(not_pair), TINY))
     score = best + sure - PAIR_COST - CUT_COST * np.asarray(cut_ends, dtype=np.float64)
     return np.where(np.asarray(not_pair) >= 1.0, -np.inf, score)
+
+
+def strip_score(digit_probabilities, centred, widths):
+    """The score of a stroke read by the strip reader, from each digit's probabilities
+    over 0-9, its sureness that a digit is centred there and its width in digit heights
+    (a digit read where two were written is wide)."""
+    best = np.asarray(digit_probabilities).reshape(-1, 10).max(axis=1)
+    sure = np.log(np.maximum(np.asarray(centred, dtype=np.float64), TINY))
+    wide = WIDE_COST * np.maximum(0.0, np.asarray(widths, dtype=np.float64) - WIDE_START)
+    score = np.log(np.maximum(best, TINY)) + STRIP_CENTRED_WEIGHT * sure - STRIP_COST - wide
+    return float(np.sum(score))
 
 
 def best_path(spans, scores, n_pieces, digits=None, counts=None):

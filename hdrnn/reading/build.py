@@ -15,6 +15,11 @@ written::
 
     python -m hdrnn.reading.build --data-dir path/to/mnist --out hdrnn/pretrained
 
+``--model strips`` builds the strip reader (:mod:`hdrnn.reading._strips`):
+its lessons are windows sliding along the strokes of numbers composed close,
+touching or overlapping (:mod:`hdrnn.reading._strip_lessons`), each labelled
+with the digit centred in it or 10 for none.
+
 ``--model pairs`` builds the pair reader (:mod:`hdrnn.reading._pairs`) the
 same way: its lessons are the candidates of such numbers cut as wide as a
 pair can be, labelled ``10 * a + b`` when they are two whole neighbouring
@@ -45,6 +50,8 @@ from hdrnn.pretrained import ModelCard, load_pretrained
 from hdrnn.pretrained.build import LICENCE, built_with, machine
 from hdrnn.reading._api import image_candidates, read_number
 from hdrnn.reading._pairs import NOT_PAIR, PAIR_MAX_WIDTH, pair_truths
+from hdrnn.reading._strip_lessons import STRIP_SPACINGS, strip_lessons
+from hdrnn.reading._strips import BLANK
 from hdrnn.reading._verifier import NOT_ONE, candidate_truths, owners_with_blur
 
 NAME = "segments"
@@ -94,7 +101,25 @@ PAIRS_RECIPE = {
         "three or more digits run together are read as at most pairs and singles",
     ],
 }
-RECIPES = {NAME: RECIPE, "pairs": PAIRS_RECIPE}
+STRIPS_RECIPE = {
+    "summary": (
+        "hdrnn read's strip reader: slides a window along a stroke of run-together digits "
+        "and says which digit is centred in it (classes 0-9) or none (10)"
+    ),
+    "params": dict(RECIPE["params"], hidden_layer_sizes=[1024, 256]),
+    "epochs": 20,
+    "seed": 0,
+    "numbers": 60000,
+    "lengths": [2, 6],
+    "photographed": 0.5,
+    "blanks_kept": 0.5,
+    "weaknesses": [
+        "it learns from MNIST digits composed by hdrnn's own generator: other writers' "
+        "run-together digits are read less well",
+        "a digit it does not see centred in any window is left out: it may read too few",
+    ],
+}
+RECIPES = {NAME: RECIPE, "pairs": PAIRS_RECIPE, "strips": STRIPS_RECIPE}
 # Whole pairs per chunk, each chunk seeded (seed, 2, chunk).
 PAIR_CHUNK = 50000
 # Numbers per chunk: each chunk has its own seed, (seed, chunk).
@@ -113,7 +138,7 @@ def build_parser():
         "--model",
         choices=sorted(RECIPES),
         default=NAME,
-        help=f"{NAME}: the verifier (default); pairs: the pair reader",
+        help=f"{NAME}: the verifier (default); pairs: the pair reader; strips: the strip reader",
     )
     parser.add_argument(
         "--data-dir", type=Path, help="folder of the four MNIST IDX files (else HDRNN_MNIST_DIR)"
@@ -179,7 +204,7 @@ def _chunk_lessons(images, labels, size, seed, photographed, *, pairs_kept):
         photo = rng.random() < photographed
         found = find_ink(synthetic.photograph(ink, rng) if photo else synthetic.as_paper(ink))
         found_ink = np.asarray(found.ink, dtype=np.float64)
-        per_line = image_candidates(found_ink, pair_width)
+        _, per_line = image_candidates(found_ink, pair_width)
         if found_ink.shape != truth.owners.shape or len(per_line) != 1:
             continue  # a shrunk copy, or ink read as several lines: no pixel truth
         candidates = per_line[0][2]
@@ -262,6 +287,27 @@ def measure_pairs(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS
     return figures
 
 
+def measure_strips(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
+    """The strip reader card's figures, all on MNIST *test* digits: its accuracy on
+    windows with a digit centred and without, and exact numbers read with and without
+    it (photographed; all spacings, and touching or overlapping)."""
+    images, labels = _test_digits(mnist)
+    X, y = strip_lessons(images, labels, n_numbers, seed + 1, jobs=jobs, blanks_kept=1.0)
+    said = model.predict(X)
+    centred = y != BLANK
+    figures = {
+        "centred_windows_read_mnist_test": float(np.mean(said[centred] == y[centred])),
+        "blank_windows_recall_mnist_test": float(np.mean(said[~centred] == BLANK)),
+    }
+    photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
+    joined = np.array([truth.spacing in ("touching", "overlapping") for truth in truths])
+    for name, strips in (("without", False), ("with", model)):
+        exact = _read_exactly(reader, photos, truths, strips=strips)
+        figures[f"numbers_photographed_mnist_test_{name}_strips"] = float(np.mean(exact))
+        figures[f"touching_or_overlapping_{name}_strips"] = float(np.mean(exact[joined]))
+    return figures
+
+
 def _test_digits(mnist):
     """MNIST's *test* digits as 28x28 images, and their labels."""
     test = slice(mnist.n_train, None)
@@ -296,7 +342,7 @@ def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
     save(model, path, info=info, optimizer_state=False)
     units = [model.n_features_in_, *(W.shape[1] for W in model.coefs_)]
     keys = ("params", "epochs", "numbers", "lengths", "photographed")
-    keys += ("not_pairs_kept", "whole_pairs") if name == "pairs" else ()
+    keys += {"pairs": ("not_pairs_kept", "whole_pairs"), "strips": ("blanks_kept",)}.get(name, ())
     training_data = (
         f"{n_lessons} candidates cut by hdrnn.reading from {recipe['numbers']} numbers "
         "of 2-6 digits composed of the first 60000 MNIST training digits (LeCun, Cortes "
@@ -310,6 +356,13 @@ def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
             f"{recipe['numbers']} numbers of 2-6 of those digits at every spacing, "
             f"{recipe['photographed']:.0%} of them photographed (pairs all kept, other "
             f"candidates {recipe['not_pairs_kept']:.0%})"
+        )
+    if name == "strips":
+        training_data = (
+            f"{n_lessons} windows along the strokes of {recipe['numbers']} numbers of 2-6 "
+            "digits composed of the first 60000 MNIST training digits (LeCun, Cortes and "
+            f"Burges), {', '.join(STRIP_SPACINGS)}, {recipe['photographed']:.0%} of them "
+            f"photographed (windows with no digit centred: {recipe['blanks_kept']:.0%} kept)"
         )
     card = ModelCard(
         name=name,
@@ -329,6 +382,26 @@ def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
     return card
 
 
+def _lessons_for(name, recipe, images, labels, jobs):
+    """``(X, y)``: the lessons of the named model's recipe."""
+    if name == "strips":
+        return strip_lessons(
+            images,
+            labels,
+            recipe["numbers"],
+            recipe["seed"],
+            jobs=jobs,
+            photographed=recipe["photographed"],
+            blanks_kept=recipe["blanks_kept"],
+        )
+    kept = recipe.get("not_pairs_kept")
+    X, y = lessons(images, labels, recipe["numbers"], recipe["seed"], jobs=jobs, pairs_kept=kept)
+    if kept is not None:
+        X_whole, y_whole = whole_pairs(images, labels, recipe["whole_pairs"], recipe["seed"])
+        X, y = np.concatenate([X, X_whole]), np.concatenate([y, y_whole])
+    return X, y
+
+
 def main(argv=None):
     """Build the chosen model and its card; return the exit code."""
     args = build_parser().parse_args(argv)
@@ -341,22 +414,18 @@ def main(argv=None):
     train_set = slice(0, mnist.n_train)  # MNIST's training digits only
     images, labels = mnist.data[train_set].reshape(-1, 28, 28), mnist.target[train_set]
     start = time.perf_counter()
-    kept = recipe.get("not_pairs_kept")
-    X, y = lessons(
-        images, labels, recipe["numbers"], recipe["seed"], jobs=args.jobs, pairs_kept=kept
+    X, y = _lessons_for(name, recipe, images, labels, args.jobs)
+    rest, what = {NAME: (NOT_ONE, "not one digit"), "pairs": (NOT_PAIR, "not a pair")}.get(
+        name, (BLANK, "no digit centred")
     )
-    rest, what = (NOT_ONE, "one digit") if kept is None else (NOT_PAIR, "a pair")
+    kind = "windows" if name == "strips" else "candidates"
     print(
-        f"{len(y)} candidates ({np.mean(y == rest):.0%} not {what}) in "
-        f"{time.perf_counter() - start:.0f} s",
+        f"{len(y)} {kind} ({np.mean(y == rest):.0%} {what}) in {time.perf_counter() - start:.0f} s",
         flush=True,
     )
-    if kept is not None:
-        X_whole, y_whole = whole_pairs(images, labels, recipe["whole_pairs"], recipe["seed"])
-        X, y = np.concatenate([X, X_whole]), np.concatenate([y, y_whole])
     model = train(recipe, X, y)
     seconds = time.perf_counter() - start  # lessons and training
-    how = measure if kept is None else measure_pairs
+    how = {NAME: measure, "pairs": measure_pairs, "strips": measure_strips}[name]
     figures = how(
         model,
         load_pretrained(),

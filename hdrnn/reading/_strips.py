@@ -1,0 +1,136 @@
+"""The strip reader: a fourth model that reads run-together digits without cutting them.
+
+Where digits touch or overlap, no cut may separate them: every piece holds
+ink of two digits, and a crop of one digit carries parts of its neighbours.
+The strip reader looks at such a stroke through a window that slides along
+it, one column at a time (the stroke scaled to :data:`INNER` pixels high, in
+windows of :data:`ROWS` by :data:`WINDOW`), and says for each window whether
+a digit is centred in it, and which (classes 0-9), or not (:data:`BLANK`).
+Its neighbours' ink is in the window too, as it was in its lessons: numbers
+of MNIST *training* digits composed close, touching and overlapping
+(:mod:`hdrnn.reading.build`). This is Matan et al.'s "space displacement"
+idea (1992) with a multilayer perceptron.
+
+The stroke's digits are the peaks of the windows' digit probability, no two
+closer than :data:`PEAK_GAP` pixels; each digit's probabilities are the sum
+over the windows around its peak. In the search (:mod:`hdrnn.reading._search`)
+the stroke read this way is one more candidate, which counts as as many
+digits as it found.
+"""
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from hdrnn.preprocessing import resize_ink
+
+# A stroke is scaled to INNER pixels high, in the middle of ROWS; windows are
+# WINDOW columns wide, one per column of the scaled stroke.
+ROWS, INNER, WINDOW = 28, 20, 32
+
+# The class of a window with no digit centred in it.
+BLANK = 10
+
+# In the lessons, a window is the digit whose centre is within CENTRE_NEAR
+# columns of its own, BLANK when no centre is within CENTRE_FAR, and left out
+# between the two (either answer is fair there).
+CENTRE_NEAR, CENTRE_FAR = 2.0, 4.0
+
+# Reading: a digit is a peak of the (3-column mean) probability that some
+# digit is centred there, at least PEAK_LEVEL, no two peaks closer than
+# PEAK_GAP columns; its probabilities are summed over PEAK_REACH columns each
+# side. Chosen on numbers of MNIST test digits 0-4999, seed 7.
+PEAK_LEVEL, PEAK_GAP, PEAK_REACH = 0.1, 8, 2
+
+# Strokes wider than this many line heights are read as strips as well (one
+# digit is rarely wider; two run together nearly always are).
+STRIP_MIN_WIDTH = 0.9
+
+
+class StripDigit(NamedTuple):
+    """A digit the strip reader found: its probabilities over 0-9 (summing to 1), its
+    box ``(x0, y0, x1, y1)`` in pixels of the ink image, and how sure the reader is
+    that a digit is centred there (the peak's height, 0 to 1)."""
+
+    probabilities: np.ndarray
+    box: tuple
+    centred: float
+
+
+@functools.cache
+def shipped_strips():
+    """The shipped strip reader (loaded once, then shared: reading never changes it)."""
+    from hdrnn.pretrained import load_pretrained
+
+    return load_pretrained("strips")
+
+
+def stroke_windows(labels, ink, stroke):
+    """``(windows, scale)``: the stroke's windows as rows of shape (columns + 1,
+    ``ROWS * WINDOW``), float32 (window ``j`` is centred on column ``j`` of the
+    stroke scaled by ``scale``), the stroke's own ink only."""
+    rows, cols = slice(stroke.top, stroke.bottom), slice(stroke.left, stroke.right)
+    patch = np.where(labels[rows, cols] == stroke.label, ink[rows, cols], 0.0)
+    scale = INNER / stroke.height
+    width = max(1, round(stroke.width * scale))
+    strip = np.zeros((ROWS, width + WINDOW), dtype=np.float32)
+    top, left = (ROWS - INNER) // 2, WINDOW // 2
+    strip[top : top + INNER, left : left + width] = resize_ink(patch, (INNER, width), scale)
+    windows = sliding_window_view(strip, (ROWS, WINDOW))[0]  # (width + 1, ROWS, WINDOW)
+    return windows.reshape(len(windows), -1), scale
+
+
+def window_classes(n_windows, centres, digits):
+    """Each window's class for the lessons: a digit, :data:`BLANK`, or -1 (left out).
+
+    Parameters
+    ----------
+    n_windows : int
+    centres : ndarray of shape (n_digits,)
+        The stroke's digits' centres, in columns of the scaled stroke.
+    digits : sequence of int
+    """
+    if len(centres) == 0:
+        return np.full(n_windows, BLANK)
+    distance = np.abs(np.arange(n_windows)[:, None] - np.asarray(centres)[None, :])
+    nearest, gap = distance.argmin(axis=1), distance.min(axis=1)
+    classes = np.where(gap <= CENTRE_NEAR, np.asarray(digits)[nearest], BLANK)
+    return np.where((gap > CENTRE_NEAR) & (gap <= CENTRE_FAR), -1, classes)
+
+
+def read_strip(probabilities, labels, stroke, scale):
+    """The digits of one stroke, left to right, as :class:`StripDigit`.
+
+    Parameters
+    ----------
+    probabilities : ndarray of shape (n_windows, 11)
+        The strip reader's answer for each of :func:`stroke_windows`' windows.
+    labels : ndarray of shape (rows, cols)
+        The ink's stroke labels (for each digit's rows).
+    stroke : Stroke
+    scale : float
+        As :func:`stroke_windows` gave it.
+    """
+    centred = 1.0 - probabilities[:, BLANK]
+    smooth = np.convolve(centred, np.ones(3) / 3, mode="same")
+    peaks = []
+    for column in np.argsort(-smooth, kind="stable"):
+        if smooth[column] < PEAK_LEVEL:
+            break
+        if all(abs(column - peak) >= PEAK_GAP for peak in peaks):
+            peaks.append(int(column))
+    peaks.sort()
+    centres = stroke.left + np.array(peaks) / scale  # in ink columns
+    edges = [stroke.left, *((centres[1:] + centres[:-1]) / 2).round().astype(int), stroke.right]
+    mine = labels[stroke.top : stroke.bottom] == stroke.label
+    found = []
+    for peak, x0, x1 in zip(peaks, edges, edges[1:]):
+        summed = probabilities[max(0, peak - PEAK_REACH) : peak + PEAK_REACH + 1, :BLANK].sum(0)
+        rows = np.flatnonzero(mine[:, x0:x1].any(axis=1))
+        y0, y1 = (rows[0], rows[-1] + 1) if len(rows) else (0, len(mine))
+        box = (int(x0), stroke.top + int(y0), int(x1), stroke.top + int(y1))
+        proba = summed / max(float(summed.sum()), 1e-12)
+        found.append(StripDigit(proba, box, float(smooth[peak])))
+    return found
