@@ -78,7 +78,7 @@ def read_number(
         ``10 * a + b`` for ``a`` then ``b``; class 100 when it is not two
         whole digits), reading square images, as
         ``python -m hdrnn.reading.build --model pairs`` builds one; None or
-        False reads one digit per candidate. None is shipped: the strip
+        False reads one digit per candidate. hdrnn ships none: its strip
         reader reads run-together digits better. The digits of a pair share
         its box, cut where its ink halves.
     strips : fitted classifier, None or False, default=None
@@ -321,10 +321,10 @@ def _read_line(line, pieces, candidates, chances, settings):
         scores.append(pair_scores(paired[0], paired[1], cut_ends))
         spans, counts = spans * 2, counts + [2] * len(candidates)
     for start, stop, strip_digits in strips:  # a stroke read whole by the strip reader
-        probabilities = [digit.probabilities for digit in strip_digits]
+        read_as = [digit.probabilities for digit in strip_digits]
         centred = [digit.centred for digit in strip_digits]
         widths = [(digit.box[2] - digit.box[0]) / line.height for digit in strip_digits]
-        scores.append([strip_score(probabilities, centred, widths)])
+        scores.append([strip_score(read_as, centred, widths)])
         spans, counts = [*spans, (start, stop)], [*counts, len(strip_digits)]
     scores = np.concatenate(scores)
     path = best_path(spans, scores, len(pieces), None if digits is None else int(digits), counts)
