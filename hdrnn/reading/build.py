@@ -278,13 +278,8 @@ def measure_pairs(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS
         "pairs_read_mnist_test": float(np.mean(said[pair] == y[pair])),
         "not_pair_recall_mnist_test": float(np.mean(said[~pair] == NOT_PAIR)),
     }
-    photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
-    joined = np.array([truth.spacing in ("touching", "overlapping") for truth in truths])
-    for name, pairs in (("without", False), ("with", model)):
-        exact = _read_exactly(reader, photos, truths, pairs=pairs)
-        figures[f"numbers_photographed_mnist_test_{name}_pairs"] = float(np.mean(exact))
-        figures[f"touching_or_overlapping_{name}_pairs"] = float(np.mean(exact[joined]))
-    return figures
+    numbers = (n_numbers, seed)
+    return figures | _with_and_without({"pairs": model}, reader, (images, labels), numbers)
 
 
 def measure_strips(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
@@ -299,12 +294,22 @@ def measure_strips(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBER
         "centred_windows_read_mnist_test": float(np.mean(said[centred] == y[centred])),
         "blank_windows_recall_mnist_test": float(np.mean(said[~centred] == BLANK)),
     }
-    photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
+    numbers = (n_numbers, seed)
+    return figures | _with_and_without({"strips": model}, reader, (images, labels), numbers)
+
+
+def _with_and_without(helper, reader, digits, numbers):
+    """The share of ``numbers`` (how many, seed) photographed numbers of ``digits``
+    (images, labels) read exactly without and with ``helper``, ``{option: model}`` for
+    ``read_number`` (all spacings, and touching or overlapping)."""
+    [(option, model)] = helper.items()
+    photos, truths = _photographed_numbers(*digits, *numbers)
     joined = np.array([truth.spacing in ("touching", "overlapping") for truth in truths])
-    for name, strips in (("without", False), ("with", model)):
-        exact = _read_exactly(reader, photos, truths, strips=strips)
-        figures[f"numbers_photographed_mnist_test_{name}_strips"] = float(np.mean(exact))
-        figures[f"touching_or_overlapping_{name}_strips"] = float(np.mean(exact[joined]))
+    figures = {}
+    for name, used in (("without", False), ("with", model)):
+        exact = _read_exactly(reader, photos, truths, **{option: used})
+        figures[f"numbers_photographed_mnist_test_{name}_{option}"] = float(np.mean(exact))
+        figures[f"touching_or_overlapping_{name}_{option}"] = float(np.mean(exact[joined]))
     return figures
 
 
