@@ -109,6 +109,7 @@ def test_a_strip_reader_that_is_not_one_is_refused(features, classes):
         read_number(np.zeros((10, 10)), reader, strips=stand_in, verifier=False, pairs=False)
 
 
+@pytest.mark.slow
 def test_the_strip_lessons_label_each_window_with_the_digit_centred_in_it(mnist_dir):
     from hdrnn import load_mnist
     from hdrnn.reading._strip_lessons import strip_lessons
