@@ -264,23 +264,6 @@ def test_the_verifier_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_the_pair_reader_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys):
-    from hdrnn.reading import build
-    from hdrnn.reading._pairs import NOT_PAIR
-
-    argv = ["--model", "pairs", "--data-dir", str(mnist_dir), "--out", str(tmp_path)]
-    argv += ["--numbers", "100", "--whole-pairs", "500", "--epochs", "2"]
-    argv += ["--check-numbers", "10", "--jobs", "1"]
-    assert build.main(argv) == 0
-    out = capsys.readouterr().out
-    assert "candidates (" in out and "not a pair" in out
-    card, model = _built(tmp_path, "pairs")
-    assert card["recipe"]["numbers"] == 100 and card["recipe"]["whole_pairs"] == 500
-    assert "touching_or_overlapping_with_pairs" in card["accuracy"]
-    assert NOT_PAIR in model.classes_ and model.n_features_in_ == 784
-
-
-@pytest.mark.slow
 def test_the_strip_reader_build_writes_a_card_that_loads(mnist_dir, tmp_path, capsys):
     from hdrnn.reading import build
     from hdrnn.reading._strips import BLANK
@@ -294,26 +277,6 @@ def test_the_strip_reader_build_writes_a_card_that_loads(mnist_dir, tmp_path, ca
     assert card["recipe"]["numbers"] == 60 and card["recipe"]["blanks_kept"] == 0.5
     assert "touching_or_overlapping_with_strips" in card["accuracy"]
     assert BLANK in model.classes_ and model.n_features_in_ == 28 * 32
-
-
-@pytest.mark.slow
-def test_the_pair_readers_lessons_label_pairs_and_the_rest(mnist_dir):
-    # Lessons come from MNIST training digits; a pair's class is 10 * left + right.
-    from hdrnn.reading import build
-    from hdrnn.reading._pairs import NOT_PAIR
-
-    mnist = hdrnn.load_mnist(source=mnist_dir)
-    images, labels = mnist.data[:2000].reshape(-1, 28, 28), mnist.target[:2000]
-    X, y = build.lessons(images, labels, 60, seed=3, pairs_kept=1.0)
-    assert X.shape == (len(y), 784)
-    assert 0.05 < np.mean(y != NOT_PAIR) < 0.5  # both kinds are taught
-    _, fewer_y = build.lessons(images, labels, 60, seed=3, pairs_kept=0.25)
-    assert np.sum(fewer_y == NOT_PAIR) < 0.5 * np.sum(y == NOT_PAIR)  # a share kept
-    assert np.sum(fewer_y != NOT_PAIR) == np.sum(y != NOT_PAIR)  # every pair kept
-    X_whole, y_whole = build.whole_pairs(images, labels, 300, seed=3)
-    assert X_whole.shape == (300, 784) and set(y_whole) <= set(range(100))
-    again, _ = build.whole_pairs(images, labels, 300, seed=3)
-    np.testing.assert_array_equal(again, X_whole)
 
 
 def test_the_verifiers_lessons_label_whole_digits_and_parts(mnist_dir):

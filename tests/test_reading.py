@@ -283,62 +283,21 @@ def test_cli_no_verifier_reads_by_the_model_alone(saved, capsys, monkeypatch):
     assert seen == [(None, None), (False, None), (None, False)]
 
 
-def test_a_pair_counts_as_two_digits_in_the_search():
+def test_a_candidate_read_as_two_digits_counts_as_two_in_the_search():
     from hdrnn.reading._search import best_path
 
     # Three pieces; candidates: each piece alone, pieces 0-1 as one digit, pieces 0-1
-    # as a pair (two digits) and pieces 1-2 as a pair.
+    # read as two digits (as the strip reader reads a stroke) and pieces 1-2 the same.
     spans = [(0, 1), (1, 2), (2, 3), (0, 2), (0, 2), (1, 3)]
     counts = [1, 1, 1, 1, 2, 2]
     scores = np.array([-1.0, -1.0, -1.0, -0.5, -0.2, -3.0])
-    assert best_path(spans, scores, 3, counts=counts) == [4, 2]  # the pair, then piece 2
+    assert best_path(spans, scores, 3, counts=counts) == [4, 2]  # the two, then piece 2
     assert best_path(spans, scores, 3, digits=2, counts=counts) == [3, 2]  # one digit each
     assert best_path(spans, scores, 3, digits=3, counts=counts) == [4, 2]  # 2 + 1 digits
     assert best_path(spans, scores, 3, digits=4, counts=counts) == [4, 2]  # none: the best
 
 
-def test_pair_chances_only_for_candidates_as_wide_as_a_pair():
-    from hdrnn.reading._pairs import (
-        NOT_PAIR,
-        digit_chances,
-        pair_chances,
-        pair_possible,
-        split_box,
-    )
-
-    classes = [*range(100), NOT_PAIR]
-    stand_in = DummyClassifier(strategy="prior").fit(np.zeros((101, 784)), classes)
-
-    def chances(boxes, height, joined):
-        possible = pair_possible(boxes, height, joined)
-        return pair_chances(stand_in, np.zeros((possible.sum(), 784)), possible)
-
-    boxes = [(0, 0, 5, 20), (0, 0, 30, 20), (0, 0, 60, 20)]  # 0.25, 1.5 and 3 heights wide
-    pairs, not_pair = chances(boxes, 20.0, [True] * 3)
-    assert pairs.shape == (3, 100) and not_pair.shape == (3,)
-    assert not_pair[0] == not_pair[2] == 1.0 and pairs[[0, 2]].sum() == 0.0
-    assert not_pair[1] == pytest.approx(1 / 101) and pairs[1].sum() == pytest.approx(1.0)
-    # Two separate strokes are never read as a pair: digits apart read better one by one.
-    _, not_pair = chances(boxes, 20.0, [True, False, True])
-    assert not_pair[1] == 1.0
-    # Each candidate is measured against its own line's height (a whole image at once).
-    _, not_pair = chances(boxes, np.array([20.0, 20.0, 40.0]), [True] * 3)
-    assert not_pair[2] < 1.0  # 60 wide in a line 40 high: 1.5 heights
-    left, right = digit_chances(np.eye(100)[37])  # the pair "37"
-    assert left.argmax() == 3 and right.argmax() == 7
-    crop = np.zeros((20, 30))
-    crop[:, :10] = crop[:, 20:] = 1.0  # equal ink left and right
-    # Cut after the column where half the ink is reached.
-    assert split_box(crop, (100, 50, 130, 70)) == ((100, 50, 110, 70), (110, 50, 130, 70))
-
-
-def test_a_pair_reader_without_class_100_is_refused():
-    stand_in = DummyClassifier().fit(np.zeros((2, 784)), [1, 7])
-    with pytest.raises(ValueError, match=r"pair reader must be .* include 100"):
-        read_number(np.zeros((10, 10)), stand_in, pairs=stand_in)
-
-
-def test_candidates_too_wide_for_a_digit_are_one_strokes_for_the_pair_reader():
+def test_runs_of_pieces_wider_than_a_digit_are_not_candidates():
     from hdrnn.reading._layout import Line, Stroke
     from hdrnn.reading._pieces import Piece, line_candidates
 
@@ -358,21 +317,18 @@ def test_candidates_too_wide_for_a_digit_are_one_strokes_for_the_pair_reader():
         Stroke(k, 5, 35, *columns, 1.0)
         for k, columns in enumerate([(5, 55), (80, 86), (105, 111)], start=1)
     )
-    line = Line(strokes, 30.0)
-    spans = {
-        pair_width: {
-            (c.start, c.stop): (c.one_stroke, c.pair_only)
-            for c in line_candidates(labels, ink, line, pieces, pair_width)
-        }
-        for pair_width in (None, 2.2)
+    candidates = line_candidates(labels, ink, Line(strokes, 30.0), pieces)
+    spans = {(c.start, c.stop): (c.box, c.cut_ends) for c in candidates}
+    # Each piece alone (cut through stroke 1 at 30: one cut end each), and strokes 2 and
+    # 3 together (31 wide: a digit can be); both pieces of stroke 1 (50 wide: 1.7 digit
+    # heights) or stroke 1 with stroke 2 are too wide for a digit.
+    assert spans == {
+        (0, 1): ((5, 5, 30, 35), 1),
+        (1, 2): ((30, 5, 55, 35), 1),
+        (2, 3): ((80, 5, 86, 35), 0),
+        (3, 4): ((105, 5, 111, 35), 0),
+        (2, 4): ((80, 5, 111, 35), 0),
     }
-    # Both pieces of stroke 1 (50 wide: 1.7 digit heights) only for the pair reader.
-    assert (0, 2) not in spans[None] and spans[2.2][0, 2] == (True, True)
-    # Strokes 2 and 3 together (31 wide, two strokes) are a candidate either way, never
-    # for pairs only; stroke 1 with stroke 2 is too wide for a digit and not one stroke.
-    assert spans[None][2, 4] == spans[2.2][2, 4] == (False, False)
-    assert (1, 3) not in spans[2.2] and (0, 3) not in spans[2.2]
-    assert {key: value for key, value in spans[2.2].items() if key != (0, 2)} == spans[None]
 
 
 def _cheapest_path_by_hand(cost, seed, reach, margin):

@@ -106,7 +106,7 @@ def test_a_strip_reader_that_is_not_one_is_refused(features, classes):
     reader = DummyClassifier().fit(np.zeros((2, 784)), [1, 7])
     stand_in = DummyClassifier().fit(np.zeros((2, features)), classes)
     with pytest.raises(ValueError, match=r"strip reader.*896 features.*classes include 10"):
-        read_number(np.zeros((10, 10)), reader, strips=stand_in, verifier=False, pairs=False)
+        read_number(np.zeros((10, 10)), reader, strips=stand_in, verifier=False)
 
 
 @pytest.mark.slow

@@ -13,8 +13,7 @@ card's hash, then loads it with the same safe loader as any model file;
 :func:`pretrained_models` lists the cards. ``python -m hdrnn.pretrained.build``
 retrains the digit reader from the MNIST IDX files and writes both files
 again; ``python -m hdrnn.reading.build`` does the same for the verifier
-(``--model strips``: the strip reader; ``--model pairs`` builds a pair
-reader, which is not shipped).
+(``--model strips``: the strip reader).
 
 The weights are trained on MNIST (Yann LeCun and Corinna Cortes), which the
 TensorFlow/Keras and Kaggle distributions of the data set give under

@@ -30,8 +30,7 @@ How (each step its own private module):
    along the stroke and the model says, at each column, which digit is
    centred there or none (touching or overlapping digits, whose strokes no
    cut separates); ``_strip_lessons`` makes its lessons and
-   ``build --model strips`` rebuilds it. ``_pairs`` reads a candidate as
-   two digits with a pair reader of your own (``build --model pairs``).
+   ``build --model strips`` rebuilds it.
 5. ``_search``: the best way to read the line is the path of candidates
    with the highest total score (the log of the classifier's probability
    and of the verifier's, plus a prior on the candidate's width and

@@ -5,17 +5,9 @@ import numpy as np
 from hdrnn._utils.model_facts import input_image_shape, plain
 from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.reading._layout import find_lines
-from hdrnn.reading._pairs import (
-    NOT_PAIR,
-    PAIR_MAX_WIDTH,
-    digit_chances,
-    pair_chances,
-    pair_possible,
-    split_box,
-)
 from hdrnn.reading._pieces import line_candidates, line_pieces
 from hdrnn.reading._results import DigitReading, LineReading, Reading
-from hdrnn.reading._search import best_path, candidate_scores, pair_scores, strip_score
+from hdrnn.reading._search import best_path, candidate_scores, strip_score
 from hdrnn.reading._strips import (
     BLANK,
     ROWS,
@@ -31,9 +23,7 @@ from hdrnn.reading._verifier import NOT_ONE, shipped_verifier
 TOP = 3
 
 
-def read_number(
-    image, model=None, *, min_confidence=0.5, digits=None, verifier=None, pairs=False, strips=None
-):
+def read_number(image, model=None, *, min_confidence=0.5, digits=None, verifier=None, strips=None):
     """Read the handwritten number (or numbers, one per line) on an image.
 
     The ink is found as for :func:`hdrnn.preprocessing.prepare_digit_image`
@@ -44,12 +34,10 @@ def read_number(
     classified in one batched call, and the best path through them is found
     by dynamic programming. A second shipped model, the verifier, says how
     likely each candidate is to be one whole digit (not a part of one, nor
-    two), which weighs in the path's score. A third, the pair reader, reads
-    a candidate as wide as two digits as a pair of touching or overlapping
-    digits, which no cut may separate; the path may take it as two digits.
-    A third, the strip reader, reads a stroke wider than a digit without
-    cutting it, by sliding a window along it; the path may take that
-    reading too. A pair reader of your own may join them.
+    two), which weighs in the path's score. A third, the strip reader, reads
+    a stroke wider than a digit without cutting it, by sliding a window
+    along it (touching or overlapping digits, which no cut may separate);
+    the path may take that reading too.
 
     Parameters
     ----------
@@ -73,14 +61,6 @@ def read_number(
         that is not one (class 10), reading square images like ``model``
         does: None uses the shipped one (``load_pretrained("segments")``),
         False scores candidates by ``model``'s probabilities alone.
-    pairs : fitted classifier, None or False, default=False
-        A model that reads a candidate as a pair of digits (class
-        ``10 * a + b`` for ``a`` then ``b``; class 100 when it is not two
-        whole digits), reading square images, as
-        ``python -m hdrnn.reading.build --model pairs`` builds one; None or
-        False reads one digit per candidate. hdrnn ships none: its strip
-        reader reads run-together digits better. The digits of a pair share
-        its box, cut where its ink halves.
     strips : fitted classifier, None or False, default=None
         The model that reads a stroke wider than a digit through a sliding
         window (:mod:`hdrnn.reading._strips`; classes 0-9 for a digit
@@ -100,8 +80,8 @@ def read_number(
     ValueError
         If the image has an unsupported shape or is too large, the model
         does not read square images, ``min_confidence`` is not in [0, 1],
-        ``digits`` is not a positive whole number, ``verifier`` has no
-        class 10, ``pairs`` has no class 100 or ``strips`` has no class 10.
+        ``digits`` is not a positive whole number, or ``verifier`` or
+        ``strips`` has no class 10 or reads other images.
     ImportError
         If a file or PIL image is given and Pillow is not installed.
 
@@ -112,29 +92,23 @@ def read_number(
     >>> model = DummyClassifier().fit(np.zeros((2, 784)), [1, 7])  # a stand-in model
     >>> paper = np.full((60, 120), 255, dtype=np.uint8)
     >>> paper[10:50, 20:26] = paper[10:50, 80:86] = 0  # two strokes, far apart
-    >>> reading = read_number(paper, model, verifier=False, pairs=False, strips=False)
+    >>> reading = read_number(paper, model, verifier=False, strips=False)
     >>> reading.text, [digit.box for digit in reading.digits]
     ('11', [(20, 10, 26, 50), (80, 10, 86, 50)])
     """
     model, shape = checked_model(model, min_confidence, digits)
     verifier = checked_verifier(verifier)
-    pairs = checked_pairs(pairs)
     strips = checked_strips(strips)
     found = find_ink(image)
-    pair_width = None if pairs is None else PAIR_MAX_WIDTH
     ink = np.asarray(found.ink, dtype=np.float64)
-    labels, per_line = image_candidates(ink, pair_width)
+    labels, per_line = image_candidates(ink)
     everyone = [candidate for _, _, candidates in per_line for candidate in candidates]
     if not everyone:
         return Reading(lines=(), candidates=0)
     crops = [candidate.crop for candidate in everyone]
     X = prepare_inks(crops, shape)
-    # Candidates too wide for one digit are there for the pair reader only.
-    digit_like = np.array([not candidate.pair_only for candidate in everyone])
-    probabilities = np.zeros((len(crops), len(model.classes_)))
-    probabilities[digit_like] = model.predict_proba(X[digit_like])  # one batched call
-    not_one = _not_one(verifier, crops, X, shape, digit_like)
-    paired = _paired(pairs, crops, X, shape, per_line)
+    probabilities = model.predict_proba(X)  # one batched call
+    not_one = _not_one(verifier, crops, X, shape)
     stripped = _stripped(strips, labels, ink, per_line)
     readings, offset = [], 0
     for (line, pieces, candidates), line_strips in zip(per_line, stripped):
@@ -147,7 +121,6 @@ def read_number(
             (
                 probabilities[chosen],
                 None if not_one is None else not_one[chosen],
-                None if paired is None else (paired[0][chosen], paired[1][chosen]),
                 line_strips,
             ),
             (model, found, min_confidence, digits),
@@ -157,29 +130,21 @@ def read_number(
     return Reading(lines=tuple(readings), candidates=len(crops))
 
 
-def image_candidates(ink, pair_width=None):
+def image_candidates(ink):
     """``(labels, [(line, pieces, candidates)])``: the ink's stroke labels, and every line
-    of the ink, top to bottom, with its pieces and candidate digits, and with
-    ``pair_width`` the candidates of one stroke up to that many digit heights wide for
-    the pair reader (the one way reading and its models' lessons cut ink)."""
+    of the ink, top to bottom, with its pieces and candidate digits (the one way reading
+    and its models' lessons cut ink)."""
     labels, lines = find_lines(ink)
     per_line = []
     for line in lines:
         pieces = line_pieces(labels, ink, line)
-        per_line.append((line, pieces, line_candidates(labels, ink, line, pieces, pair_width)))
+        per_line.append((line, pieces, line_candidates(labels, ink, line, pieces)))
     return labels, per_line
 
 
 def checked_verifier(verifier):
     """The verifier to use (the shipped one for None, None for False), once checked."""
     return _checked_helper(verifier, shipped_verifier, NOT_ONE, "verifier", "not one whole digit")
-
-
-def checked_pairs(pairs):
-    """The pair reader to use (None for None or False: none is shipped), once checked."""
-    if pairs is None:
-        return None
-    return _checked_helper(pairs, None, NOT_PAIR, "pair reader", "not two whole digits")
 
 
 def checked_strips(strips):
@@ -248,37 +213,16 @@ def _checked_helper(model, shipped, needed, role, meaning):
     return model
 
 
-def _rows_for(other, crops, X, shape, asked):
-    """The ``asked`` candidates (a mask) prepared for ``other``, a model: rows of ``X``
-    when it reads the same image shape as the reader."""
-    own_shape = input_image_shape(other)
-    if own_shape == shape:
-        return X[asked]
-    return prepare_inks([crop for crop, ask in zip(crops, asked) if ask], own_shape)
-
-
-def _not_one(verifier, crops, X, shape, digit_like):
-    """Each candidate's probability of not being one whole digit (None without a verifier;
-    1 for a candidate too wide for one digit, which the verifier is not asked about)."""
+def _not_one(verifier, crops, X, shape):
+    """Each candidate's probability of not being one whole digit (None without a
+    verifier), in one batched call; the candidates are prepared again when the verifier
+    reads another image shape than the reader."""
     if verifier is None:
         return None
-    chances = np.ones(len(crops))
+    own_shape = input_image_shape(verifier)
+    rows = X if own_shape == shape else prepare_inks(crops, own_shape)
     column = list(verifier.classes_).index(NOT_ONE)
-    rows = _rows_for(verifier, crops, X, shape, digit_like)
-    chances[digit_like] = verifier.predict_proba(rows)[:, column]
-    return chances
-
-
-def _paired(pairs, crops, X, shape, per_line):
-    """:func:`~hdrnn.reading._pairs.pair_chances` of every candidate of the image, in one
-    batched call (None without a pair reader)."""
-    if pairs is None:
-        return None
-    everyone = [(line, c) for line, _, candidates in per_line for c in candidates]
-    boxes = [c.box for _, c in everyone]
-    heights = np.array([line.height for line, _ in everyone])
-    possible = pair_possible(boxes, heights, [c.one_stroke for _, c in everyone])
-    return pair_chances(pairs, _rows_for(pairs, crops, X, shape, possible), possible)
+    return verifier.predict_proba(rows)[:, column]
 
 
 def checked_model(model, min_confidence, digits=None):
@@ -311,15 +255,11 @@ def checked_model(model, min_confidence, digits=None):
 def _read_line(line, pieces, candidates, chances, settings):
     """The best reading of one line, as a :class:`LineReading`."""
     model, found, min_confidence, digits = settings
-    probabilities, not_one, paired, strips = chances
+    probabilities, not_one, strips = chances
     boxes, cut_ends = [c.box for c in candidates], [c.cut_ends for c in candidates]
     scores = [candidate_scores(probabilities, boxes, cut_ends, line.height, not_one)]
-    scores[0][[c.pair_only for c in candidates]] = -np.inf  # too wide for one digit
     spans = [(c.start, c.stop) for c in candidates]
     counts = [1] * len(candidates)
-    if paired is not None:  # each candidate again, read as a pair of digits
-        scores.append(pair_scores(paired[0], paired[1], cut_ends))
-        spans, counts = spans * 2, counts + [2] * len(candidates)
     for start, stop, strip_digits in strips:  # a stroke read whole by the strip reader
         read_as = [digit.probabilities for digit in strip_digits]
         centred = [digit.centred for digit in strip_digits]
@@ -343,27 +283,16 @@ def _read_line(line, pieces, candidates, chances, settings):
 
 def _path_step(index, candidates, chances, settings):
     """The digits one step of a line's best path reads: candidate ``index`` as one digit,
-    as a pair (``index - n``), or a strip reading (``index - 2n`` with a pair reader)."""
+    or (``index - n`` for ``n`` candidates) a stroke as the strip reader read it."""
     model, found, min_confidence = settings
-    probabilities, _, paired, strips = chances
+    probabilities, _, strips = chances
     n = len(candidates)
     if index < n:
         box = found.image_box(candidates[index].box)
         return [_digit(model.classes_, probabilities[index], box, min_confidence)]
-    pairs_end = n if paired is None else 2 * n
-    if index >= pairs_end:
-        return [
-            _digit(range(10), digit.probabilities, found.image_box(digit.box), min_confidence)
-            for digit in strips[index - pairs_end][2]
-        ]
-    # A pair: each digit's chances summed over the other's (times the chance that it is
-    # a pair at all), each half of the box.
-    candidate = candidates[index - n]
-    halves = split_box(candidate.crop, candidate.box)
-    sure = 1.0 - paired[1][index - n]
     return [
-        _digit(range(10), proba, found.image_box(box), min_confidence)
-        for proba, box in zip(digit_chances(paired[0][index - n] * sure), halves)
+        _digit(range(10), digit.probabilities, found.image_box(digit.box), min_confidence)
+        for digit in strips[index - n][2]
     ]
 
 

@@ -47,18 +47,14 @@ class Piece(NamedTuple):
 
 class Candidate(NamedTuple):
     """A candidate digit: pieces ``start`` to ``stop`` (excluded) of its line, its ink
-    crop, the box of that ink ``(x0, y0, x1, y1)`` in pixels of the ink image, how
-    many of its two ends are cuts through a stroke (not a stroke's own end), whether
-    its ink is one stroke, and whether it is too wide to be one digit (a candidate
-    for a pair only)."""
+    crop, the box of that ink ``(x0, y0, x1, y1)`` in pixels of the ink image, and how
+    many of its two ends are cuts through a stroke (not a stroke's own end)."""
 
     start: int
     stop: int
     crop: np.ndarray
     box: tuple
     cut_ends: int
-    one_stroke: bool = True
-    pair_only: bool = False
 
 
 def line_pieces(labels, ink, line):
@@ -150,30 +146,26 @@ def _cheapest_paths(cost, seeds, reach, margin):
     return costs, paths
 
 
-def line_candidates(labels, ink, line, pieces, pair_width=None):
+def line_candidates(labels, ink, line, pieces):
     """Every run of neighbouring pieces no wider than ``MAX_WIDTH`` digit heights (a
-    single piece always counts), as :class:`Candidate`; with ``pair_width``, also the
-    runs of one stroke up to that many heights wide, marked ``pair_only``."""
-    widest = MAX_WIDTH if pair_width is None else max(MAX_WIDTH, pair_width)
+    single piece always counts), as :class:`Candidate`."""
     # Whether the cut before each piece (and after the last) goes through a stroke.
     through = [0] + [int(a.label == b.label) for a, b in itertools.pairwise(pieces)] + [0]
     # Each piece's ink once: a candidate's is the sum of its pieces' (they share no pixel).
     inks = [_piece_ink(labels, ink, piece) for piece in pieces]
     candidates = []
     for start in range(len(pieces)):
-        strokes, left, right = 0, math.inf, -math.inf  # of the run start..stop
+        left, right = math.inf, -math.inf  # of the run start..stop
         for stop in range(start + 1, min(start + MAX_SPAN, len(pieces)) + 1):
             _, piece_left, patch = inks[stop - 1]
-            strokes += stop == start + 1 or not through[stop - 1]  # a new stroke joins
             left, right = min(left, piece_left), max(right, piece_left + patch.shape[1])
             several = stop > start + 1  # a single piece always counts, however wide
-            wide = several and right - left > MAX_WIDTH * line.height
-            if wide and (strokes > 1 or right - left > widest * line.height):
-                break  # too wide for a digit, and for a pair unless it is one stroke
+            if several and right - left > MAX_WIDTH * line.height:
+                break  # too wide for a digit
             crop, box = _render(inks[start:stop])
             if crop is not None:
                 ends = through[start] + through[stop]
-                candidates.append(Candidate(start, stop, crop, box, ends, strokes == 1, wide))
+                candidates.append(Candidate(start, stop, crop, box, ends))
     return candidates
 
 

@@ -25,15 +25,6 @@ VERIFIER_WEIGHT = 2.0
 # Probabilities are floored here before their log (a model may say 0).
 TINY = 1e-12
 
-# A candidate read as a pair of digits: the pair reader's log-probability
-# that it is a pair counts PAIR_WEIGHT times, and the pair costs PAIR_COST
-# (it replaces two digits' scores, and the pair reader is less often right
-# than the digit reader: chosen on numbers of MNIST test digits 0-4999 and
-# stroke writers, seed 7; 0, 2 and 4 gave back more of the close numbers than
-# they won of the touching ones).
-PAIR_WEIGHT = 2.0
-PAIR_COST = 6.0
-
 # A stroke read whole by the strip reader scores, for each digit, the log of
 # its probability plus STRIP_CENTRED_WEIGHT times the log of the reader's
 # sureness that a digit is centred there, less STRIP_COST and the width prior
@@ -55,14 +46,6 @@ def candidate_scores(probabilities, boxes, cut_ends, height, not_one=None):
     if not_one is not None:
         prior += VERIFIER_WEIGHT * np.log(np.maximum(1.0 - np.asarray(not_one), TINY))
     return np.log(np.maximum(probabilities.max(axis=1), TINY)) + prior + DIGIT_BONUS
-
-
-def pair_scores(pair_probabilities, not_pair, cut_ends):
-    """The score of reading each candidate as a pair of digits (-inf where it cannot be)."""
-    best = np.log(np.maximum(np.asarray(pair_probabilities).max(axis=1), TINY))
-    sure = PAIR_WEIGHT * np.log(np.maximum(1.0 - np.asarray(not_pair), TINY))
-    score = best + sure - PAIR_COST - CUT_COST * np.asarray(cut_ends, dtype=np.float64)
-    return np.where(np.asarray(not_pair) >= 1.0, -np.inf, score)
 
 
 def strip_score(digit_probabilities, centred, widths):
@@ -88,8 +71,8 @@ def best_path(spans, scores, n_pieces, digits=None, counts=None):
     digits : int or None
         Read exactly this many digits, when there is such a path.
     counts : sequence of int or None
-        How many digits each candidate reads as (1 for each when None; 2
-        for a pair).
+        How many digits each candidate reads as (1 for each when None; a
+        stroke read by the strip reader counts as all its digits).
 
     Returns
     -------

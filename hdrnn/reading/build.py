@@ -20,13 +20,6 @@ its lessons are windows sliding along the strokes of numbers composed close,
 touching or overlapping (:mod:`hdrnn.reading._strip_lessons`), each labelled
 with the digit centred in it or 10 for none.
 
-``--model pairs`` builds the pair reader (:mod:`hdrnn.reading._pairs`) the
-same way: its lessons are the candidates of such numbers cut as wide as a
-pair can be, labelled ``10 * a + b`` when they are two whole neighbouring
-digits and 100 when they are not (only a share of those kept: most
-candidates are not pairs), and pairs of MNIST training digits composed
-close, touching or overlapping and taken whole.
-
 On 2 cores each recipe takes a few minutes (its card says how long).
 """
 
@@ -49,7 +42,6 @@ from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.pretrained import ModelCard, load_pretrained
 from hdrnn.pretrained.build import LICENCE, built_with, machine
 from hdrnn.reading._api import image_candidates, read_number
-from hdrnn.reading._pairs import NOT_PAIR, PAIR_MAX_WIDTH, pair_truths
 from hdrnn.reading._strip_lessons import STRIP_SPACINGS, strip_lessons
 from hdrnn.reading._strips import BLANK
 from hdrnn.reading._verifier import NOT_ONE, candidate_truths, owners_with_blur
@@ -82,25 +74,6 @@ RECIPE = {
         "where no cut separates two digits, it can only say that no candidate is one digit",
     ],
 }
-PAIRS_RECIPE = {
-    "summary": (
-        "hdrnn read's pair reader: reads a candidate as two touching or overlapping digits "
-        "(class 10a+b for a then b) or says it is not two whole digits (100)"
-    ),
-    "params": dict(RECIPE["params"], hidden_layer_sizes=[1024, 256]),
-    "epochs": 30,
-    "seed": 0,
-    "numbers": 20000,
-    "lengths": [2, 6],
-    "photographed": 0.5,
-    "not_pairs_kept": 0.25,
-    "whole_pairs": 150000,
-    "weaknesses": [
-        "it learns from MNIST digits composed by hdrnn's own generator: other writers' "
-        "touching digits are read less well",
-        "three or more digits run together are read as at most pairs and singles",
-    ],
-}
 STRIPS_RECIPE = {
     "summary": (
         "hdrnn read's strip reader: slides a window along a stroke of run-together digits "
@@ -119,9 +92,7 @@ STRIPS_RECIPE = {
         "a digit it does not see centred in any window is left out: it may read too few",
     ],
 }
-RECIPES = {NAME: RECIPE, "pairs": PAIRS_RECIPE, "strips": STRIPS_RECIPE}
-# Whole pairs per chunk, each chunk seeded (seed, 2, chunk).
-PAIR_CHUNK = 50000
+RECIPES = {NAME: RECIPE, "strips": STRIPS_RECIPE}
 # Numbers per chunk: each chunk has its own seed, (seed, chunk).
 CHUNK = 500
 # Numbers of MNIST test digits for the card's figures.
@@ -138,7 +109,7 @@ def build_parser():
         "--model",
         choices=sorted(RECIPES),
         default=NAME,
-        help=f"{NAME}: the verifier (default); pairs: the pair reader; strips: the strip reader",
+        help=f"{NAME}: the verifier (default); strips: the strip reader",
     )
     parser.add_argument(
         "--data-dir", type=Path, help="folder of the four MNIST IDX files (else HDRNN_MNIST_DIR)"
@@ -149,9 +120,6 @@ def build_parser():
     parser.add_argument("--numbers", type=int, help="numbers to learn from (trials, tests)")
     parser.add_argument("--epochs", type=int, help="epochs instead of the recipe's (trials)")
     parser.add_argument(
-        "--whole-pairs", type=int, help="whole pairs to learn from, for pairs (trials, tests)"
-    )
-    parser.add_argument(
         "--check-numbers",
         type=int,
         default=CHECK_NUMBERS,
@@ -161,8 +129,9 @@ def build_parser():
     return parser
 
 
-def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, pairs_kept=None):
-    """``(X, y)``: prepared candidates of ``n_numbers`` numbers and their classes.
+def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
+    """``(X, y)``: the verifier's lessons, prepared candidates of ``n_numbers`` numbers
+    and their classes (a digit, or :data:`~hdrnn.reading._verifier.NOT_ONE`).
 
     Parameters
     ----------
@@ -176,16 +145,10 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, pairs_
         Processes (the result does not depend on it).
     photographed : float, default=0.5
         Share of numbers photographed rather than clean.
-    pairs_kept : float or None, default=None
-        None: the verifier's lessons (a digit, or :data:`NOT_ONE`). A share:
-        the pair reader's (a pair ``10 * a + b``, or :data:`NOT_PAIR`, of
-        which only this share is kept), cut as wide as a pair can be.
     """
     chunks = [min(CHUNK, n_numbers - start) for start in range(0, n_numbers, CHUNK)]
     parts = joblib.Parallel(n_jobs=jobs)(
-        joblib.delayed(_chunk_lessons)(
-            images, labels, size, (seed, c), photographed, pairs_kept=pairs_kept
-        )
+        joblib.delayed(_chunk_lessons)(images, labels, size, (seed, c), photographed)
         for c, size in enumerate(chunks)
     )
     if not parts:  # no numbers asked for
@@ -193,49 +156,28 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, pairs_
     return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 
 
-def _chunk_lessons(images, labels, size, seed, photographed, *, pairs_kept):
+def _chunk_lessons(images, labels, size, seed, photographed):
     """The labelled candidates of one chunk of numbers, prepared (none: zero rows)."""
     rng = np.random.default_rng(seed)
     numbers, truths = synthetic.make_numbers(images, labels, size, rng, lengths=(2, 6))
-    pair_width = None if pairs_kept is None else PAIR_MAX_WIDTH
-    label_them = candidate_truths if pairs_kept is None else pair_truths
     crops, classes = [], []
     for ink, truth in zip(numbers, truths):
         photo = rng.random() < photographed
         found = find_ink(synthetic.photograph(ink, rng) if photo else synthetic.as_paper(ink))
         found_ink = np.asarray(found.ink, dtype=np.float64)
-        _, per_line = image_candidates(found_ink, pair_width)
+        _, per_line = image_candidates(found_ink)
         if found_ink.shape != truth.owners.shape or len(per_line) != 1:
             continue  # a shrunk copy, or ink read as several lines: no pixel truth
         candidates = per_line[0][2]
-        truths_here = label_them(
+        truths_here = candidate_truths(
             candidates, found_ink, owners_with_blur(truth.owners), truth.labels
         )
         for candidate, k in zip(candidates, truths_here):
             if k < 0:  # unclear: left out
                 continue
-            if pairs_kept is not None and k == NOT_PAIR and rng.random() >= pairs_kept:
-                continue  # most candidates are not pairs: keep a share
             crops.append(candidate.crop)
             classes.append(k)
     return prepare_inks(crops), np.array(classes, dtype=np.int64)
-
-
-def whole_pairs(images, labels, n_pairs, seed):
-    """``(X, y)``: ``n_pairs`` pairs of the digits composed close, touching or overlapping
-    and prepared whole, classed ``10 * a + b``; chunk ``c`` draws from ``(seed, 2, c)``."""
-    parts = []
-    for c, start in enumerate(range(0, n_pairs, PAIR_CHUNK)):
-        rng = np.random.default_rng((seed, 2, c))
-        size = min(PAIR_CHUNK, n_pairs - start)
-        inks, truths = synthetic.make_numbers(
-            images, labels, size, rng, lengths=(2, 2), spacing=("close", "touching", "overlapping")
-        )
-        classes = [10 * truth.labels[0] + truth.labels[1] for truth in truths]
-        parts.append((prepare_inks(inks), np.array(classes, dtype=np.int64)))
-    if not parts:
-        return prepare_inks([]), np.zeros(0, dtype=np.int64)
-    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 
 
 def train(recipe, X, y):
@@ -261,25 +203,9 @@ def measure(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
     }
     photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
     for name, verifier in (("without", False), ("with", model)):
-        exact = _read_exactly(reader, photos, truths, verifier=verifier, pairs=False)
+        exact = _read_exactly(reader, photos, truths, verifier=verifier)
         figures[f"numbers_photographed_mnist_test_{name}_verifier"] = float(np.mean(exact))
     return figures
-
-
-def measure_pairs(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
-    """The pair reader card's figures, all on MNIST *test* digits: its accuracy on the
-    candidates that are pairs, its recall of those that are not, and exact numbers
-    read with and without it (photographed; all spacings, and touching or overlapping)."""
-    images, labels = _test_digits(mnist)
-    X, y = lessons(images, labels, n_numbers * 2, seed + 1, jobs=jobs, pairs_kept=1.0)
-    said = model.predict(X)
-    pair = y != NOT_PAIR
-    figures = {
-        "pairs_read_mnist_test": float(np.mean(said[pair] == y[pair])),
-        "not_pair_recall_mnist_test": float(np.mean(said[~pair] == NOT_PAIR)),
-    }
-    numbers = (n_numbers, seed)
-    return figures | _with_and_without({"pairs": model}, reader, (images, labels), numbers)
 
 
 def measure_strips(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
@@ -294,22 +220,12 @@ def measure_strips(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBER
         "centred_windows_read_mnist_test": float(np.mean(said[centred] == y[centred])),
         "blank_windows_recall_mnist_test": float(np.mean(said[~centred] == BLANK)),
     }
-    numbers = (n_numbers, seed)
-    return figures | _with_and_without({"strips": model}, reader, (images, labels), numbers)
-
-
-def _with_and_without(helper, reader, digits, numbers):
-    """The share of ``numbers`` (how many, seed) photographed numbers of ``digits``
-    (images, labels) read exactly without and with ``helper``, ``{option: model}`` for
-    ``read_number`` (all spacings, and touching or overlapping)."""
-    [(option, model)] = helper.items()
-    photos, truths = _photographed_numbers(*digits, *numbers)
+    photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
     joined = np.array([truth.spacing in ("touching", "overlapping") for truth in truths])
-    figures = {}
-    for name, used in (("without", False), ("with", model)):
-        exact = _read_exactly(reader, photos, truths, **{option: used})
-        figures[f"numbers_photographed_mnist_test_{name}_{option}"] = float(np.mean(exact))
-        figures[f"touching_or_overlapping_{name}_{option}"] = float(np.mean(exact[joined]))
+    for name, strips in (("without", False), ("with", model)):
+        exact = _read_exactly(reader, photos, truths, strips=strips)
+        figures[f"numbers_photographed_mnist_test_{name}_strips"] = float(np.mean(exact))
+        figures[f"touching_or_overlapping_{name}_strips"] = float(np.mean(exact[joined]))
     return figures
 
 
@@ -347,21 +263,12 @@ def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
     save(model, path, info=info, optimizer_state=False)
     units = [model.n_features_in_, *(W.shape[1] for W in model.coefs_)]
     keys = ("params", "epochs", "numbers", "lengths", "photographed")
-    keys += {"pairs": ("not_pairs_kept", "whole_pairs"), "strips": ("blanks_kept",)}.get(name, ())
+    keys += {"strips": ("blanks_kept",)}.get(name, ())
     training_data = (
         f"{n_lessons} candidates cut by hdrnn.reading from {recipe['numbers']} numbers "
         "of 2-6 digits composed of the first 60000 MNIST training digits (LeCun, Cortes "
         f"and Burges), at every spacing, {recipe['photographed']:.0%} of them photographed"
     )
-    if name == "pairs":
-        training_data = (
-            f"{n_lessons} lessons: {recipe['whole_pairs']} pairs of the first 60000 MNIST "
-            "training digits (LeCun, Cortes and Burges) composed close, touching or "
-            "overlapping, and the candidates cut by hdrnn.reading as wide as a pair from "
-            f"{recipe['numbers']} numbers of 2-6 of those digits at every spacing, "
-            f"{recipe['photographed']:.0%} of them photographed (pairs all kept, other "
-            f"candidates {recipe['not_pairs_kept']:.0%})"
-        )
     if name == "strips":
         training_data = (
             f"{n_lessons} windows along the strokes of {recipe['numbers']} numbers of 2-6 "
@@ -399,12 +306,7 @@ def _lessons_for(name, recipe, images, labels, jobs):
             photographed=recipe["photographed"],
             blanks_kept=recipe["blanks_kept"],
         )
-    kept = recipe.get("not_pairs_kept")
-    X, y = lessons(images, labels, recipe["numbers"], recipe["seed"], jobs=jobs, pairs_kept=kept)
-    if kept is not None:
-        X_whole, y_whole = whole_pairs(images, labels, recipe["whole_pairs"], recipe["seed"])
-        X, y = np.concatenate([X, X_whole]), np.concatenate([y, y_whole])
-    return X, y
+    return lessons(images, labels, recipe["numbers"], recipe["seed"], jobs=jobs)
 
 
 def main(argv=None):
@@ -412,7 +314,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     name = args.model
     recipe = dict(RECIPES[name])
-    for key in ("numbers", "epochs", "whole_pairs"):
+    for key in ("numbers", "epochs"):
         if getattr(args, key) is not None and key in recipe:
             recipe[key] = getattr(args, key)
     mnist = load_mnist(source=args.data_dir)
@@ -420,9 +322,7 @@ def main(argv=None):
     images, labels = mnist.data[train_set].reshape(-1, 28, 28), mnist.target[train_set]
     start = time.perf_counter()
     X, y = _lessons_for(name, recipe, images, labels, args.jobs)
-    rest, what = {NAME: (NOT_ONE, "not one digit"), "pairs": (NOT_PAIR, "not a pair")}.get(
-        name, (BLANK, "no digit centred")
-    )
+    rest, what = (BLANK, "no digit centred") if name == "strips" else (NOT_ONE, "not one digit")
     kind = "windows" if name == "strips" else "candidates"
     print(
         f"{len(y)} {kind} ({np.mean(y == rest):.0%} {what}) in {time.perf_counter() - start:.0f} s",
@@ -430,7 +330,7 @@ def main(argv=None):
     )
     model = train(recipe, X, y)
     seconds = time.perf_counter() - start  # lessons and training
-    how = {NAME: measure, "pairs": measure_pairs, "strips": measure_strips}[name]
+    how = {NAME: measure, "strips": measure_strips}[name]
     figures = how(
         model,
         load_pretrained(),
