@@ -206,6 +206,10 @@ def test_digits_constrains_the_count(model, test_digits):
         ({"min_confidence": 2}, "min_confidence must be a probability"),
         ({"digits": 0}, "digits must be"),
         ({"verifier": DummyClassifier().fit(np.zeros((2, 784)), [1, 7])}, "classes include 10"),
+        (
+            {"verifier": DummyClassifier().fit(np.zeros((2, 10)), [1, 10])},
+            r"verifier must be .* square images .* got DummyClassifier with 10 features",
+        ),
     ],
 )
 def test_bad_arguments(model, kwargs, match):

@@ -144,26 +144,54 @@ def image_candidates(ink):
 
 def checked_verifier(verifier):
     """The verifier to use (the shipped one for None, None for False), once checked."""
-    return _checked_helper(verifier, shipped_verifier, NOT_ONE, "verifier", "not one whole digit")
+    return _checked_helper(
+        verifier,
+        shipped_verifier,
+        "verifier",
+        f"square images whose classes include {NOT_ONE} (not one whole digit)",
+        lambda model: NOT_ONE in _classes(model) and input_image_shape(model) is not None,
+    )
 
 
 def checked_strips(strips):
     """The strip reader to use (the shipped one for None, None for False), once checked."""
-    if strips is False:
-        return None
-    if strips is None:
-        return shipped_strips()
     features = ROWS * WINDOW
-    classes = list(getattr(strips, "classes_", []))
-    if BLANK not in classes or getattr(strips, "n_features_in_", None) != features:
+    return _checked_helper(
+        strips,
+        shipped_strips,
+        "strip reader",
+        f"{ROWS}x{WINDOW} stroke windows ({features} features) whose classes include "
+        f"{BLANK} (no digit centred here)",
+        lambda model: BLANK in _classes(model) and _features(model) == features,
+    )
+
+
+def _checked_helper(model, shipped, role, requirement, fits):
+    """A helper model of reading's: None for False, ``shipped()`` for None, else ``model``
+    once ``fits(model)``; a ValueError that names the ``requirement`` otherwise."""
+    if model is False:
+        return None
+    if model is None:
+        return shipped()
+    if not fits(model):
+        classes = _classes(model)
+        shown = f"{classes[:12]}{'...' if len(classes) > 12 else ''}"
         raise ValueError(
-            f"The strip reader must be a fitted classifier of {ROWS}x{WINDOW} stroke windows "
-            f"({features} features) whose classes include {BLANK} (no digit centred here); "
-            f"got {type(strips).__name__} with {getattr(strips, 'n_features_in_', None)} "
-            f"features and classes {classes[:12]}. Pass None for the shipped strip reader, "
-            "or False for none."
+            f"The {role} must be a fitted classifier of {requirement}; got "
+            f"{type(model).__name__} with {_features(model)} features and classes {shown}. "
+            f"Pass None for the shipped {role}, or False for none."
         )
-    return strips
+    return model
+
+
+def _classes(model):
+    """The model's classes as a list (empty when it has none)."""
+    return list(getattr(model, "classes_", []))
+
+
+def _features(model):
+    """How many features the model reads (None when it does not say)."""
+    return getattr(model, "n_features_in_", None)
 
 
 def _stripped(strips, labels, ink, per_line):
@@ -188,29 +216,6 @@ def _stripped(strips, labels, ink, per_line):
         if read and mine:
             found[n].append((mine[0], mine[-1] + 1, read))
     return found
-
-
-def _checked_helper(model, shipped, needed, role, meaning):
-    """A helper model of reading's: None for False, ``shipped()`` for None, else ``model``
-    once it is known to read square images and to have the class ``needed`` (``shipped``
-    is None for a helper hdrnn does not ship)."""
-    if model is False:
-        return None
-    if model is None:
-        return shipped()
-    classes = list(getattr(model, "classes_", []))
-    if needed not in classes or input_image_shape(model) is None:
-        shown = f"{classes[:12]}{'...' if len(classes) > 12 else ''}"
-        raise ValueError(
-            f"The {role} must be a fitted classifier of square images whose classes include "
-            f"{needed} ({meaning}); got {type(model).__name__} with classes {shown}. "
-            + (
-                f"Pass None for the shipped {role}, or False for none."
-                if shipped
-                else "Pass False."
-            )
-        )
-    return model
 
 
 def _not_one(verifier, crops, X, shape):
