@@ -9,17 +9,14 @@ their box centres its centres (:func:`~hdrnn.reading._strips.window_classes`).
 Used by :mod:`hdrnn.reading.build`.
 """
 
-import joblib
 import numpy as np
 
 from hdrnn.datasets import synthetic
 from hdrnn.preprocessing import find_ink
+from hdrnn.reading._chunks import in_chunks
 from hdrnn.reading._layout import find_lines
 from hdrnn.reading._strips import BLANK, ROWS, WINDOW, stroke_windows, window_classes
 from hdrnn.reading._verifier import owners_with_blur
-
-# Numbers per chunk: each chunk has its own seed, (seed, chunk).
-CHUNK = 500
 
 # The spacings the strip reader learns from (apart digits are strokes of their own).
 STRIP_SPACINGS = ("close", "touching", "overlapping")
@@ -38,7 +35,7 @@ def strip_lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, 
     labels : ndarray of shape (n,)
     n_numbers : int
     seed : int
-        Chunk ``c`` of :data:`CHUNK` numbers draws from ``(seed, c)``.
+        Chunk ``c`` of ``_chunks.CHUNK`` (500) numbers draws from ``(seed, c)``.
     jobs : int, default=1
         Processes (the result does not depend on it).
     photographed : float, default=0.5
@@ -47,18 +44,13 @@ def strip_lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, 
         Share of the windows with no digit centred in them that are kept (they
         are most windows).
     """
-    chunks = [min(CHUNK, n_numbers - start) for start in range(0, n_numbers, CHUNK)]
-    parts = joblib.Parallel(n_jobs=jobs)(
-        joblib.delayed(_chunk)(images, labels, size, (seed, c), (photographed, blanks_kept))
-        for c, size in enumerate(chunks)
+    shares = (photographed, blanks_kept)
+    return in_chunks(
+        _chunk, n_numbers, seed, jobs=jobs, features=ROWS * WINDOW, args=(images, labels, shares)
     )
-    parts = [part for part in parts if len(part[1])]
-    if not parts:
-        return np.zeros((0, ROWS * WINDOW), dtype=np.float32), np.zeros(0, dtype=np.int64)
-    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 
 
-def _chunk(images, labels, size, seed, shares):
+def _chunk(images, labels, shares, size, seed):
     """The labelled windows of one chunk of numbers (``shares``: photographed, blanks
     kept)."""
     photographed, blanks_kept = shares

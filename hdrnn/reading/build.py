@@ -31,7 +31,6 @@ import time
 import warnings
 from pathlib import Path
 
-import joblib
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
@@ -42,6 +41,7 @@ from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.pretrained import ModelCard, load_pretrained
 from hdrnn.pretrained.build import LICENCE, built_with, machine
 from hdrnn.reading._api import image_candidates, read_number
+from hdrnn.reading._chunks import in_chunks
 from hdrnn.reading._strip_lessons import STRIP_SPACINGS, strip_lessons
 from hdrnn.reading._strips import BLANK
 from hdrnn.reading._verifier import NOT_ONE, candidate_truths, owners_with_blur
@@ -93,8 +93,6 @@ STRIPS_RECIPE = {
     ],
 }
 RECIPES = {NAME: RECIPE, "strips": STRIPS_RECIPE}
-# Numbers per chunk: each chunk has its own seed, (seed, chunk).
-CHUNK = 500
 # Numbers of MNIST test digits for the card's figures.
 CHECK_NUMBERS = 400
 
@@ -140,23 +138,17 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
     labels : ndarray of shape (n,)
     n_numbers : int
     seed : int
-        Chunk ``c`` of :data:`CHUNK` numbers draws from ``(seed, c)``.
+        Chunk ``c`` of ``_chunks.CHUNK`` (500) numbers draws from ``(seed, c)``.
     jobs : int, default=1
         Processes (the result does not depend on it).
     photographed : float, default=0.5
         Share of numbers photographed rather than clean.
     """
-    chunks = [min(CHUNK, n_numbers - start) for start in range(0, n_numbers, CHUNK)]
-    parts = joblib.Parallel(n_jobs=jobs)(
-        joblib.delayed(_chunk_lessons)(images, labels, size, (seed, c), photographed)
-        for c, size in enumerate(chunks)
-    )
-    if not parts:  # no numbers asked for
-        return prepare_inks([]), np.zeros(0, dtype=np.int64)
-    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+    args = (images, labels, photographed)
+    return in_chunks(_chunk_lessons, n_numbers, seed, jobs=jobs, features=28 * 28, args=args)
 
 
-def _chunk_lessons(images, labels, size, seed, photographed):
+def _chunk_lessons(images, labels, photographed, size, seed):
     """The labelled candidates of one chunk of numbers, prepared (none: zero rows)."""
     rng = np.random.default_rng(seed)
     numbers, truths = synthetic.make_numbers(images, labels, size, rng, lengths=(2, 6))
