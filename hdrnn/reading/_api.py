@@ -197,13 +197,15 @@ def _features(model):
 def _stripped(strips, labels, ink, per_line):
     """For each line, ``[(first piece, piece after the last, [StripDigit])]``: its strokes
     wider than a digit read by the strip reader, in one batched call (none without one)."""
+    found = [[] for _ in per_line]
+    if strips is None:
+        return found
     wide = [
         (n, stroke)
         for n, (line, _, _) in enumerate(per_line)
         for stroke in line.strokes
-        if strips is not None and stroke.width > STRIP_MIN_WIDTH * line.height
+        if stroke.width > STRIP_MIN_WIDTH * line.height
     ]
-    found = [[] for _ in per_line]
     if not wide:
         return found
     windows = [stroke_windows(labels, ink, stroke) for _, stroke in wide]
