@@ -194,8 +194,8 @@ def measure(model, reader, mnist, seed, *, jobs=1, n_numbers=CHECK_NUMBERS):
         "whole_digit_recall_mnist_test": float(np.mean(said[y != NOT_ONE] != NOT_ONE)),
     }
     photos, truths = _photographed_numbers(images, labels, n_numbers, seed)
-    for name, verifier in (("without", False), ("with", model)):
-        exact = _read_exactly(reader, photos, truths, verifier=verifier)
+    for name, verifier in (("without", False), ("with", model)):  # the verifier alone
+        exact = _read_exactly(reader, photos, truths, verifier=verifier, strips=False)
         figures[f"numbers_photographed_mnist_test_{name}_verifier"] = float(np.mean(exact))
     return figures
 
