@@ -353,6 +353,26 @@ def _cheapest_path_by_hand(cost, seed, reach, margin):
     return min(total.values(), default=np.inf)
 
 
+def test_cut_paths_of_strokes_found_together_are_each_strokes_own():
+    from hdrnn.reading._pieces import _cheapest_paths, _crossing_cost
+
+    # Strokes of different heights and widths, with ties: one pass over the rows for
+    # all of them gives what each gives alone (a shorter stroke's extra rows are free).
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        shapes = [(int(rng.integers(3, 30)), int(rng.integers(6, 40))) for _ in range(4)]
+        costs = [_crossing_cost(np.round(rng.random(shape) * 2) / 2) for shape in shapes]
+        margin, reach = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+        seeds = [np.arange(margin, cols - margin + 1) for _, cols in shapes]
+        together = _cheapest_paths(costs, seeds, reach, margin)
+        for cost, own, (found, paths) in zip(costs, seeds, together):
+            [(alone, alone_paths)] = _cheapest_paths([cost], [own], reach, margin)
+            np.testing.assert_array_equal(found, alone)
+            np.testing.assert_array_equal(paths, alone_paths)
+            assert paths.shape == (len(own), cost.shape[0])
+    assert _cheapest_paths([], [], 2, 1) == []
+
+
 def test_cut_paths_are_the_cheapest_and_follow_their_cost():
     from hdrnn.reading._pieces import STEP_COST, _cheapest_paths, _crossing_cost
 
@@ -365,7 +385,7 @@ def test_cut_paths_are_the_cheapest_and_follow_their_cost():
         cost = _crossing_cost(patch)
         margin, reach = int(rng.integers(1, 4)), int(rng.integers(1, 6))
         seeds = np.arange(margin, cols - margin + 1)
-        costs, paths = _cheapest_paths(cost, seeds, reach, margin)
+        [(costs, paths)] = _cheapest_paths([cost], [seeds], reach, margin)
         for seed, found, path in zip(seeds, costs, paths):
             assert found == pytest.approx(_cheapest_path_by_hand(cost, seed, reach, margin))
             # A path moves one column at most per row, stays in its window, and costs

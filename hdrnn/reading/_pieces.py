@@ -59,28 +59,38 @@ class Candidate(NamedTuple):
 
 def line_pieces(labels, ink, line):
     """The line's pieces, left to right, as :class:`Piece`."""
+    wide = [stroke for stroke in line.strokes if stroke.width > CUT_WIDTH * line.height]
+    cuts_of = dict(
+        zip([stroke.label for stroke in wide], _path_cuts(labels, ink, wide, line.height))
+    )
     pieces = []
     for stroke in line.strokes:
-        cuts = []
-        if stroke.width > CUT_WIDTH * line.height:
-            cuts = _path_cuts(labels, ink, stroke, line.height)
         rows = stroke.height
+        cuts = cuts_of.get(stroke.label, [])
         edges = [np.full(rows, stroke.left), *cuts, np.full(rows, stroke.right)]
         pieces += [Piece(stroke.label, stroke.top, lo, hi) for lo, hi in itertools.pairwise(edges)]
     return pieces
 
 
-def _path_cuts(labels, ink, stroke, height):
-    """The paths (absolute columns, one per row) that cut the stroke where it has least
-    ink, left to right, no two closer than ``CUT_SPACING`` digit heights."""
-    rows, cols = slice(stroke.top, stroke.bottom), slice(stroke.left, stroke.right)
-    patch = np.where(labels[rows, cols] == stroke.label, ink[rows, cols], 0.0)  # (H, W)
+def _path_cuts(labels, ink, strokes, height):
+    """For each stroke, the paths (absolute columns, one per row) that cut it where it
+    has least ink, left to right, no two closer than ``CUT_SPACING`` digit heights; the
+    cheapest paths of all the strokes are found together (one pass over the rows)."""
     margin = max(1, math.ceil(CUT_MARGIN * height))
-    seeds = np.arange(margin, stroke.width - margin + 1)  # a cut at c splits c-1 | c
-    if len(seeds) == 0:
-        return []
     reach = max(1, round(CUT_REACH * height))
-    costs, paths = _cheapest_paths(_crossing_cost(patch), seeds, reach, margin)
+    costs, seeds = [], []
+    for stroke in strokes:
+        rows, cols = slice(stroke.top, stroke.bottom), slice(stroke.left, stroke.right)
+        patch = np.where(labels[rows, cols] == stroke.label, ink[rows, cols], 0.0)  # (H, W)
+        costs.append(_crossing_cost(patch))
+        seeds.append(np.arange(margin, stroke.width - margin + 1))  # c splits c-1 | c
+    found = _cheapest_paths(costs, seeds, reach, margin)
+    return [_chosen_cuts(stroke, *paths, height) for stroke, paths in zip(strokes, found)]
+
+
+def _chosen_cuts(stroke, costs, paths, height):
+    """The cheapest of a stroke's paths, no two closer than ``CUT_SPACING`` heights, at
+    most ``CUTS_PER_HEIGHT`` per height, left to right, in absolute columns."""
     limit = min(MAX_CUTS_PER_STROKE, math.ceil(CUTS_PER_HEIGHT * stroke.width / height))
     spacing = max(1.0, CUT_SPACING * height)
     chosen, centres = [], []
@@ -106,17 +116,46 @@ def _crossing_cost(patch):
     return np.minimum(padded[:, :-1], padded[:, 1:])  # (H, W + 1)
 
 
-def _cheapest_paths(cost, seeds, reach, margin):
-    """For each seed column, the cheapest top-to-bottom path within ``reach`` columns of
-    it and ``margin`` columns of the ends: ``(costs, paths)``, paths as column indices of
-    shape (seeds, rows)."""
-    n_rows, n_cuts = cost.shape
-    # Offsets first, seeds second: the ways into a column from its neighbours are then
-    # whole rows of these arrays, shifted by one (contiguous, not strided).
-    columns = np.arange(-reach, reach + 1)[:, None] + seeds[None, :]  # (K, S)
-    outside = (columns < margin) | (columns > n_cuts - 1 - margin)
-    columns = np.clip(columns, 0, n_cuts - 1)
-    crossing = np.where(outside, np.inf, cost[:, columns])  # (rows, K, S): inf off limits
+def _cheapest_paths(costs, seeds, reach, margin):
+    """For each cost matrix (one per stroke, ``(rows, cuts)``) and each of its seed
+    columns, the cheapest top-to-bottom path within ``reach`` columns of the seed and
+    ``margin`` columns of the ends: a list of ``(costs, paths)``, paths as column indices
+    of shape (seeds, rows).
+
+    All the strokes' seeds are one dynamic programme, side by side: a shorter stroke's
+    cost is padded with free rows below it, where its cheapest path goes straight down
+    (a step costs more than nothing), so its cost and path are what it alone would give.
+    """
+    n_rows = max(cost.shape[0] for cost in costs) if costs else 0
+    offsets = np.cumsum([0] + [cost.shape[1] for cost in costs])
+    joined = np.zeros((n_rows, offsets[-1]))
+    window = np.arange(-reach, reach + 1)[:, None]
+    columns, outside = [], []
+    for cost, own_seeds, offset in zip(costs, seeds, offsets):
+        joined[: cost.shape[0], offset : offset + cost.shape[1]] = cost
+        # Offsets first, seeds second: the ways into a column from its neighbours are
+        # then whole rows of these arrays, shifted by one (contiguous, not strided).
+        these = window + own_seeds[None, :]  # (K, S)
+        outside.append((these < margin) | (these > cost.shape[1] - 1 - margin))
+        columns.append(np.clip(these, 0, cost.shape[1] - 1) + offset)
+    if not costs or not sum(len(own) for own in seeds):
+        return [(np.zeros(0), np.zeros((0, cost.shape[0]), dtype=np.int64)) for cost in costs]
+    columns, outside = np.concatenate(columns, axis=1), np.concatenate(outside, axis=1)
+    crossing = np.where(outside, np.inf, joined[:, columns])  # (rows, K, S): inf off limits
+    costs_found, paths = _viterbi(crossing, columns)
+    found, start = [], 0
+    for cost, own_seeds, offset in zip(costs, seeds, offsets):
+        stop = start + len(own_seeds)
+        found.append((costs_found[start:stop], paths[start:stop, : cost.shape[0]] - offset))
+        start = stop
+    return found
+
+
+def _viterbi(crossing, columns):
+    """``(costs, paths)``: the cheapest path down ``crossing`` (rows, K, S) for each seed
+    ``s``, moving at most one of the K offsets a row, at ``STEP_COST`` a move; paths in
+    the ``columns`` (K, S) the offsets stand for."""
+    n_rows = crossing.shape[0]
     total = crossing[0].copy()  # (K, S)
     # Whether the path into (k, seed) came from k-1, or from k+1 (else from k). Ties go
     # to k-1, then k, then k+1. Plain comparisons, not argmin and choose over a stacked
@@ -135,9 +174,9 @@ def _cheapest_paths(cost, seeds, reach, margin):
         np.minimum(right_way, best, out=best)
         np.add(best, crossing[row], out=total)
     end = np.argmin(total, axis=0)  # (S,)
-    every = np.arange(len(seeds))
+    every = np.arange(columns.shape[1])
     costs = total[end, every]
-    paths = np.empty((len(seeds), n_rows), dtype=np.int64)
+    paths = np.empty((columns.shape[1], n_rows), dtype=np.int64)
     k = end
     for row in range(n_rows - 1, -1, -1):
         paths[:, row] = columns[k, every]
