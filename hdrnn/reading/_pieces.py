@@ -126,7 +126,9 @@ def _cheapest_paths(costs, seeds, reach, margin):
     cost is padded with free rows below it, where its cheapest path goes straight down
     (a step costs more than nothing), so its cost and path are what it alone would give.
     """
-    n_rows = max(cost.shape[0] for cost in costs) if costs else 0
+    if not sum(len(own) for own in seeds):  # no stroke, or none wide enough to cut
+        return [(np.zeros(0), np.zeros((0, cost.shape[0]), dtype=np.int64)) for cost in costs]
+    n_rows = max(cost.shape[0] for cost in costs)
     offsets = np.cumsum([0] + [cost.shape[1] for cost in costs])
     joined = np.zeros((n_rows, offsets[-1]))
     window = np.arange(-reach, reach + 1)[:, None]
@@ -138,8 +140,6 @@ def _cheapest_paths(costs, seeds, reach, margin):
         these = window + own_seeds[None, :]  # (K, S)
         outside.append((these < margin) | (these > cost.shape[1] - 1 - margin))
         columns.append(np.clip(these, 0, cost.shape[1] - 1) + offset)
-    if not costs or not sum(len(own) for own in seeds):
-        return [(np.zeros(0), np.zeros((0, cost.shape[0]), dtype=np.int64)) for cost in costs]
     columns, outside = np.concatenate(columns, axis=1), np.concatenate(outside, axis=1)
     crossing = np.where(outside, np.inf, joined[:, columns])  # (rows, K, S): inf off limits
     costs_found, paths = _viterbi(crossing, columns)
