@@ -255,13 +255,13 @@ def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
     save(model, path, info=info, optimizer_state=False)
     units = [model.n_features_in_, *(W.shape[1] for W in model.coefs_)]
     keys = ("params", "epochs", "numbers", "lengths", "photographed")
-    keys += {"strips": ("blanks_kept",)}.get(name, ())
     training_data = (
         f"{n_lessons} candidates cut by hdrnn.reading from {recipe['numbers']} numbers "
         "of 2-6 digits composed of the first 60000 MNIST training digits (LeCun, Cortes "
         f"and Burges), at every spacing, {recipe['photographed']:.0%} of them photographed"
     )
     if name == "strips":
+        keys += ("blanks_kept",)
         training_data = (
             f"{n_lessons} windows along the strokes of {recipe['numbers']} numbers of 2-6 "
             "digits composed of the first 60000 MNIST training digits (LeCun, Cortes and "
