@@ -435,6 +435,15 @@ def _probabilities(person):
     return person.predictions[-1][1].json()["probabilities"]
 
 
+def _check_percent(text, p):
+    """A probability as the page shows it: rounded, but never 100% unless it is 1."""
+    if text.startswith(">"):
+        assert p < 1 and 100 * p >= {">99%": 99.5, ">99.9%": 99.95}[text]
+    else:
+        assert text.endswith("%") and float(text[:-1]) == pytest.approx(100 * p, abs=0.51)
+        assert p == 1 or not text.startswith("100")
+
+
 def _luminance(colour):
     """Relative luminance (WCAG) of a CSS ``rgb(...)`` colour."""
     channels = [float(v) / 255 for v in colour[colour.index("(") + 1 : -1].split(",")[:3]]
@@ -457,9 +466,16 @@ def test_the_bars_are_as_long_as_the_probabilities(browser, shipped_server, draw
                 row.querySelector('.fill').getBoundingClientRect().width,
                 row.querySelector('.track').getBoundingClientRect().width])"""
         )
-        for (fill, track), p in zip(widths, _probabilities(person)):
+        shown = page.eval_on_selector_all(
+            "#bars .pct", "(cells) => cells.map((c) => c.textContent)"
+        )
+        for (fill, track), p, text in zip(widths, _probabilities(person), shown):
             assert track > 200 and fill == pytest.approx(p * track, abs=1.0)
+            _check_percent(text, p)
     assert max(fill for fill, _ in widths) > 200  # a 3 read at ~100%: a full bar
+    shown = page.evaluate("[0.5, 0.05, 0.9965, 0.99996, 1].map((p) => percent(p))")
+    assert shown == ["50%", "5.0%", "99.7%", ">99.9%", "100.0%"]  # 99.65% is not "100%"
+    assert page.evaluate("percent(0.996, 0)") == ">99%"  # a box's tag, in whole percents
     person.check()
     context.close()
 
@@ -760,6 +776,12 @@ def test_number_mode_reads_a_number_written_with_the_mouse_and_teaches_one_digit
     assert "sure · 3 digits" in page.inner_text("#confidence")
     tags = page.locator("#boxes .tag")
     assert tags.all_inner_texts()[0].startswith("3 ") and tags.count() == 3
+    read_as = page.evaluate("state.reading.digits.map((digit) => digit.probability)")
+    for p, tag, sure in zip(
+        read_as, tags.all_inner_texts(), page.locator(".sure").all_inner_texts()
+    ):
+        _check_percent(tag.split()[1], p)
+        _check_percent(sure, p)
     boxes = page.evaluate(
         "[...document.querySelectorAll('#boxes .box')].map((b) => b.getBoundingClientRect().x)"
     )

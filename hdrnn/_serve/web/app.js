@@ -585,15 +585,19 @@ function showEmpty() {
   showLine(elements.status, "", "");
 }
 
-function percent(p) {
-  return `${(100 * p).toFixed(p < 0.1 || p > 0.999 ? 1 : 0)}%`;
+function percent(p, places = p < 0.1 || p > 0.99 ? 1 : 0) {
+  // Whole percents in the middle, a decimal near 0 and 1; a probability below 1
+  // never shows as 100% (a digit read at 99.7% is not certain).
+  const shown = (100 * p).toFixed(places);
+  if (p < 1 && Number(shown) >= 100) return `>${(100 - 10 ** -places).toFixed(places)}%`;
+  return `${shown}%`;
 }
 
 function showReading(reading) {
   const best = reading.probabilities.indexOf(Math.max(...reading.probabilities));
   elements.answer.textContent = reading.prediction;
   elements.answer.classList.remove("empty");
-  elements.confidence.textContent = `${(100 * reading.probabilities[best]).toFixed(1)}% sure`;
+  elements.confidence.textContent = `${percent(reading.probabilities[best], 1)} sure`;
   [...elements.bars.children].forEach((row, i) => {
     const p = reading.probabilities[i];
     row.classList.toggle("top", i === best);
@@ -615,7 +619,7 @@ function showNumber(reading) {
   elements.answer.classList.toggle("empty", !reading.text);
   const unsure = digits.filter((digit) => !digit.vouched).length;
   elements.confidence.textContent = !digits.length ? "No digits found yet"
-    : `${(100 * reading.confidence).toFixed(1)}% sure · ${digits.length} digit` +
+    : `${percent(reading.confidence, 1)} sure · ${digits.length} digit` +
       `${digits.length === 1 ? "" : "s"}` + (unsure ? ` · ${unsure} unsure (?)` : "");
   elements.digits.replaceChildren(...digits.map((digit, index) => digitItem(digit, index)));
   showBoxes();
@@ -671,7 +675,7 @@ function showBoxes() {
     tag.type = "button";
     tag.className = "tag";
     tag.tabIndex = -1; // the pictures under the answer are the keyboard's way in
-    tag.textContent = `${digit.text} ${Math.round(100 * digit.probability)}%`;
+    tag.textContent = `${digit.text} ${percent(digit.probability, 0)}`;
     tag.title = `Teach digit ${index + 1}`;
     tag.addEventListener("click", () => selectDigit(index));
     box.append(tag);
