@@ -13,7 +13,7 @@ const STROKE_WIDTH = 20; // pixels of the 280-pixel-high canvas: MNIST-like stro
 // A drawing is sent at half size: the server finds the ink of a 280-pixel canvas
 // at 140 pixels anyway, and a quarter of the bytes is a faster request (stroke to
 // answer, median: a digit 31 -> 26 ms, a 6-digit number 80 -> 66 ms, interleaved).
-const DRAWING_SHRINK = 2;
+const DRAWING_SHRINK = 2; // halvedDrawing() is written for 2
 const INK = "#111";
 // A number's canvas is 3:1, or 2:1 on a phone (taller for a finger).
 const PAD_SIZES = { digit: [280, 280], number: [840, 280], narrowNumber: [560, 280] };
@@ -313,35 +313,46 @@ function dropPhoto() {
 
 // ------------------------------------------------------------------ talking to the server
 
-function greyRequest(pen, width, height, shrink = 1) {
-  // One grey byte per pixel, row by row, in base64: what the server reads; with
-  // `shrink`, each pixel the mean of shrink x shrink (as the server shrinks images).
+function greyRequest(pen, width, height) {
+  // One grey byte per pixel, row by row, in base64: what the server reads.
   const { data } = pen.getImageData(0, 0, width, height);
-  const cols = Math.floor(width / shrink);
-  const rows = Math.floor(height / shrink);
+  const grey = new Uint8Array(width * height);
+  for (let i = 0, j = 0; i < grey.length; i += 1, j += 4) {
+    grey[i] = Math.round(0.299 * data[j] + 0.587 * data[j + 1] + 0.114 * data[j + 2]);
+  }
+  return { width, height, pixels: base64(grey) };
+}
+
+function halvedDrawing() {
+  // The drawing at half size (DRAWING_SHRINK), each pixel the mean of 2x2, rounded
+  // half up. INK on white is grey, so a pixel's grey is its red byte: a third of
+  // the reading, and the page's slowest step before posting (3.2 -> 1.9 ms for
+  // the number canvas in headless Chromium, interleaved).
+  const { width, height } = pad;
+  const { data } = context.getImageData(0, 0, width, height);
+  const cols = width >> 1;
+  const rows = height >> 1;
+  const line = 4 * width;
   const grey = new Uint8Array(cols * rows);
-  for (let row = 0; row < rows; row += 1) {
-    for (let col = 0; col < cols; col += 1) {
-      let sum = 0;
-      for (let dy = 0; dy < shrink; dy += 1) {
-        let j = 4 * ((row * shrink + dy) * width + col * shrink);
-        for (let dx = 0; dx < shrink; dx += 1, j += 4) {
-          sum += 0.299 * data[j] + 0.587 * data[j + 1] + 0.114 * data[j + 2];
-        }
-      }
-      grey[row * cols + col] = Math.round(sum / (shrink * shrink));
+  for (let row = 0, k = 0; row < rows; row += 1) {
+    for (let col = 0, j = 2 * row * line; col < cols; col += 1, j += 8, k += 1) {
+      grey[k] = (data[j] + data[j + 4] + data[j + line] + data[j + line + 4] + 2) >> 2;
     }
   }
+  return { width: cols, height: rows, pixels: base64(grey) };
+}
+
+function base64(bytes) {
   let binary = "";
-  for (let i = 0; i < grey.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, grey.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
   }
-  return { width: cols, height: rows, pixels: btoa(binary) };
+  return btoa(binary);
 }
 
 function drawingRequest() {
   if (state.photo) return state.photo.request;
-  return greyRequest(context, pad.width, pad.height, DRAWING_SHRINK);
+  return halvedDrawing();
 }
 
 async function postJSON(url, body) {
