@@ -82,7 +82,10 @@ STRIPS_RECIPE = {
     "params": dict(RECIPE["params"], hidden_layer_sizes=[1024, 256]),
     "epochs": 20,
     "seed": 0,
-    "numbers": 60000,
+    # Trained on 60 000, it read 94.8% of its lessons' centred windows right but
+    # 87.8% of new numbers' (of the same digits): with 90 000, 1.5% more of 1440
+    # photographed dev numbers were read exactly (each of two seeds).
+    "numbers": 90000,
     "lengths": [2, 6],
     "photographed": 0.5,
     "blanks_kept": 0.5,
