@@ -110,6 +110,17 @@ def test_empty_cells_read_as_dots(model, stroke_digits):
     )
 
 
+def test_a_speck_in_an_empty_cell_between_thick_lines_is_no_digit(model, stroke_digits):
+    # Thick lines and the margins leave about 60% of a cell to read; a dot of 7
+    # pixels (a sixth of the cell) spans a quarter of that, but not of the cell.
+    ink, _ = _grid(stroke_digits, thick=6, thin=3)
+    for r, c in [(0, 2), (4, 4), (8, 0)]:
+        assert PUZZLE[r, c] < 0
+        y, x = EDGE + r * CELL + 18, EDGE + c * CELL + 18
+        ink[y : y + 7, x : x + 7] = 1.0
+    assert read_grid(_paper(ink), 9, 9, model).text == _text(PUZZLE)
+
+
 @pytest.mark.parametrize("thick, thin", [(1, 1), (3, 1), (6, 3)])
 def test_thick_or_thin_lines(model, stroke_digits, thick, thin):
     ink, _ = _grid(stroke_digits, thick=thick, thin=thin)

@@ -81,7 +81,9 @@ HYSTERESIS = 0.5
 MARGIN = 0.08
 
 # A cell's ink is a digit when its longer side spans this share of the cell
-# (less is a speck or a dot).
+# between its lines (less is a speck or a dot). Of the cell, not of the part
+# read: thick lines and margins leave half a small cell, where a speck of
+# dust would pass.
 MIN_DIGIT = 0.25
 
 # A cell is read on paper around it, this share of its side each way: a
@@ -206,9 +208,12 @@ def read_grid(image, rows, cols, model=None, *, min_confidence=0.5):
     # covers gray pixels i * factor to (i + 1) * factor.
     corners = (_corners(across, down) + 0.5) * factor - 0.5
     thickness = factor * max(line[2] for line in (*across, *down))
-    cells = _cell_boxes(corners, thickness, gray.shape)
+    cells, sides = _cell_boxes(corners, thickness, gray.shape)
     to_image = size[0] / gray.shape[1]
-    found = [_cell_digit(gray, box, ink, factor) for box in cells.reshape(-1, 4)]
+    found = [
+        _cell_digit(gray, box, ink, factor, MIN_DIGIT * side)
+        for box, side in zip(cells.reshape(-1, 4), sides.ravel())
+    ]
     crops = [crop for crop, _ in filter(None, found)]
     probabilities = model.predict_proba(prepare_inks(crops, shape)) if crops else None
     cells_read, index = [], 0
@@ -385,7 +390,8 @@ def _corners(across, down):
 
 
 def _cell_boxes(corners, thickness, shape):
-    """``(rows, cols, 4)``: each cell's box inside its lines, in pixels of the gray image."""
+    """``(boxes, sides)``: each cell's box inside its lines, ``(rows, cols, 4)`` in pixels
+    of the gray image, and its side between the lines' centres, ``(rows, cols)``."""
     top_left, top_right = corners[:-1, :-1], corners[:-1, 1:]
     bottom_left, bottom_right = corners[1:, :-1], corners[1:, 1:]
     x0 = np.maximum(top_left[..., 0], bottom_left[..., 0])
@@ -404,11 +410,12 @@ def _cell_boxes(corners, thickness, shape):
     boxes = np.round(boxes).astype(int)
     boxes[..., 0::2] = np.clip(boxes[..., 0::2], 0, shape[1])
     boxes[..., 1::2] = np.clip(boxes[..., 1::2], 0, shape[0])
-    return boxes
+    return boxes, side
 
 
-def _cell_digit(gray, box, ink, factor):
-    """``(ink, box)`` of the digit in a cell (box in gray pixels), or None when it is empty.
+def _cell_digit(gray, box, ink, factor, min_digit):
+    """``(ink, box)`` of the digit in a cell (box in gray pixels), or None when it is empty
+    (or holds no mark whose longer side spans ``min_digit`` pixels).
 
     ``ink`` (on the small copy, ``factor`` times smaller) says where ink may be,
     judged against the paper's noise over the whole page: a cell alone is too
@@ -432,7 +439,7 @@ def _cell_digit(gray, box, ink, factor):
     if not marks:
         return None
     inner = _digit_box(marks, MARK_REACH * min(width, height))
-    if max(inner[2] - inner[0], inner[3] - inner[1]) < MIN_DIGIT * max(width, height):
+    if max(inner[2] - inner[0], inner[3] - inner[1]) < min_digit:
         return None
     ink = found.crop(tuple(v + pad for v in inner))
     return ink, (inner[0] + x0, inner[1] + y0, inner[2] + x0, inner[3] + y0)
