@@ -70,6 +70,12 @@ class Stroke(NamedTuple):
     def centre(self):
         return (self.left + self.right) / 2, (self.top + self.bottom) / 2
 
+    def own_ink(self, labels, ink):
+        """The stroke's ink in its box (height, width): ``ink`` where ``labels`` is the
+        stroke's label, 0 elsewhere (a neighbour's ink reaching into the box)."""
+        rows, cols = slice(self.top, self.bottom), slice(self.left, self.right)
+        return np.where(labels[rows, cols] == self.label, ink[rows, cols], 0.0)
+
 
 class Line(NamedTuple):
     """A line of digits: its strokes left to right and its typical digit height."""

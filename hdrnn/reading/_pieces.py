@@ -80,9 +80,7 @@ def _path_cuts(labels, ink, strokes, height):
     reach = max(1, round(CUT_REACH * height))
     costs, seeds = [], []
     for stroke in strokes:
-        rows, cols = slice(stroke.top, stroke.bottom), slice(stroke.left, stroke.right)
-        patch = np.where(labels[rows, cols] == stroke.label, ink[rows, cols], 0.0)  # (H, W)
-        costs.append(_crossing_cost(patch))
+        costs.append(_crossing_cost(stroke.own_ink(labels, ink)))
         seeds.append(np.arange(margin, stroke.width - margin + 1))  # c splits c-1 | c
     found = _cheapest_paths(costs, seeds, reach, margin)
     return [_chosen_cuts(stroke, *paths, height) for stroke, paths in zip(strokes, found)]

@@ -75,8 +75,7 @@ def stroke_windows(labels, ink, stroke):
     """``(windows, scale)``: the stroke's windows as rows of shape (columns + 1,
     ``ROWS * WINDOW``), float32 (window ``j`` is centred on column ``j`` of the
     stroke scaled by ``scale``), the stroke's own ink only."""
-    rows, cols = slice(stroke.top, stroke.bottom), slice(stroke.left, stroke.right)
-    patch = np.where(labels[rows, cols] == stroke.label, ink[rows, cols], 0.0)
+    patch = stroke.own_ink(labels, ink)
     scale = INNER / stroke.height
     width = max(1, round(stroke.width * scale))
     strip = np.zeros((ROWS, width + WINDOW), dtype=np.float32)
