@@ -169,6 +169,18 @@ def test_predict_json(model_file, tmp_path, capsys):
     assert 0 < result["probability"] <= 1
 
 
+def test_predict_never_prints_100_percent_for_a_probability_below_1(capsys):
+    pytest.importorskip("PIL")
+    images = ["examples/images/seven.png", "examples/images/zero.png"]
+    assert main(["predict", *images, "--json"]) == 0
+    probabilities = [result["probability"] for result in json.loads(capsys.readouterr().out)]
+    assert main(["predict", *images]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # The shipped model reads both at 99.95% or more (below 1): ">99.9%", as the page shows it.
+    assert all(0.9995 <= p < 1 for p in probabilities)
+    assert [line.split(" ", 1)[1] for line in lines] == ["7 (>99.9%)", "0 (>99.9%)"]
+
+
 class Malicious:
     def __reduce__(self):
         return (os.system, ("touch hdrnn-was-here",))

@@ -24,6 +24,37 @@ def printable(value, limit=200):
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
+def percent(probability, places=1):
+    """A probability as a percentage that never shows 100% for one below 1.
+
+    A digit read at 99.97% is not certain, so it shows as ``">99.9%"``, as
+    the page's percentages do; rounding to 100.0% would say it is.
+
+    Examples
+    --------
+    >>> percent(0.9965), percent(0.99996), percent(1.0), percent(0.995, places=0)
+    ('99.7%', '>99.9%', '100.0%', '>99%')
+    """
+    shown = f"{probability:.{places}%}"
+    if probability < 1 and float(shown[:-1]) >= 100:
+        return f">{100 - 10**-places:.{places}f}%"
+    return shown
+
+
+def share(probability, places=2):
+    """A probability with ``places`` decimals that never shows 1 for one below 1.
+
+    Examples
+    --------
+    >>> share(0.97), share(0.996), share(1.0)
+    ('0.97', '>0.99', '1.00')
+    """
+    shown = f"{probability:.{places}f}"
+    if probability < 1 and float(shown) >= 1:
+        return f">{1 - 10**-places:.{places}f}"
+    return shown
+
+
 def format_confusion_matrix(matrix, labels):
     """Return the confusion matrix as aligned text, true labels down, predicted across."""
     labels = [printable(label, 40) for label in labels]

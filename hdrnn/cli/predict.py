@@ -9,7 +9,7 @@ import numpy as np
 
 from hdrnn._utils.model_facts import input_image_shape, plain
 from hdrnn.cli._common import add_default_model_argument, load_model_or_shipped
-from hdrnn.cli._output import printable
+from hdrnn.cli._output import percent, printable
 from hdrnn.preprocessing import describe_preparation, find_ink, prepare_digit_image
 
 
@@ -78,7 +78,9 @@ def run(args):
             result["preparation"] = {"description": description, **found.as_dict()}
         results.append(result)
         if not args.json:
-            shown = ", ".join(f"{printable(r['label'])} ({r['probability']:.1%})" for r in ranked)
+            shown = ", ".join(
+                f"{printable(r['label'])} ({percent(r['probability'])})" for r in ranked
+            )
             print(f"{printable(path)}: {shown}")
             if args.verbose:
                 print(f"  {description}")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from hdrnn.cli._common import add_default_model_argument, load_model_or_shipped
-from hdrnn.cli._output import printable
+from hdrnn.cli._output import percent, printable, share
 from hdrnn.reading import read_grid, read_number
 
 
@@ -117,7 +117,7 @@ def run(args):
         if not args.json:
             text = reading.text.replace("\n", " / ")
             shown = printable(text, 400) or "(no digits)"
-            print(f"{printable(path)}: {shown} (confidence {reading.confidence:.2f})")
+            print(f"{printable(path)}: {shown} (confidence {share(reading.confidence)})")
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failures else 0
@@ -149,5 +149,9 @@ def show(image, reading, out):
             continue
         colour = (0, 160, 0) if digit.vouched else (220, 0, 0)
         draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=line_width)
-        draw.text((x0, max(0, y0 - 12)), f"{digit.text} {digit.probability:.0%}", fill=colour)
+        draw.text(
+            (x0, max(0, y0 - 12)),
+            f"{digit.text} {percent(digit.probability, places=0)}",
+            fill=colour,
+        )
     picture.save(out)
