@@ -17,6 +17,20 @@ def in_chunks(make_chunk, n_numbers, seed, *, jobs, features, args=()):
     parts = joblib.Parallel(n_jobs=jobs)(
         joblib.delayed(make_chunk)(*args, size, (seed, c)) for c, size in enumerate(sizes)
     )
-    if not parts:  # no numbers asked for
-        return np.zeros((0, features), dtype=np.float32), np.zeros(0, dtype=np.int64)
-    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+    return _joined(parts, features)
+
+
+def _joined(parts, features):
+    """The parts' rows in order, each part freed once copied: the lessons take about
+    their own size in memory while they are joined, not twice it (np.concatenate)."""
+    n_rows = sum(len(y) for _, y in parts)
+    X_parts = [X for X, _ in parts]
+    X = np.empty((n_rows, features), dtype=X_parts[0].dtype if parts else np.float32)
+    y = np.concatenate([y for _, y in parts]) if parts else np.zeros(0, dtype=np.int64)
+    parts.clear()
+    start = 0
+    for k, part in enumerate(X_parts):
+        X[start : start + len(part)] = part
+        start += len(part)
+        X_parts[k] = part = None  # the last reference: its memory goes back now
+    return X, y
