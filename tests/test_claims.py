@@ -255,3 +255,26 @@ def test_battery_row_23_adam_at_the_same_rate_diverges(digits):
     with pytest.raises(TrainingDivergedError, match=r"learning_rate=0\.5.*Lower learning_rate"):
         model.fit(X, y)
     assert all(np.isfinite(coef).all() for coef in model.coefs_)
+
+
+def _reading_row(spacing):
+    """``(hdrnn, RapidOCR)``: exact photographed numbers of all writers at ``spacing``
+    ("all" for every spacing), in percent, from benchmarks/reading.md."""
+    row = rf"^\| \*\*all\*\* \| \*\*{spacing}\*\* \| \*\*photo\*\* \| \d+ \| "
+    cells = re.search(row + r"([\d.]+)% \| ([\d.]+)% \|", _text("reading.md"), re.M)
+    return float(cells[1]), float(cells[2])
+
+
+def test_the_readmes_reading_figures_are_the_reading_benchmarks():
+    # README.md is not a docs page (its other figures are the project's pitch), but the
+    # sentence about reading numbers quotes benchmarks/reading.md, rounded to whole percents.
+    sentence = re.search(
+        r"`benchmarks/reading\.py` measures it: (.*?)\)", (ROOT / "README.md").read_text(), re.S
+    )
+    quoted = [int(figure) for figure in re.findall(r"(\d+)%", sentence[1])]
+    ours, rapid = zip(*(_reading_row(spacing) for spacing in ("all", "apart", "touching")))
+    expected = [round(value) for value in (*ours, *rapid)]
+    assert quoted == expected, (
+        f"README.md quotes {quoted} for reading numbers; benchmarks/reading.md holds "
+        f"{expected} (hdrnn all, apart, touching; then RapidOCR's)."
+    )
