@@ -307,6 +307,29 @@ def test_a_frame_is_taken_out_and_the_digit_kept(inks, clean, frame):
         assert correlation(prepare_digit_image(found), clean[digit]) > MIN_CORRELATION, digit
 
 
+def test_a_frame_on_ruled_paper_is_taken_out_too(inks):
+    # The ruled lines cross the frame's sides, which lose pixels there, and they span
+    # the image, against which the sides were short: no frame was found (0 of 40).
+    # Measured now: 35 of 40 found. Known limits: a side that runs along a ruled line
+    # goes with the line (the frame is then not closed), and 3 of the 35 leave a strip
+    # strip of the frame's inside edge, which crossing lines had notched.
+    rng = np.random.default_rng(0)
+    found = 0
+    for spacing, (digit, ink) in itertools.product((25, 30, 35, 40, 45), inks.items()):
+        if digit == 1:
+            continue
+        photo, box = photograph(ink, rng, frame=12, ruled=spacing)
+        ink_found = find_ink(photo)
+        assert ink_found.lines_removed >= 4, (spacing, digit)
+        if ink_found.frames_removed:
+            # The frame (8 px wide, 12-20 px off the digit) is gone, but for its inside edge.
+            found += 1
+            x0, y0, x1, y1 = ink_found.digit_box
+            assert box[0] - 18 <= x0 and box[1] - 18 <= y0, (spacing, digit)
+            assert x1 <= box[2] + 18 and y1 <= box[3] + 18, (spacing, digit)
+    assert found >= 33
+
+
 @pytest.mark.slow
 def test_a_model_reads_damaged_photos_as_it_reads_clean_ones(inks, clean, model):
     expected = {digit: model.predict(x[np.newaxis])[0] for digit, x in clean.items()}

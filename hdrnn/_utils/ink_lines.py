@@ -76,20 +76,32 @@ def remove_lines(strokes, stroke_width):
     if not strokes.any():
         return strokes, 0, 0
     tolerance = min(max(MIN_TOLERANCE, round(stroke_width / 2)), MAX_TOLERANCE)
-    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
-    across = _segments(strokes, tolerance, SEGMENT_SPAN * (cols[-1] - cols[0] + 1))
-    down = _segments(strokes.T, tolerance, SEGMENT_SPAN * (rows[-1] - rows[0] + 1))
+    across, down = _both_ways(strokes, tolerance)
     lines, n_lines = _ruled(strokes, *across)
     if n_lines:
         lines_down, n_down = _ruled(strokes.T, *down)
         lines, n_lines = lines | _bare_line(strokes.T, lines_down).T, n_lines + n_down
         lines = _bare_line(strokes, lines)
         strokes = strokes & ~lines
-        across, down = _without(across, lines), _without(down, lines.T)
+        if not strokes.any():
+            return strokes, n_lines, 0
+        # Found again on what is left, against its own extent: the sides of a frame
+        # that the lines crossed lost pixels there (a gap _segments bridges as it
+        # bridges dashes), and are short beside lines that crossed the whole image.
+        across, down = _both_ways(strokes, tolerance)
     frame = _frame(strokes, across, down)
     if frame is None:
         return strokes, n_lines, 0
     return strokes & ~frame, n_lines, 1
+
+
+def _both_ways(strokes, tolerance):
+    """``(across, down)``: the horizontal and the vertical segments of the strokes (each
+    ``(labels, segments)``), at least SEGMENT_SPAN of the ink's width (height) long."""
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    across = _segments(strokes, tolerance, SEGMENT_SPAN * (cols[-1] - cols[0] + 1))
+    down = _segments(strokes.T, tolerance, SEGMENT_SPAN * (rows[-1] - rows[0] + 1))
+    return across, down
 
 
 def _segments(mask, tolerance, min_length):
