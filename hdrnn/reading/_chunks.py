@@ -5,8 +5,14 @@ reader's (:mod:`hdrnn.reading._strip_lessons`)."""
 import joblib
 import numpy as np
 
+from hdrnn.augmentation import Augmentation, BatchAugmenter
+
 # Numbers per chunk: each chunk has its own seed, (seed, chunk).
 CHUNK = 500
+
+# With distorted digits, a chunk draws this many pool digits per number (its
+# numbers hold 4 on average), so that most are used once.
+POOL_PER_NUMBER = 4
 
 
 def in_chunks(make_chunk, n_numbers, seed, *, jobs, features, args=()):
@@ -34,3 +40,22 @@ def _joined(parts, features):
         start += len(part)
         X_parts[k] = part = None  # the last reference: its memory goes back now
     return X, y
+
+
+def distorted_pool(images, labels, n_numbers, share, rng):
+    """``(images, labels)``: the digits one chunk of ``n_numbers`` numbers is composed of,
+    drawn from the pool, ``share`` of them distorted as the shipped digit model's lessons
+    are (the ``"handwriting"`` augmentation: other writers' pens, slants and shapes)."""
+    n = POOL_PER_NUMBER * n_numbers
+    drawn = rng.integers(len(images), size=n)
+    pool = np.asarray(images)[drawn].astype(np.float32).reshape(n, -1)
+    chosen = np.flatnonzero(rng.random(n) < share)
+    if len(chosen):
+        shape = np.shape(images)[1:]
+        config = Augmentation.preset("handwriting", shape)
+        batch = pool[chosen]
+        BatchAugmenter(config, shape, len(chosen), np.float32)(batch, rng)
+        # A digit distorted to almost nothing (rare) stays as it was written.
+        kept = batch.max(axis=1) >= 0.5
+        pool[chosen[kept]] = batch[kept]
+    return pool.reshape(n, *np.shape(images)[1:]), np.asarray(labels)[drawn]

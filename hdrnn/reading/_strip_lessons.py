@@ -13,7 +13,7 @@ import numpy as np
 
 from hdrnn.datasets import synthetic
 from hdrnn.preprocessing import find_ink
-from hdrnn.reading._chunks import in_chunks
+from hdrnn.reading._chunks import distorted_pool, in_chunks
 from hdrnn.reading._layout import find_lines
 from hdrnn.reading._strips import BLANK, ROWS, WINDOW, stroke_windows, window_classes
 from hdrnn.reading._verifier import owners_with_blur
@@ -25,7 +25,9 @@ STRIP_SPACINGS = ("close", "touching", "overlapping")
 MOSTLY = 0.5
 
 
-def strip_lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, blanks_kept=0.5):
+def strip_lessons(
+    images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, blanks_kept=0.5, distorted=0.0
+):
     """``(X, y)``: windows of the strokes of ``n_numbers`` numbers and their classes.
 
     Parameters
@@ -43,8 +45,11 @@ def strip_lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, 
     blanks_kept : float, default=0.5
         Share of the windows with no digit centred in them that are kept (they
         are most windows).
+    distorted : float, default=0.0
+        Share of the digits given a new pen, slant and shape (the ``"handwriting"``
+        augmentation of :mod:`hdrnn.augmentation`) before they are composed.
     """
-    shares = (photographed, blanks_kept)
+    shares = (photographed, blanks_kept, distorted)
     return in_chunks(
         _chunk, n_numbers, seed, jobs=jobs, features=ROWS * WINDOW, args=(images, labels, shares)
     )
@@ -52,9 +57,11 @@ def strip_lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, 
 
 def _chunk(images, labels, shares, size, seed):
     """The labelled windows of one chunk of numbers (``shares``: photographed, blanks
-    kept)."""
-    photographed, blanks_kept = shares
+    kept, distorted)."""
+    photographed, blanks_kept, distorted = shares
     rng = np.random.default_rng(seed)
+    if distorted > 0:
+        images, labels = distorted_pool(images, labels, size, distorted, rng)
     numbers, truths = synthetic.make_numbers(
         images, labels, size, rng, lengths=(2, 6), spacing=STRIP_SPACINGS
     )

@@ -41,7 +41,7 @@ from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.pretrained import ModelCard, load_pretrained
 from hdrnn.pretrained.build import LICENCE, built_with, machine
 from hdrnn.reading._api import image_candidates, read_number
-from hdrnn.reading._chunks import in_chunks
+from hdrnn.reading._chunks import distorted_pool, in_chunks
 from hdrnn.reading._strip_lessons import STRIP_SPACINGS, strip_lessons
 from hdrnn.reading._strips import BLANK
 from hdrnn.reading._verifier import NOT_ONE, candidate_truths, owners_with_blur
@@ -89,6 +89,9 @@ STRIPS_RECIPE = {
     "lengths": [2, 6],
     "photographed": 0.5,
     "blanks_kept": 0.5,
+    # Half the digits get another pen, slant and shape (as the digit model's
+    # lessons do): the writers who are not MNIST's run their digits together too.
+    "distorted": 0.5,
     "weaknesses": [
         "it learns from MNIST digits composed by hdrnn's own generator: other writers' "
         "run-together digits are read less well",
@@ -130,7 +133,7 @@ def build_parser():
     return parser
 
 
-def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
+def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, distorted=0.0):
     """``(X, y)``: the verifier's lessons, prepared candidates of ``n_numbers`` numbers
     and their classes (a digit, or :data:`~hdrnn.reading._verifier.NOT_ONE`).
 
@@ -146,14 +149,21 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
         Processes (the result does not depend on it).
     photographed : float, default=0.5
         Share of numbers photographed rather than clean.
+    distorted : float, default=0.0
+        Share of the digits given a new pen, slant and shape (the ``"handwriting"``
+        augmentation of :mod:`hdrnn.augmentation`) before they are composed.
     """
-    args = (images, labels, photographed)
+    args = (images, labels, (photographed, distorted))
     return in_chunks(_chunk_lessons, n_numbers, seed, jobs=jobs, features=28 * 28, args=args)
 
 
-def _chunk_lessons(images, labels, photographed, size, seed):
-    """The labelled candidates of one chunk of numbers, prepared (none: zero rows)."""
+def _chunk_lessons(images, labels, shares, size, seed):
+    """The labelled candidates of one chunk of numbers, prepared (none: zero rows);
+    ``shares``: photographed, distorted."""
+    photographed, distorted = shares
     rng = np.random.default_rng(seed)
+    if distorted > 0:
+        images, labels = distorted_pool(images, labels, size, distorted, rng)
     numbers, truths = synthetic.make_numbers(images, labels, size, rng, lengths=(2, 6))
     crops, classes = [], []
     for ink, truth in zip(numbers, truths):
@@ -264,12 +274,14 @@ def write(out, model, recipe, *, seconds, figures, n_lessons, name=NAME):
         f"and Burges), at every spacing, {recipe['photographed']:.0%} of them photographed"
     )
     if name == "strips":
-        keys += ("blanks_kept",)
+        keys += ("blanks_kept", "distorted")
         training_data = (
             f"{n_lessons} windows along the strokes of {recipe['numbers']} numbers of 2-6 "
             "digits composed of the first 60000 MNIST training digits (LeCun, Cortes and "
             f"Burges), {', '.join(STRIP_SPACINGS)}, {recipe['photographed']:.0%} of them "
-            f"photographed (windows with no digit centred: {recipe['blanks_kept']:.0%} kept)"
+            f"photographed, {recipe['distorted']:.0%} of the digits distorted by the "
+            '"handwriting" augmentation (windows with no digit centred: '
+            f"{recipe['blanks_kept']:.0%} kept)"
         )
     card = ModelCard(
         name=name,
@@ -300,8 +312,17 @@ def _lessons_for(name, recipe, images, labels, jobs):
             jobs=jobs,
             photographed=recipe["photographed"],
             blanks_kept=recipe["blanks_kept"],
+            distorted=recipe["distorted"],
         )
-    return lessons(images, labels, recipe["numbers"], recipe["seed"], jobs=jobs)
+    return lessons(
+        images,
+        labels,
+        recipe["numbers"],
+        recipe["seed"],
+        jobs=jobs,
+        photographed=recipe["photographed"],
+        distorted=recipe.get("distorted", 0.0),
+    )
 
 
 def main(argv=None):
