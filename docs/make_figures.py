@@ -25,6 +25,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
+from hdrnn.cli._output import percent, share  # the rule hdrnn read prints by
+
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "docs" / "_static"
 
@@ -78,7 +80,7 @@ def _draw_reading(axis, photo, reading, labels=True):
         colour = SURE if digit.vouched else UNSURE
         axis.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=colour))
         if labels:  # above and below in turn, so that neighbours' labels do not collide
-            label = f"{digit.text} {digit.probability:.0%}"
+            label = f"{digit.text} {percent(digit.probability, places=0)}"
             place = (y0 - 2, "bottom") if index % 2 == 0 else (y1 + 2, "top")
             axis.text(x0, place[0], label, color=colour, fontsize=9, va=place[1], weight="bold")
     axis.set_axis_off()
@@ -99,7 +101,7 @@ def reading_number(model, digits):
     _draw_reading(axis, photo, reading)
     axis.set_title(
         f"read_number(photo, min_confidence=0.9).text == {reading.text!r}  "
-        f"(confidence {reading.confidence:.2f})",
+        f"(confidence {share(reading.confidence)})",
         fontsize=10,
     )
     _save(figure, "reading-number.png")
@@ -138,7 +140,9 @@ def reading_cuts(model, digits):
         axis.imshow(candidate.crop, cmap="gray_r", vmin=0, vmax=1)
         best = int(np.argmax(p))
         on_path = found.image_box(candidate.box)[0::2] in chosen
-        axis.set_title(f"{best}: {p[best]:.0%}", fontsize=9, color=SURE if on_path else "black")
+        axis.set_title(
+            f"{best}: {percent(p[best], places=0)}", fontsize=9, color=SURE if on_path else "black"
+        )
         axis.set_xticks([])
         axis.set_yticks([])
         for side in axis.spines.values():
@@ -195,7 +199,7 @@ def reading_strip(model, digits):
         top.text(
             peak,
             stroke.bottom + 12,
-            f"{best}: {digit.probabilities[best]:.0%}",
+            f"{best}: {percent(digit.probabilities[best], places=0)}",
             ha="center",
             va="bottom",
             color=SURE,

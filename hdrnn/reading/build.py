@@ -41,7 +41,7 @@ from hdrnn.preprocessing import find_ink, prepare_inks
 from hdrnn.pretrained import ModelCard, load_pretrained
 from hdrnn.pretrained.build import LICENCE, built_with, machine
 from hdrnn.reading._api import image_candidates, read_number
-from hdrnn.reading._chunks import distorted_pool, in_chunks
+from hdrnn.reading._chunks import in_chunks
 from hdrnn.reading._strip_lessons import STRIP_SPACINGS, strip_lessons
 from hdrnn.reading._strips import BLANK
 from hdrnn.reading._verifier import NOT_ONE, candidate_truths, owners_with_blur
@@ -133,7 +133,7 @@ def build_parser():
     return parser
 
 
-def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, distorted=0.0):
+def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5):
     """``(X, y)``: the verifier's lessons, prepared candidates of ``n_numbers`` numbers
     and their classes (a digit, or :data:`~hdrnn.reading._verifier.NOT_ONE`).
 
@@ -149,21 +149,14 @@ def lessons(images, labels, n_numbers, seed, *, jobs=1, photographed=0.5, distor
         Processes (the result does not depend on it).
     photographed : float, default=0.5
         Share of numbers photographed rather than clean.
-    distorted : float, default=0.0
-        Share of the digits given a new pen, slant and shape (the ``"handwriting"``
-        augmentation of :mod:`hdrnn.augmentation`) before they are composed.
     """
-    args = (images, labels, (photographed, distorted))
+    args = (images, labels, photographed)
     return in_chunks(_chunk_lessons, n_numbers, seed, jobs=jobs, features=28 * 28, args=args)
 
 
-def _chunk_lessons(images, labels, shares, size, seed):
-    """The labelled candidates of one chunk of numbers, prepared (none: zero rows);
-    ``shares``: photographed, distorted."""
-    photographed, distorted = shares
+def _chunk_lessons(images, labels, photographed, size, seed):
+    """The labelled candidates of one chunk of numbers, prepared (none: zero rows)."""
     rng = np.random.default_rng(seed)
-    if distorted > 0:
-        images, labels = distorted_pool(images, labels, size, distorted, rng)
     numbers, truths = synthetic.make_numbers(images, labels, size, rng, lengths=(2, 6))
     crops, classes = [], []
     for ink, truth in zip(numbers, truths):
@@ -314,15 +307,7 @@ def _lessons_for(name, recipe, images, labels, jobs):
             blanks_kept=recipe["blanks_kept"],
             distorted=recipe["distorted"],
         )
-    return lessons(
-        images,
-        labels,
-        recipe["numbers"],
-        recipe["seed"],
-        jobs=jobs,
-        photographed=recipe["photographed"],
-        distorted=recipe.get("distorted", 0.0),
-    )
+    return lessons(images, labels, recipe["numbers"], recipe["seed"], jobs=jobs)
 
 
 def main(argv=None):
