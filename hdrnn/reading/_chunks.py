@@ -1,6 +1,7 @@
 """Lessons made in seeded chunks of numbers, in parallel, the same whatever the
 process count: the verifier's (:mod:`hdrnn.reading.build`) and the strip
-reader's (:mod:`hdrnn.reading._strip_lessons`)."""
+reader's (:mod:`hdrnn.reading._strip_lessons`); and the distorted digits a
+chunk's numbers may be composed of."""
 
 import joblib
 import numpy as np

@@ -1,8 +1,9 @@
 """The strip reader's lessons: windows along the strokes of composed numbers, each
 labelled with the digit centred in it (or none), from the number's known boxes.
 
-Numbers of 2-6 digits are composed from MNIST *training* digits close, touching
-or overlapping, half of them photographed, and their ink is found and laid out
+Numbers of 2-6 digits are composed from MNIST *training* digits (some of them
+distorted first: another pen, slant and shape) close, touching or
+overlapping, half of them photographed, and their ink is found and laid out
 exactly as :func:`~hdrnn.reading.read_number` does it. Every stroke of the
 (single) line is a strip: the digits whose ink is mostly in it are its digits,
 their box centres its centres (:func:`~hdrnn.reading._strips.window_classes`).
