@@ -12,7 +12,8 @@ from hdrnn.augmentation import Augmentation, BatchAugmenter
 CHUNK = 500
 
 # With distorted digits, a chunk draws this many pool digits per number (its
-# numbers hold 4 on average), so that most are used once.
+# numbers hold 4 on average): as the numbers pick them with replacement, about
+# three in four are used at most once.
 POOL_PER_NUMBER = 4
 
 
