@@ -235,14 +235,6 @@ def _bare_line(strokes, lines):
     return lines & (runs <= np.median(thinnest[crossed]) + LINE_SLACK)
 
 
-def _without(found, removed):
-    """The segments none of whose pixels were removed."""
-    labels, segments = found
-    hit = np.zeros(labels.max() + 1, dtype=bool)
-    hit[labels[removed]] = True
-    return labels, [segment for segment in segments if not hit[segment.label]]
-
-
 def _frame(strokes, across, down):
     """The pixels of a frame around a mark, or None if the outermost segments close no box."""
     (h_labels, horizontal), (v_labels, vertical) = across, down
