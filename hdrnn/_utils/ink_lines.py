@@ -76,8 +76,13 @@ def remove_lines(strokes, stroke_width):
     if not strokes.any():
         return strokes, 0, 0
     tolerance = min(max(MIN_TOLERANCE, round(stroke_width / 2)), MAX_TOLERANCE)
-    across, down = _both_ways(strokes, tolerance)
+    across = _across(strokes, tolerance)
     lines, n_lines = _ruled(strokes, *across)
+    if not n_lines and len(across[1]) < 2:
+        # No ruled line, and not the two sides a frame needs: nothing to take out
+        # (most images: the vertical segments are not looked for at all).
+        return strokes, 0, 0
+    down = _across(strokes.T, tolerance)
     if n_lines:
         lines_down, n_down = _ruled(strokes.T, *down)
         lines, n_lines = lines | _bare_line(strokes.T, lines_down).T, n_lines + n_down
@@ -88,20 +93,18 @@ def remove_lines(strokes, stroke_width):
         # Found again on what is left, against its own extent: the sides of a frame
         # that the lines crossed lost pixels there (a gap _segments bridges as it
         # bridges dashes), and are short beside lines that crossed the whole image.
-        across, down = _both_ways(strokes, tolerance)
+        across, down = _across(strokes, tolerance), _across(strokes.T, tolerance)
     frame = _frame(strokes, across, down)
     if frame is None:
         return strokes, n_lines, 0
     return strokes & ~frame, n_lines, 1
 
 
-def _both_ways(strokes, tolerance):
-    """``(across, down)``: the horizontal and the vertical segments of the strokes (each
-    ``(labels, segments)``), at least SEGMENT_SPAN of the ink's width (height) long."""
-    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
-    across = _segments(strokes, tolerance, SEGMENT_SPAN * (cols[-1] - cols[0] + 1))
-    down = _segments(strokes.T, tolerance, SEGMENT_SPAN * (rows[-1] - rows[0] + 1))
-    return across, down
+def _across(strokes, tolerance):
+    """``(labels, segments)``: the horizontal segments of the strokes, at least
+    SEGMENT_SPAN of the ink's width long (the vertical ones: pass ``strokes.T``)."""
+    cols = np.flatnonzero(strokes.any(axis=0))
+    return _segments(strokes, tolerance, SEGMENT_SPAN * (cols[-1] - cols[0] + 1))
 
 
 def _segments(mask, tolerance, min_length):
