@@ -13,6 +13,8 @@ from hdrnn.reading._strips import (
     CENTRE_FAR,
     CENTRE_NEAR,
     INNER,
+    ONE_GAP,
+    ONE_LEVEL,
     PEAK_GAP,
     ROWS,
     WINDOW,
@@ -88,6 +90,30 @@ def test_read_strip_merges_peaks_closer_than_a_digit_and_finds_none_in_blank():
     close = read_strip(_answers(41, {10: 4, 10 + PEAK_GAP - 3: 4}), labels, stroke, 1.0)
     assert len(close) == 1
     assert read_strip(_answers(41, {}), labels, stroke, 1.0) == []
+
+
+def _answers_with(n, peaks, one_at, one_probability):
+    """:func:`_answers`, with a 1 centred at ``one_at`` as sure as ``one_probability``
+    (the rest of those windows' chances on 7)."""
+    proba = _answers(n, peaks)
+    for c in range(one_at - 1, one_at + 2):
+        proba[c] = 0.0
+        proba[c, 1], proba[c, 7], proba[c, BLANK] = one_probability, 0.9 - one_probability, 0.1
+    return proba
+
+
+def test_a_narrow_1_closer_to_its_neighbour_than_a_digit_is_kept_when_the_reader_is_sure():
+    labels, _, stroke = _bar_stroke(width=40, height=20)
+    one_at = 10 + ONE_GAP
+    assert one_at - 10 < PEAK_GAP  # the neighbour's peak would hide it
+    sure = read_strip(_answers_with(41, {10: 4}, one_at, 0.9), labels, stroke, 1.0)
+    assert [int(d.probabilities.argmax()) for d in sure] == [4, 1]
+    assert sure[0].box[2] == sure[1].box[0] == 2 + round((10 + one_at) / 2)
+    unsure = read_strip(_answers_with(41, {10: 4}, one_at, ONE_LEVEL - 0.1), labels, stroke, 1.0)
+    assert len(unsure) == 1
+    # Nearer (its shoulder, a column on, is within ONE_GAP too), it is the same digit's ink.
+    hidden = read_strip(_answers_with(41, {10: 4}, 10 + ONE_GAP - 2, 0.9), labels, stroke, 1.0)
+    assert len(hidden) == 1
 
 
 def test_a_strip_counts_as_all_its_digits_in_the_search():
