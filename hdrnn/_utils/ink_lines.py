@@ -271,9 +271,8 @@ def _frame(strokes, across, down):
     if any(cover < BOX_COVER for _, cover in sides):
         return None
     frame, touched = _peel_frame(strokes, [side for side, _ in sides])
-    wide = box_cols[1] - box_cols[0] > NUMBER_BOX * (box_rows[1] - box_rows[0])
-    if wide and min(touched[:2]) > FRAME_TOUCH:
-        return None  # strokes leave its top and its bottom: a number's own outline
+    if _a_numbers_outline(frame, touched):
+        return None
     inside = strokes & ~frame
     inside[: int(box_rows[0])] = inside[int(np.ceil(box_rows[1])) :] = False
     inside[:, : int(box_cols[0])] = inside[:, int(np.ceil(box_cols[1])) :] = False
@@ -281,6 +280,14 @@ def _frame(strokes, across, down):
     if n_labels == 0 or np.bincount(labels.ravel())[1:].max() < FRAME_CONTENT * frame.sum():
         return None
     return frame
+
+
+def _a_numbers_outline(frame, touched):
+    """Whether a box is the tops and bottoms of a number's digits, not a frame: wider
+    than NUMBER_BOX times its height, its top and bottom left by strokes all along."""
+    rows, cols = np.flatnonzero(frame.any(axis=1)), np.flatnonzero(frame.any(axis=0))
+    wide = cols[-1] - cols[0] > NUMBER_BOX * (rows[-1] - rows[0])
+    return bool(wide and min(touched[:2]) > FRAME_TOUCH)
 
 
 def _side(strokes, labels, segment, span):
