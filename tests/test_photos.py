@@ -330,14 +330,15 @@ def test_a_frame_on_ruled_paper_is_taken_out_too(inks):
     assert found >= 33
 
 
-def test_a_number_written_close_is_not_taken_for_its_own_frame():
+@pytest.mark.parametrize("seed, lost, drawn_found", [(17, 5, 19), (38, 3, 17)])
+def test_a_number_written_close_is_not_taken_for_its_own_frame(seed, lost, drawn_found):
     # The tops and the bottoms of digits that touch line up like a box's sides, and
-    # the outer strokes of the first and last digit close it: 5 of these 20 numbers
-    # lost most of their ink as a "frame". A box drawn around them is still found
-    # (19 of 20, as before: the one missed was missed before too).
+    # the outer strokes of the first and last digit close it: ``lost`` of these 20
+    # numbers lost most of their ink as a "frame". A box drawn around them is found
+    # as often as before (``drawn_found`` of 20; the others were missed before too).
     from hdrnn.datasets import synthetic
 
-    rng = np.random.default_rng(17)
+    rng = np.random.default_rng(seed)
     numbers, _ = synthetic.make_writer_numbers(
         20, rng, writers="strokes", lengths=(4, 8), spacing="touching"
     )
@@ -349,7 +350,7 @@ def test_a_number_written_close_is_not_taken_for_its_own_frame():
         assert kept[ink > 0.5].mean() > 0.97, n  # every stroke is still there
         photo, _ = photograph(ink, rng, frame=10, margin=(30, 40))
         framed += find_ink(photo).frames_removed
-    assert framed >= 19
+    assert framed >= drawn_found
 
 
 @pytest.mark.slow
