@@ -90,13 +90,8 @@ def remove_lines(strokes, stroke_width):
     tolerance = min(max(MIN_TOLERANCE, round(stroke_width / 2)), MAX_TOLERANCE)
     across = _across(strokes, tolerance)
     lines, n_lines = _ruled(strokes, *across)
-    if not n_lines and len(across[1]) < 2:
-        # No ruled line, and not the two sides a frame needs: nothing to take out
-        # (most images: the vertical segments are not looked for at all).
-        return strokes, 0, 0
-    down = _across(strokes.T, tolerance)
     if n_lines:
-        lines_down, n_down = _ruled(strokes.T, *down)
+        lines_down, n_down = _ruled(strokes.T, *_across(strokes.T, tolerance))
         lines, n_lines = lines | _bare_line(strokes.T, lines_down).T, n_lines + n_down
         lines = _bare_line(strokes, lines)
         strokes = strokes & ~lines
@@ -105,8 +100,8 @@ def remove_lines(strokes, stroke_width):
         # Found again on what is left, against its own extent: the sides of a frame
         # that the lines crossed lost pixels there (a gap _segments bridges as it
         # bridges dashes), and are short beside lines that crossed the whole image.
-        across, down = _across(strokes, tolerance), _across(strokes.T, tolerance)
-    frame = _frame(strokes, across, down)
+        across = _across(strokes, tolerance)
+    frame = _frame(strokes, across, tolerance)
     if frame is None:
         return strokes, n_lines, 0
     return strokes & ~frame, n_lines, 1
@@ -250,10 +245,17 @@ def _bare_line(strokes, lines):
     return lines & (runs <= np.median(thinnest[crossed]) + LINE_SLACK)
 
 
-def _frame(strokes, across, down):
-    """The pixels of a frame around a mark, or None if the outermost segments close no box."""
-    (h_labels, horizontal), (v_labels, vertical) = across, down
-    if len(horizontal) < 2 or len(vertical) < 2:
+def _frame(strokes, across, tolerance):
+    """The pixels of a frame around a mark, or None if the outermost segments close no box.
+
+    ``across`` are the strokes' horizontal segments; the vertical ones are looked for
+    only when there are the two a frame needs (most images have none).
+    """
+    h_labels, horizontal = across
+    if len(horizontal) < 2:
+        return None
+    v_labels, vertical = _across(strokes.T, tolerance)
+    if len(vertical) < 2:
         return None
     top = min(horizontal, key=lambda s: s.centre)
     bottom = max(horizontal, key=lambda s: s.centre)
@@ -271,15 +273,18 @@ def _frame(strokes, across, down):
     if any(cover < BOX_COVER for _, cover in sides):
         return None
     frame, touched = _peel_frame(strokes, [side for side, _ in sides])
-    if _a_numbers_outline(frame, touched):
+    if _a_numbers_outline(frame, touched) or not _holds_a_mark(strokes, frame, box_rows, box_cols):
         return None
+    return frame
+
+
+def _holds_a_mark(strokes, frame, box_rows, box_cols):
+    """Whether the box holds a mark with at least FRAME_CONTENT of the frame's ink."""
     inside = strokes & ~frame
     inside[: int(box_rows[0])] = inside[int(np.ceil(box_rows[1])) :] = False
     inside[:, : int(box_cols[0])] = inside[:, int(np.ceil(box_cols[1])) :] = False
     labels, n_labels = ndimage.label(inside, structure=EIGHT_CONNECTED)
-    if n_labels == 0 or np.bincount(labels.ravel())[1:].max() < FRAME_CONTENT * frame.sum():
-        return None
-    return frame
+    return n_labels > 0 and np.bincount(labels.ravel())[1:].max() >= FRAME_CONTENT * frame.sum()
 
 
 def _a_numbers_outline(frame, touched):
