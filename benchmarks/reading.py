@@ -288,16 +288,16 @@ def run(model, sets, peers, folder):
 
 def time_command(args, sets, folder, runs=3):
     """``(images, ms per image)``: ``hdrnn read`` on photographed numbers as PNG files,
-    from starting the command to its exit (the median of ``runs``); None if not run."""
+    from starting the command to its exit (the median of ``runs``); None if not run
+    (``--command-images 0``, or a pickled ``--model``, which the command cannot load)."""
     photos = [photo for _, images, _ in sets.values() for photo in images]
     n = min(args.command_images, len(photos))
-    if n == 0:
+    if n == 0 or args.trust_pickle:  # the command reads model files, not pickles
         return None
     chosen = np.random.default_rng(args.seed).choice(len(photos), n, replace=False)
     paths = save_pngs([photos[i] for i in chosen], folder, "command")
-    command = [sys.executable, "-m", "hdrnn", "read", *paths]
-    if args.model is not None and not args.trust_pickle:
-        command[4:4] = ["--model", str(args.model)]
+    model = [] if args.model is None else ["--model", str(args.model)]
+    command = [sys.executable, "-m", "hdrnn", "read", *model, *paths]
     seconds = []
     for _ in range(runs):
         started = time.perf_counter()
