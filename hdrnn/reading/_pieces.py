@@ -92,10 +92,11 @@ def _chosen_cuts(stroke, costs, paths, height):
     limit = min(MAX_CUTS_PER_STROKE, math.ceil(CUTS_PER_HEIGHT * stroke.width / height))
     spacing = max(1.0, CUT_SPACING * height)
     chosen, centres = [], []
-    for index in np.argsort(costs, kind="stable"):
-        if len(chosen) == limit or not np.isfinite(costs[index]):
+    path_centres = paths.mean(axis=1).tolist()  # one call: a mean per path took longer
+    for index in np.argsort(costs, kind="stable").tolist():
+        if len(chosen) == limit or not math.isfinite(costs[index]):
             break
-        centre = float(paths[index].mean())
+        centre = path_centres[index]
         if all(abs(centre - other) >= spacing for other in centres):
             chosen.append(paths[index])
             centres.append(centre)
@@ -194,8 +195,8 @@ def line_candidates(labels, ink, line, pieces):
     for start in range(len(pieces)):
         left, right = math.inf, -math.inf  # of the run start..stop
         for stop in range(start + 1, min(start + MAX_SPAN, len(pieces)) + 1):
-            _, piece_left, patch = inks[stop - 1]
-            left, right = min(left, piece_left), max(right, piece_left + patch.shape[1])
+            piece_left, piece_right = inks[stop - 1][0]
+            left, right = min(left, piece_left), max(right, piece_right)
             several = stop > start + 1  # a single piece always counts, however wide
             if several and right - left > MAX_WIDTH * line.height:
                 break  # too wide for a digit
@@ -207,36 +208,39 @@ def line_candidates(labels, ink, line, pieces):
 
 
 def _piece_ink(labels, ink, piece):
-    """``(top, left, patch)``: the ink of a :class:`Piece` (its stroke's pixels between
-    its two paths) in the box of rows and columns it may span."""
+    """``(columns, box, patch)``: the columns ``(left, right)`` a :class:`Piece` may
+    span, and its ink (its stroke's pixels between its two paths) cropped to that ink,
+    with the box ``(x0, y0, x1, y1)`` of that ink in pixels of the ink image (box and
+    patch None for a piece without ink)."""
     left, right = int(piece.left.min()), int(piece.right.max())
     rows = slice(piece.top, piece.top + len(piece.left))
     columns = np.arange(left, right)[None, :]
     inside = (columns >= piece.left[:, None]) & (columns < piece.right[:, None])
     mask = inside & (labels[rows, left:right] == piece.label)
-    return piece.top, left, np.where(mask, ink[rows, left:right], 0.0)
+    ink_rows, ink_cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(ink_rows) == 0:
+        return (left, right), None, None
+    y0, y1, x0, x1 = ink_rows[0], ink_rows[-1] + 1, ink_cols[0], ink_cols[-1] + 1
+    patch = np.where(mask[y0:y1, x0:x1], ink[rows, left:right][y0:y1, x0:x1], 0.0)
+    box = (left + int(x0), piece.top + int(y0), left + int(x1), piece.top + int(y1))
+    return (left, right), box, patch
 
 
 def _render(parts):
-    """The ink of some pieces (as :func:`_piece_ink` gives them) cropped to that ink,
-    and its box ``(x0, y0, x1, y1)``; ``(None, None)`` when there is no ink."""
-    top = min(part_top for part_top, _, _ in parts)
-    left = min(part_left for _, part_left, _ in parts)
-    bottom = max(part_top + patch.shape[0] for part_top, _, patch in parts)
-    right = max(part_left + patch.shape[1] for _, part_left, patch in parts)
-    crop = np.zeros((bottom - top, right - left))
-    for part_top, part_left, patch in parts:
-        rows, cols = patch.shape
-        crop[
-            part_top - top : part_top - top + rows, part_left - left : part_left - left + cols
-        ] += patch
-    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
-    if len(rows) == 0:
+    """The ink of some pieces (as :func:`_piece_ink` gives them) in the box that holds
+    it all, and that box ``(x0, y0, x1, y1)``; ``(None, None)`` when there is no ink.
+
+    The box comes from the pieces' own boxes, so nothing is searched for ink here:
+    this runs for every candidate, several times per piece.
+    """
+    parts = [(box, patch) for _, box, patch in parts if box is not None]
+    if not parts:
         return None, None
-    crop = crop[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    return crop, (
-        left + int(cols[0]),
-        top + int(rows[0]),
-        left + int(cols[-1]) + 1,
-        top + int(rows[-1]) + 1,
-    )
+    x0 = min(box[0] for box, _ in parts)
+    y0 = min(box[1] for box, _ in parts)
+    x1 = max(box[2] for box, _ in parts)
+    y1 = max(box[3] for box, _ in parts)
+    crop = np.zeros((y1 - y0, x1 - x0))
+    for (left, top, right, bottom), patch in parts:
+        crop[top - y0 : bottom - y0, left - x0 : right - x0] += patch
+    return crop, (x0, y0, x1, y1)
