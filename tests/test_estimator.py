@@ -300,6 +300,25 @@ def test_wrong_number_of_features_is_rejected(fitted, digits):
         fitted.predict(X[:, :63])
 
 
+def test_a_plain_float_array_is_predicted_as_checked_input_is(fitted, digits):
+    # Plain float arrays skip scikit-learn's checks (they would return them unchanged):
+    # the answers are those of the checked path, strided rows included.
+    X, _ = digits
+    for rows in (X[:7], X[:14:2], np.asfortranarray(X[:7]), X[:7].astype(np.float32)):
+        np.testing.assert_array_equal(
+            fitted.predict_proba(rows), fitted.predict_proba(rows.tolist())
+        )
+
+
+def test_a_plain_array_still_warns_a_model_fitted_with_feature_names(digits_split):
+    pd = pytest.importorskip("pandas")
+    X_train, X_test, y_train, _ = digits_split
+    columns = [f"pixel{i}" for i in range(X_train.shape[1])]
+    model = DigitMLPClassifier(**FAST).fit(pd.DataFrame(X_train, columns=columns), y_train)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        model.predict_proba(X_test)
+
+
 def test_one_dimensional_x_asks_for_a_reshape(fitted, digits):
     # battery row 7 (the CLI reshapes for the user: test_cli's predict tests)
     X, _ = digits
