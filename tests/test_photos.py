@@ -291,11 +291,20 @@ def _framed(ink, rng, frame):
     photo, box = photograph(ink, rng, frame=12)
     top, bottom, inner = box[1] - 12 - 8, box[3] + 12 + 8, box[2] + 12
     height = bottom - top
+    if frame == "a side in dashes":
+        # Chalk or pencil grain: two gaps, too wide to bridge, leave a side that covers
+        # 75% of the box, under the 85% asked of every side (15 of 584 frames drawn
+        # around photographed digits were missed so).
+        for start, stop in ((0.05, 0.15), (0.75, 0.9)):
+            photo[top + round(start * height) : top + round(stop * height), inner : inner + 8] = (
+                photo[0, 0]
+            )
+        return photo
     photo[top + height // 6 : top + height // 6 + height // 8, inner : inner + 8] = photo[0, 0]
     return photo
 
 
-@pytest.mark.parametrize("frame", ["touching", "a side broken in two"])
+@pytest.mark.parametrize("frame", ["touching", "a side broken in two", "a side in dashes"])
 def test_a_frame_is_taken_out_and_the_digit_kept(inks, clean, frame):
     # Known limit: a frame that hugs a 1 on both sides fuses with it.
     rng = np.random.default_rng(0)
