@@ -266,6 +266,13 @@ def save_pngs(images, folder, prefix):
     return paths
 
 
+# Idle time before each contender's turn: ONNX Runtime's and OpenBLAS's worker
+# threads keep spinning for up to ~0.2 s after their last job, and took the
+# start of the next contender's turn (hdrnn's ms per number moved by 10-20%
+# between runs of the same code).
+SETTLE_SECONDS = 0.5
+
+
 def run(model, sets, peers, folder):
     """``{(writers, spacing, look): {contender: counts}}``, contenders taking turns per group."""
     counts = {}
@@ -277,8 +284,10 @@ def run(model, sets, peers, folder):
         for look, images in zip(LOOKS, (inks, photos)):
             prefix = f"{writers}-{spacing}-{look}".replace(" ", "_")
             paths = save_pngs(images, folder, prefix) if peers else []
+            time.sleep(SETTLE_SECONDS)
             group = {"hdrnn": score(*read_with_hdrnn(model, images), truths)}
             for name, peer in peers.items():
+                time.sleep(SETTLE_SECONDS)
                 group[name] = score(*peer.read(paths), truths)
             counts[writers, spacing, look] = group
             line = ", ".join(f"{n} {c['exact'] / c['numbers']:.0%}" for n, c in group.items())
