@@ -57,6 +57,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from contenders import SETTLE_SECONDS
 from scipy import ndimage
 
 import hdrnn
@@ -266,13 +267,6 @@ def save_pngs(images, folder, prefix):
     return paths
 
 
-# Idle time before each contender's turn: ONNX Runtime's and OpenBLAS's worker
-# threads keep spinning for up to ~0.2 s after their last job, and took the
-# start of the next contender's turn (hdrnn's ms per number moved by 10-20%
-# between runs of the same code).
-SETTLE_SECONDS = 0.5
-
-
 def run(model, sets, peers, folder):
     """``{(writers, spacing, look): {contender: counts}}``, contenders taking turns per group."""
     counts = {}
@@ -284,6 +278,9 @@ def run(model, sets, peers, folder):
         for look, images in zip(LOOKS, (inks, photos)):
             prefix = f"{writers}-{spacing}-{look}".replace(" ", "_")
             paths = save_pngs(images, folder, prefix) if peers else []
+            # The peers' ONNX Runtime and OpenBLAS threads spin on after their last job:
+            # without the pause they took the start of hdrnn's turn (its ms per number
+            # moved by 10-20% between runs of the same code).
             time.sleep(SETTLE_SECONDS)
             group = {"hdrnn": score(*read_with_hdrnn(model, images), truths)}
             for name, peer in peers.items():

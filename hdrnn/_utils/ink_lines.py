@@ -260,8 +260,8 @@ def _bare_line(strokes, lines):
 def _frame(strokes, across, tolerance):
     """The pixels of a frame around a mark, or None if the outermost segments close no box.
 
-    ``across`` are the strokes' horizontal segments; the vertical ones are looked for
-    only when there are the two a frame needs (most images have none).
+    ``across`` are the strokes' horizontal segments (:func:`_outermost_box` looks for
+    the vertical ones).
     """
     box = _outermost_box(strokes, across, tolerance)
     if box is None:
@@ -290,7 +290,11 @@ def _frame(strokes, across, tolerance):
 
 def _outermost_box(strokes, across, tolerance):
     """``((top, bottom, left, right), (horizontal labels, vertical labels), (rows,
-    cols))``: the outermost segments each way and the box their centres span, or None."""
+    cols))``: the outermost segments each way and the box their centres span, or None.
+
+    The vertical segments are looked for only when there are the two horizontal ones
+    a frame needs (most images have none).
+    """
     h_labels, horizontal = across
     if len(horizontal) < 2:
         return None
@@ -313,7 +317,7 @@ def _closed_by_a_broken_side(strokes, touched, broken, box):
     much ink as that side holds beyond it (else the side was a digit's stroke, and the
     frame's own side lies out there in dashes too short to be a segment)."""
     index, pixels = broken
-    if min(touched[:2]) > FRAME_TOUCH:
+    if _left_at_top_and_bottom(touched):
         return False
     segments, _, spans = box
     return _beyond(strokes, index, segments, spans) <= BEYOND * pixels.sum()
@@ -348,7 +352,13 @@ def _a_numbers_outline(frame, touched):
     than NUMBER_BOX times its height, its top and bottom left by strokes all along."""
     rows, cols = np.flatnonzero(frame.any(axis=1)), np.flatnonzero(frame.any(axis=0))
     wide = cols[-1] - cols[0] > NUMBER_BOX * (rows[-1] - rows[0])
-    return bool(wide and min(touched[:2]) > FRAME_TOUCH)
+    return bool(wide and _left_at_top_and_bottom(touched))
+
+
+def _left_at_top_and_bottom(touched):
+    """Whether strokes leave both the box's top and its bottom in over FRAME_TOUCH of
+    their columns (``touched`` as :func:`_peel_frame` gives it)."""
+    return min(touched[:2]) > FRAME_TOUCH
 
 
 def _side(strokes, labels, segment, span):
