@@ -208,7 +208,7 @@ def test_mnist_model_reads_digits_drawn_with_the_mouse_and_learns(
         np.testing.assert_allclose(person.thumbnail(), expected, atol=1)
         if digit == 3:
             _check_request_is_read_like_a_file(request.post_data_json, reading, tmp_path)
-            _check_request_is_the_canvas_at_half_size(page, request.post_data_json)
+            _check_request_is_the_canvas_shrunk(page, request.post_data_json, 4)
     correct = sum(str(digit) == answer for digit, answer in answers.items())
     assert correct >= 9, answers
     assert person.most_in_flight == 1  # never more than one prediction request at a time
@@ -232,7 +232,7 @@ def _check_request_is_read_like_a_file(request, reading, tmp_path):
     image = pytest.importorskip("PIL.Image")
     grey = np.frombuffer(base64.b64decode(request["pixels"]), dtype=np.uint8)
     pixels = grey.reshape(request["height"], request["width"])
-    assert pixels.shape == (140, 140) and pixels.min() < 50 and pixels.max() == 255
+    assert pixels.shape == (70, 70) and pixels.min() < 50 and pixels.max() == 255
     path = tmp_path / "drawing.png"
     image.fromarray(pixels).save(path)
     np.testing.assert_array_equal(
@@ -240,17 +240,21 @@ def _check_request_is_read_like_a_file(request, reading, tmp_path):
     )
 
 
-def _check_request_is_the_canvas_at_half_size(page, request):
-    # The 280x280 canvas is sent as 140x140, each pixel the mean of 2x2 (a
-    # quarter of the bytes; the server finds the ink at 140 pixels anyway).
+def _check_request_is_the_canvas_shrunk(page, request, shrink):
+    # The canvas is sent at 1/shrink of its size, each pixel the mean of shrink x
+    # shrink (a digit's 280x280 at 70x70, a number's at half size: fewer bytes,
+    # and the server finds the ink at 140 pixels or fewer anyway).
+    width, height = page.evaluate("[pad.width, pad.height]")
     rgba = np.array(
         page.evaluate("Array.from(context.getImageData(0, 0, pad.width, pad.height).data)"),
         dtype=float,
-    ).reshape(280, 280, 4)
+    ).reshape(height, width, 4)
     grey = rgba[..., :3] @ [0.299, 0.587, 0.114]
-    halved = grey.reshape(140, 2, 140, 2).mean(axis=(1, 3))
-    sent = np.frombuffer(base64.b64decode(request["pixels"]), dtype=np.uint8).reshape(140, 140)
-    np.testing.assert_allclose(sent, halved, atol=0.51)
+    rows, cols = height // shrink, width // shrink
+    shrunk = grey.reshape(rows, shrink, cols, shrink).mean(axis=(1, 3))
+    assert (request["width"], request["height"]) == (cols, rows)
+    sent = np.frombuffer(base64.b64decode(request["pixels"]), dtype=np.uint8).reshape(rows, cols)
+    np.testing.assert_allclose(sent, shrunk, atol=0.51)
 
 
 def test_undo_and_clear(browser, mnist_server, drawn_digits):
@@ -765,6 +769,8 @@ def test_number_mode_reads_a_number_written_with_the_mouse_and_teaches_one_digit
     context, page, person = _open(browser, shipped_server)
     page.click("#mode-number")
     assert page.evaluate("document.getElementById('pad').width") == 840
+    sent = []
+    page.on("request", lambda r: r.url.endswith("/api/read") and sent.append(r.post_data_json))
     seen = {}
 
     def look():
@@ -773,6 +779,7 @@ def test_number_mode_reads_a_number_written_with_the_mouse_and_teaches_one_digit
 
     assert person.draw(_number_strokes(drawn_digits, [3, 0, 7]), midway=look) == "307"
     assert seen == {"answer": True, "teach": True}
+    _check_request_is_the_canvas_shrunk(page, sent[-1], 2)  # a number's cuts need the detail
     assert "sure · 3 digits" in page.inner_text("#confidence")
     tags = page.locator("#boxes .tag")
     assert tags.all_inner_texts()[0].startswith("3 ") and tags.count() == 3
