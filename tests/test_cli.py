@@ -205,6 +205,26 @@ def test_pickles_load_only_when_trusted(digits, tmp_path, capsys, monkeypatch):
     assert "a pickled DigitMLPClassifier" in capsys.readouterr().out
 
 
+def test_a_trusted_pickle_that_is_damaged_or_no_model_is_a_one_line_error(digits, tmp_path, capsys):
+    # battery row 36 with --trust-pickle: a damaged joblib file raised the
+    # unpickler's KeyError, a pickled dict an AttributeError in predict
+    X, y = digits
+    good = tmp_path / "model.joblib"
+    joblib.dump(DigitMLPClassifier((8,), max_iter=5).fit(X, y), good)
+    data = bytearray(good.read_bytes())
+    data[40] ^= 0xFF
+    damaged = tmp_path / "damaged.joblib"
+    damaged.write_bytes(bytes(data))
+    not_a_model = tmp_path / "dict.joblib"
+    joblib.dump({"weights": [1, 2]}, not_a_model)
+    for path, said in ((damaged, "could not be unpickled"), (not_a_model, "holds a dict")):
+        for command in ("evaluate", "info"):
+            assert main([command, "--model", str(path), "--trust-pickle"]) == 1
+            error = capsys.readouterr().err
+            assert said in error and str(path) in error
+            assert error.count("\n") == 1  # one line, no traceback
+
+
 def test_crafted_model_files_are_one_line_errors(model_file, tmp_path, capsys):
     # A file with a valid checksum but classes that do not match the network.
     from hdrnn.persistence._document import checksum

@@ -127,11 +127,26 @@ def test_padded_file_is_rejected(tmp_path):
         read_idx(path)
 
 
-def test_truncated_gzip_stream_is_an_idx_error(tmp_path):
-    # battery row 50
+def test_truncated_gzip_stream_is_an_idx_error_with_both_sizes(tmp_path):
+    # battery row 50: the expected and the actual bytes, also when the stream
+    # breaks off (it said only "Compressed file ended before the end-of-stream")
     path = tmp_path / "labels.gz"
-    path.write_bytes(gzip.compress(_idx_bytes(np.arange(50, dtype=np.uint8)))[:-12])
-    with pytest.raises(IDXFormatError, match="Cannot read IDX file"):
+    labels = np.arange(250, dtype=np.uint8)
+    stream = gzip.compress(_idx_bytes(labels), compresslevel=0)  # stored: bytes stay bytes
+    path.write_bytes(stream[: len(stream) // 2])
+    with pytest.raises(IDXFormatError, match="truncated") as raised:
+        read_idx(path)
+    message = str(raised.value)
+    assert "should hold 258 bytes once decompressed" in message
+    held = int(message.split("but it holds ")[1].split(" ")[0])
+    assert 0 < held < 258 and "gzip stream breaks" in message
+
+
+def test_trailing_bytes_in_a_gzip_stream_are_counted(tmp_path):
+    # battery row 50 ("it holds more" named no size)
+    path = tmp_path / "labels.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(np.arange(5, dtype=np.uint8)) + bytes(10)))
+    with pytest.raises(IDXFormatError, match=r"padded with trailing bytes.*13 bytes.*holds 23 "):
         read_idx(path)
 
 
@@ -240,6 +255,20 @@ def test_load_mnist_from_an_idx_folder(tmp_path):
     np.testing.assert_array_equal(y_test, labels[N_TRAIN:])
     raw = load_mnist(source=tmp_path, as_uint8=True)
     np.testing.assert_array_equal(raw.data, images.reshape(-1, 784))
+
+
+def test_idx_files_are_split_where_their_training_files_end(tmp_path, monkeypatch):
+    # A folder of valid IDX files with fewer training images than MNIST's (a
+    # subset, or another dataset in its format) was split at MNIST's count:
+    # test images became training images, silently.
+    monkeypatch.setattr(_idx, "N_TRAIN", 10)  # MNIST's count, here more than the files hold
+    images, labels = _tiny_mnist()
+    _write_idx_folder(tmp_path, images, labels)
+    X_train, X_test, y_train, y_test = load_mnist(source=tmp_path, return_X_y=True)
+    assert (len(X_train), len(X_test)) == (N_TRAIN, N_TEST)
+    np.testing.assert_array_equal(y_train, labels[:N_TRAIN])
+    np.testing.assert_array_equal(y_test, labels[N_TRAIN:])
+    assert load_mnist(source=tmp_path).n_train == N_TRAIN
 
 
 def test_environment_variable_points_at_the_idx_folder(tmp_path, monkeypatch):

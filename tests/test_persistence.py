@@ -339,6 +339,47 @@ def test_a_flipped_byte_is_a_checksum_mismatch(fitted, tmp_path):
         load(path)
 
 
+def test_every_flipped_bit_of_a_header_loads_or_is_a_model_file_error(tiny, tmp_path):
+    # battery rows 35-36: a bit flipped in an .npy header raised tokenize's
+    # TokenError (an open bracket), and one in the central directory's "version
+    # needed to extract" zipfile's NotImplementedError, past the loader's checks
+    model, _ = tiny
+    path = save(model, tmp_path / "m.hdrnn")
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        first = archive.getinfo("coefs_0.npy")
+    header_end = _member_data_offset(path, "coefs_0.npy")
+    npy_header = range(header_end - 128, header_end)  # the .npy header, padded to 128 bytes
+    directory = data.rindex(b"PK\x01\x02")  # the last central-directory entry
+    entry = range(directory, directory + 46 + len(first.filename))
+    mutant = tmp_path / "mutant.hdrnn"
+    outcomes = set()
+    for offset in [*npy_header, *entry]:
+        for bit in range(8):
+            flipped = bytearray(data)
+            flipped[offset] ^= 1 << bit
+            mutant.write_bytes(bytes(flipped))
+            try:
+                load(mutant)
+                outcomes.add("loaded")
+            except ModelFileError:
+                outcomes.add("refused")
+    assert outcomes == {"loaded", "refused"}  # no other exception escaped
+
+
+def test_an_npy_header_read_too_far_is_a_model_file_error(fitted, tmp_path):
+    # battery row 35: with its length's high byte flipped, the header runs on
+    # into the weights, and numpy's parser raised tokenize's TokenError (an
+    # open bracket), which is no ValueError
+    model, _, _ = fitted
+    path = save(model, tmp_path / "m.hdrnn")
+    data = bytearray(path.read_bytes())
+    data[data.index(b"\x93NUMPY") + 9] ^= 0x01  # header length + 256
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"'coefs_0' cannot be read \(bad \.npy header"):
+        load(path)
+
+
 def test_edited_weights_fail_the_checksum(fitted, tmp_path):
     model, _, _ = fitted
     path = save(model, tmp_path / "m.hdrnn")

@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from hdrnn import datasets
-from hdrnn.exceptions import UnsafeModelError
+from hdrnn.exceptions import ModelFileError, UnsafeModelError
 from hdrnn.persistence import load_with_metadata
 from hdrnn.pretrained import load_pretrained, pretrained_models
 
@@ -145,4 +145,24 @@ def load_model(path, trust_pickle):
     except UnsafeModelError:
         if not trust_pickle:
             raise
-    return joblib.load(path), {}
+    return _trusted_pickle(path), {}
+
+
+def _trusted_pickle(path):
+    """The fitted classifier in a pickle the user trusts, or a ModelFileError saying why not."""
+    try:
+        model = joblib.load(path)
+    except Exception as error:
+        # A damaged pickle fails however its bytes lead the unpickler (KeyError,
+        # UnpicklingError, EOFError, AttributeError...): say so, not a traceback.
+        raise ModelFileError(
+            f"{path} could not be unpickled ({type(error).__name__}: {error}): the file is "
+            "damaged, or was written by versions of its libraries that this one cannot "
+            "read. Save the model again (hdrnn.save makes a file any version can check)."
+        ) from error
+    if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
+        raise ModelFileError(
+            f"{path} holds a {type(model).__name__}, not a fitted classifier (a model with "
+            "predict_proba and classes_, such as a fitted DigitMLPClassifier)."
+        )
+    return model

@@ -30,6 +30,9 @@ MAX_IDX_DIMENSIONS = 4
 # declares more than that of its own size is truncated or lying.
 GZIP_MAX_EXPANSION = 1032
 
+# IDX data are read (and a gzip stream inflated) this many bytes at a time.
+READ_CHUNK = 1 << 20
+
 # IDX type codes (the third byte of the magic number) and their big-endian dtypes.
 _IDX_DTYPES = {
     0x08: np.dtype("u1"),
@@ -87,21 +90,70 @@ def read_idx(path):
             dtype, shape, header_size = _read_idx_header(path, file)
             n_bytes = math.prod(shape) * dtype.itemsize
             _check_idx_size(path, header_size + n_bytes, file_size, compressed)
-            raw = file.read(n_bytes + 1)  # one byte more than declared reveals padding
+            # One byte more than declared reveals padding; a damaged gzip stream
+            # keeps what it inflated, to say how much of the file was there.
+            raw, broken = _read_up_to(file, n_bytes + 1)
+            extra = 0
+            if len(raw) > n_bytes and compressed and broken is None:
+                extra, broken = _count_rest(file, limit=max(n_bytes, READ_CHUNK))
     except (OSError, EOFError, zlib.error) as error:  # gzip raises these for damaged files
         raise IDXFormatError(f"Cannot read IDX file {path}: {error}") from error
-    if len(raw) < n_bytes:
-        problem, actual = "truncated", f"{header_size + len(raw):,}"
-    elif len(raw) > n_bytes:
-        problem, actual = "padded with trailing bytes", "more" if compressed else f"{file_size:,}"
-    if len(raw) != n_bytes:
-        raise IDXFormatError(
-            f"{path} is {problem}: its header declares shape {shape}, so it should hold "
-            f"{header_size + n_bytes:,} bytes{' once decompressed' if compressed else ''}, "
-            f"but it holds {actual}."
-        )
-    data = np.frombuffer(raw, dtype=dtype).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))
+    if len(raw) == n_bytes and broken is None:
+        data = np.frombuffer(raw, dtype=dtype).reshape(shape)
+        return data.astype(dtype.newbyteorder("="))
+    raise IDXFormatError(
+        _size_problem(path, shape, (header_size, n_bytes), (len(raw), extra, file_size), broken)
+    )
+
+
+def _size_problem(path, shape, declared, found, broken):
+    """What is wrong with an IDX file whose data are not the declared size, in words."""
+    header_size, n_bytes = declared
+    n_read, extra, file_size = found
+    compressed = path.suffix == ".gz"
+    unpacked = " once decompressed" if compressed else ""
+    if n_read < n_bytes:
+        problem, actual = "truncated", f"{header_size + n_read:,}"
+    elif n_read > n_bytes:
+        total = header_size + n_read + extra
+        capped = extra >= max(n_bytes, READ_CHUNK) and broken is None
+        problem = "padded with trailing bytes"
+        actual = f"{'more than ' if capped else ''}{total if compressed else file_size:,}"
+    else:
+        problem, actual = "damaged after its data", f"{header_size + n_read:,}"
+    stream = f" before its gzip stream breaks ({broken})" if broken else ""
+    return (
+        f"{path} is {problem}: its header declares shape {shape}, so it should hold "
+        f"{header_size + n_bytes:,} bytes{unpacked}, but it holds {actual}{unpacked}{stream}."
+    )
+
+
+def _read_up_to(file, n_bytes):
+    """``(data, error)``: up to ``n_bytes`` of ``file`` (read into one buffer, chunk by
+    chunk), and why a damaged stream stopped early (None when it did not fail)."""
+    buffer = bytearray(n_bytes)
+    view, size = memoryview(buffer), 0
+    try:
+        while size < n_bytes:
+            got = file.readinto(view[size : min(size + READ_CHUNK, n_bytes)])
+            if not got:
+                break
+            size += got
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        return view[:size], error
+    return view[:size], None
+
+
+def _count_rest(file, limit):
+    """``(count, error)``: the bytes left in ``file``, read and dropped up to ``limit``
+    (a gzip stream may inflate far beyond its size), and why a damaged stream stopped."""
+    count = 0
+    try:
+        while count < limit and (chunk := file.read(min(READ_CHUNK, limit - count))):
+            count += len(chunk)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        return count, error
+    return count, None
 
 
 def _read_idx_header(path, file):
@@ -166,9 +218,17 @@ def load_idx_folder(folder):
     Returns
     -------
     images : ndarray of shape (70000, 28, 28), dtype uint8
-        Training images first, then test images.
+        Training images first, then test images (as many of each as the
+        files hold: 60 000 and 10 000 in MNIST).
     labels : ndarray of shape (70000,), dtype uint8
     """
+    images, labels, _ = read_idx_split(folder)
+    return images, labels
+
+
+def read_idx_split(folder):
+    """``(images, labels, n_train)``: :func:`load_idx_folder`'s arrays and how many of
+    them came from the training files (the split point, whatever the files hold)."""
     folder = Path(folder)
     if folder.is_file():
         raise DatasetUnavailableError(
@@ -198,7 +258,7 @@ def load_idx_folder(folder):
             )
     images = np.concatenate([parts["train_images"], parts["test_images"]])
     labels = np.concatenate([parts["train_labels"], parts["test_labels"]])
-    return images, labels
+    return images, labels, len(parts["train_images"])
 
 
 def check_arrays(images, labels, origin):

@@ -16,7 +16,7 @@ from sklearn.utils import Bunch
 from hdrnn._utils.files import atomic_write
 from hdrnn._utils.warn import warn
 from hdrnn.datasets import _idx, _openml
-from hdrnn.datasets._idx import load_idx_folder, read_idx
+from hdrnn.datasets._idx import load_idx_folder, read_idx, read_idx_split
 from hdrnn.exceptions import DatasetIntegrityError, DatasetUnavailableError
 
 __all__ = ["load_idx_folder", "load_mnist", "read_idx"]
@@ -121,15 +121,24 @@ def _offline_error(searched, error):
 
 
 def _load_images_and_labels(source, data_home, download_if_missing):
-    """Return (images, labels, where they came from)."""
+    """Return ``(images, labels, n_train, where they came from)``: the first ``n_train``
+    are the training images.
+
+    IDX files are split where their training files end (a subset of MNIST, or
+    another dataset in its format, is not split at MNIST's 60 000); the cache
+    and OpenML hold exactly MNIST's 70 000 (checked), split at 60 000.
+    """
     if source is not None and str(source) != "openml":
-        images, labels = load_idx_folder(source)
-        return images, labels, str(source)
+        return (*read_idx_split(source), str(source))
     if source is None and os.environ.get("HDRNN_MNIST_DIR"):
         folder = os.environ["HDRNN_MNIST_DIR"]
-        images, labels = load_idx_folder(folder)
-        return images, labels, f"HDRNN_MNIST_DIR={folder}"
+        return (*read_idx_split(folder), f"HDRNN_MNIST_DIR={folder}")
+    images, labels, origin = _from_cache_or_openml(source, data_home, download_if_missing)
+    return images, labels, _idx.N_TRAIN, origin
 
+
+def _from_cache_or_openml(source, data_home, download_if_missing):
+    """Return (images, labels, where they came from) from the cache or OpenML."""
     home = _data_home(data_home)
     cache_path = home / "hdrnn" / CACHE_NAME
     if source is None and cache_path.exists():
@@ -191,8 +200,10 @@ def load_mnist(
     mnist : Bunch
         ``data`` (70000, 784), ``images`` (70000, 28, 28), ``target``
         (70000,) int64, ``feature_names``, ``target_names``, ``n_train``
-        (60000), ``source`` and ``DESCR``. With ``return_X_y=True``, the
-        tuple ``(X_train, X_test, y_train, y_test)`` of the standard split.
+        (60000: the training images come first; from IDX files, as many as
+        their training files hold), ``source`` and ``DESCR``. With
+        ``return_X_y=True``, the tuple ``(X_train, X_test, y_train, y_test)``
+        of the standard split.
 
     Raises
     ------
@@ -209,7 +220,9 @@ def load_mnist(
     >>> X_train.shape, X_train.dtype  # doctest: +SKIP
     ((60000, 784), dtype('float32'))
     """
-    images, labels, origin = _load_images_and_labels(source, data_home, download_if_missing)
+    images, labels, n_train, origin = _load_images_and_labels(
+        source, data_home, download_if_missing
+    )
     if as_uint8:
         data = images.reshape(len(images), -1)
     else:
@@ -217,7 +230,6 @@ def load_mnist(
         np.divide(data, 255, out=data)  # in place: no float64 temporary of 70 000 images
     target = labels.astype(np.int64)
     if return_X_y:
-        n_train = _idx.N_TRAIN
         return data[:n_train], data[n_train:], target[:n_train], target[n_train:]
     return Bunch(
         data=data,
@@ -225,7 +237,7 @@ def load_mnist(
         target=target,
         feature_names=[f"pixel{i}" for i in range(1, data.shape[1] + 1)],
         target_names=list(range(10)),
-        n_train=_idx.N_TRAIN,
+        n_train=n_train,
         source=origin,
         DESCR=DESCR,
     )

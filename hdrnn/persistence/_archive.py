@@ -147,7 +147,14 @@ class ModelArchive:
         refuse_non_archives(path)
         try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            NotImplementedError,
+        ) as error:
             raise damaged(path, f"it is not a readable .npz archive ({error})") from error
         try:
             self._members = self._check_members(path.stat().st_size)
@@ -276,7 +283,9 @@ class ModelArchive:
             if "CRC" in str(error):  # zipfile checks each member's CRC-32 as it reads
                 raise damaged(self.path, f"checksum mismatch in {name}") from error
             raise damaged(self.path, f"its member {name!r} cannot be read ({error})") from error
-        except (OSError, EOFError, zlib.error, _HeaderError) as error:
+        except (OSError, EOFError, zlib.error, _HeaderError, NotImplementedError) as error:
+            # NotImplementedError: zipfile's answer to a member whose "version
+            # needed to extract" byte asks for more than it implements.
             raise damaged(self.path, f"its member {name!r} cannot be read ({error})") from error
         if not complete:
             raise damaged(self.path, f"its member {name!r} is truncated")
@@ -316,8 +325,11 @@ def _read_npy_header(member):
             raise _HeaderError(f"unsupported .npy version {version}")
     except _HeaderError:
         raise
-    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
-        raise _HeaderError(f"bad .npy header: {error}") from error
+    except Exception as error:
+        # numpy's parser reads a header from someone else's bytes: whatever it
+        # raises (ValueError, SyntaxError, tokenize's TokenError for a header
+        # with an open bracket, MemoryError...), the header is damaged.
+        raise _HeaderError(f"bad .npy header: {type(error).__name__}: {error}") from error
     if fortran_order or dtype.hasobject or len(shape) > 2:
         raise _HeaderError("not a C-ordered numeric or string array of at most two dimensions")
     return dtype, tuple(shape)
