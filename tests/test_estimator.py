@@ -433,19 +433,24 @@ def test_string_labels_stay_strings(small_digits):
     np.testing.assert_array_equal(model.predict(X), as_integers.predict(X).astype(str))
 
 
-def test_a_single_class_is_rejected(small_digits):
-    # battery row 18
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_single_class_is_rejected(small_digits, method):
+    # battery row 18 (partial_fit with classes=[5] fitted a model with two probability
+    # columns, which hdrnn.save then refused)
     X, _ = small_digits
+    extra = {"classes": [5]} if method == "partial_fit" else {}
     with pytest.raises(ValueError, match=r"at least 2 classes.*got 1 class \(5\)"):
-        DigitMLPClassifier(**FAST).fit(X, np.full(len(X), 5))
+        getattr(DigitMLPClassifier(**FAST), method)(X, np.full(len(X), 5), **extra)
 
 
-def test_continuous_labels_are_named_continuous_without_dumping_them(small_digits):
-    # battery row 19
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_continuous_labels_are_named_continuous_without_dumping_them(small_digits, method):
+    # battery row 19 (partial_fit's classes= were read first, and its message dumped them)
     X, _ = small_digits
     y = np.random.RandomState(0).uniform(size=len(X))
+    extra = {"classes": np.unique(y)} if method == "partial_fit" else {}
     with pytest.raises(ValueError, match="Unknown label type: continuous") as info:
-        DigitMLPClassifier(**FAST).fit(X, y)
+        getattr(DigitMLPClassifier(**FAST), method)(X, y, **extra)
     assert len(str(info.value)) < 400  # not every value
 
 
@@ -690,6 +695,16 @@ def test_nan_input_with_validation_skipped_is_blamed_on_the_input(small_digits):
         ) as info:
             DigitMLPClassifier(**FAST, shuffle=False).fit(X, y)
     assert (info.value.epoch, info.value.batch) == (1, 2)
+
+
+def test_nan_input_with_validation_skipped_is_blamed_on_the_input_by_lbfgs(small_digits):
+    # battery row 24 with solver="lbfgs": it said "scale X or increase alpha"
+    X, y = small_digits
+    X = X.copy()
+    X[3, 0] = np.nan
+    with config_context(assume_finite=True):
+        with pytest.raises(TrainingDivergedError, match=r"the input X holds NaN or infinite"):
+            DigitMLPClassifier((8,), solver="lbfgs", max_iter=5, random_state=0).fit(X, y)
 
 
 def test_dead_relu_network_warns_and_reports_its_dead_units(digits):

@@ -67,9 +67,13 @@ def test_dropout_regularises_a_wide_network(digits_split):
         (-0.1, "'dropout' parameter"),
         ([0.5, 1.5], "dropout must be"),
         ([0.1, 0.2], r"one such float per hidden layer \(1 here\)"),
+        ({}, "dropout must be"),
+        (["a"], "dropout must be"),
+        (set(), "dropout must be"),
     ],
 )
 def test_bad_dropout_is_rejected(small_digits, dropout, message):
+    # battery row 57: a dict, a list of text and a set raised float()'s bare TypeError
     X, y = small_digits
     with pytest.raises(ValueError, match=message):
         DigitMLPClassifier(**FAST, dropout=dropout).fit(X, y)

@@ -94,8 +94,15 @@ def diverged_error(cause, X, epochs_done, learning_rate, config):
     )
 
 
-def lbfgs_diverged_error(iterations):
+def lbfgs_diverged_error(iterations, X):
     """The TrainingDivergedError of an L-BFGS run whose loss became non-finite."""
+    if not _all_finite(X):
+        return TrainingDivergedError(
+            f"L-BFGS produced a non-finite loss after {iterations} iteration(s): the input "
+            "X holds NaN or infinite values (input validation was skipped with "
+            "assume_finite=True). Remove or impute them before fitting.",
+            epoch=iterations + 1,
+        )
     return TrainingDivergedError(
         f"L-BFGS produced a non-finite loss after {iterations} iteration(s); the model "
         "keeps the last finite iterate. Scale X to values of order 1 (e.g. divide pixels "

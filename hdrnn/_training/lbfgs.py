@@ -60,7 +60,9 @@ def run_lbfgs(arch, params, data, config, state, *, progress):
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         params[...] = last_iterate
         _finish_lbfgs(state, losses, len(losses), losses[-1] if losses else math.nan)
-        return Outcome("diverged", records, error=_diagnostics.lbfgs_diverged_error(result.nit))
+        return Outcome(
+            "diverged", records, error=_diagnostics.lbfgs_diverged_error(result.nit, data.X)
+        )
     params[...] = result.x
     _finish_lbfgs(state, losses, min(result.nit, config.max_iter), float(result.fun))
     if result.status != 0:

@@ -43,7 +43,13 @@ from hdrnn.estimator._prediction import (
 )
 from hdrnn.estimator._report import report_outcome
 from hdrnn.estimator._setup import fit_setup
-from hdrnn.estimator._validation import check_fit_data, check_predict_data, fitted_arrays
+from hdrnn.estimator._validation import (
+    check_fit_data,
+    check_labels,
+    check_predict_data,
+    fitted_arrays,
+    label_binarizer,
+)
 from hdrnn.exceptions import ModelVersionWarning
 from hdrnn.nn import Architecture, flatten, init_params, unflatten
 
@@ -433,9 +439,14 @@ class DigitMLPClassifier(ClassifierMixin, CallbackSupportMixin, BaseEstimator):
             )
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if classes is not None:
+            check_labels(y)  # continuous y: said as fit says it, before `classes` is read
         if _check_partial_fit_first_call(self, classes):
             multilabel = type_of_target(y).startswith("multilabel")
-            self._label_binarizer = LabelBinarizer().fit(y if multilabel else classes)
+            # As fit: two classes at least (one would give two probability columns).
+            self._label_binarizer = (
+                LabelBinarizer().fit(y) if multilabel else label_binarizer(classes)
+            )
         return self._fit(X, y, sample_weight, None, incremental=True)
 
     # --------------------------------------------------------- prediction

@@ -240,14 +240,18 @@ def _gib(n_bytes):
 
 def dropout_rates(dropout, n_hidden, params):
     """Return one dropout rate per hidden layer, or raise."""
-    rates = np.asarray(dropout, dtype=float)
+    wanted = (
+        "dropout must be a float in [0, 1) or one such float per hidden layer "
+        f"({n_hidden} here); got {dropout!r}."
+    )
+    try:
+        rates = np.asarray(dropout, dtype=float)
+    except (TypeError, ValueError):  # a dict, a set, text: "array-like" let it through
+        raise ValueError(wanted) from None
     if rates.ndim == 0:
         rates = np.full(n_hidden, float(rates))
     if rates.shape != (n_hidden,) or not ((rates >= 0) & (rates < 1)).all():
-        raise ValueError(
-            "dropout must be a float in [0, 1) or one such float per hidden layer "
-            f"({n_hidden} here); got {dropout!r}."
-        )
+        raise ValueError(wanted)
     _stochastic_only("dropout", rates.any(), params["solver"])
     return tuple(float(rate) for rate in rates)
 
