@@ -161,6 +161,44 @@ def test_page_of_scribbles_is_bounded(model):
     assert set(reading.text) <= set("0123456789?\n")
 
 
+def _dashes(height, length=10, side=256, gap=1):
+    """A page of short flat dashes, row after row (a ledger's dotted lines, a hatching)."""
+    page = np.full((side, side), 255, np.uint8)
+    for row, y in enumerate(range(1, side - height, height + gap)):
+        for x in range(1 + (3 * row) % (length + 1) - length, side - 1, length + 1):
+            page[y : y + height, max(1, x) : max(1, x + length)] = 0
+    return page
+
+
+def test_a_page_of_one_pixel_dashes_is_no_number():
+    # 729 bytes of PNG were read as 82 000 digits in 24 s and 4.6 GB: every flat
+    # dash was a "line", and the strip reader cut each into 200 windows.
+    assert read_number(_dashes(1)).text == ""
+
+
+class _CountingStrips:
+    """The shipped strip reader, counting the windows it is asked to read."""
+
+    def __init__(self):
+        self.model = load_pretrained("strips")
+        self.classes_, self.n_features_in_ = self.model.classes_, self.model.n_features_in_
+        self.windows = 0
+
+    def predict_proba(self, X):
+        self.windows += len(X)
+        return self.model.predict_proba(X)
+
+
+def test_the_strip_reader_reads_a_bounded_number_of_windows(monkeypatch):
+    from hdrnn.reading import _api
+
+    monkeypatch.setattr(_api, "MAX_STRIP_WINDOWS", 3000)
+    strips = _CountingStrips()
+    reading = read_number(_dashes(5, length=40, gap=6), strips=strips)
+    assert 2000 < strips.windows <= 3000  # it read up to the budget, and no further
+    assert set(reading.text) <= set("0123456789?\n")
+
+
 def test_unsure_digits_read_as_question_marks(model, test_digits):
     image, _ = _number(test_digits, "48", "apart", seed=5)
     sure = read_number(image, model, min_confidence=0.5)

@@ -47,6 +47,11 @@ EDGE_SHADOW_PERCENTILE = 90
 # row of specks or dots, not digits.
 SHORT_LINE = 0.4
 
+# Nor is a line whose digits would be under this many pixels high (in the ink
+# found, at most 256 pixels a side): no digit is legible there, and a page of
+# flat dashes was read as 80 000 of them.
+MIN_LINE_HEIGHT = 4
+
 
 class Stroke(NamedTuple):
     """A digit's ink (one or several merged strokes): its label and box in ink pixels."""
@@ -97,7 +102,9 @@ def find_lines(ink):
     strokes = [s for s in strokes if max(s.height, s.width) >= SPECK_SIDE * height]
     lines = _group_lines(strokes)
     tallest = max((line.height for line in lines), default=0.0)
-    return labels, [line for line in lines if line.height >= SHORT_LINE * tallest]
+    return labels, [
+        line for line in lines if line.height >= max(SHORT_LINE * tallest, MIN_LINE_HEIGHT)
+    ]
 
 
 def _label_strokes(ink):

@@ -64,6 +64,11 @@ ONE, ONE_LEVEL, ONE_GAP = 1, 0.5, 4
 # digit is rarely wider; two run together nearly always are).
 STRIP_MIN_WIDTH = 0.9
 
+# At most this many windows per image (about 70 MB of them, and as many of the
+# model's first-layer answers): a line of ten touching digits has about 150, a
+# page of 50 such lines 7500. Strokes past it are read by their cuts alone.
+MAX_STRIP_WINDOWS = 20_000
+
 
 class StripDigit(NamedTuple):
     """A digit the strip reader found: its probabilities over 0-9 (summing to 1), its
@@ -83,13 +88,18 @@ def shipped_strips():
     return load_pretrained("strips")
 
 
+def stroke_window_count(stroke):
+    """How many windows :func:`stroke_windows` cuts from a stroke (its scaled width + 1)."""
+    return max(1, round(stroke.width * INNER / stroke.height)) + 1
+
+
 def stroke_windows(labels, ink, stroke):
     """``(windows, scale)``: the stroke's windows as rows of shape (columns + 1,
     ``ROWS * WINDOW``), float32 (window ``j`` is centred on column ``j`` of the
     stroke scaled by ``scale``), the stroke's own ink only."""
     patch = stroke.own_ink(labels, ink)
     scale = INNER / stroke.height
-    width = max(1, round(stroke.width * scale))
+    width = stroke_window_count(stroke) - 1
     strip = np.zeros((ROWS, width + WINDOW), dtype=np.float32)
     top, left = (ROWS - INNER) // 2, WINDOW // 2
     strip[top : top + INNER, left : left + width] = resize_ink(patch, (INNER, width), scale)
