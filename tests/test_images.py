@@ -1,6 +1,8 @@
 """Image shapes and bounded image reading (hdrnn._utils.images)."""
 
 import io
+import re
+import threading
 
 import numpy as np
 import pytest
@@ -54,3 +56,50 @@ def test_read_image_gives_the_size_as_displayed():
     stored.save(buffer, "JPEG", exif=exif)
     gray, size = read_image(io.BytesIO(buffer.getvalue()))
     assert size == (40, 60) and gray.shape == (60, 40)
+
+
+def test_a_large_16_bit_scan_keeps_its_levels_when_shrunk(monkeypatch, tmp_path):
+    # Shrinking went through RGBA, which clips every 16-bit level to 255: a scan
+    # over MAX_DECODED_SIDE pixels read as blank paper.
+    Image = pytest.importorskip("PIL.Image")
+    monkeypatch.setattr(images, "MAX_DECODED_SIDE", 100)
+    levels = np.full((60, 300), 50_000, np.uint16)
+    levels[20:40, 100:110] = 20_000  # ink
+    path = tmp_path / "scan.png"
+    Image.fromarray(levels).save(path)
+    gray, size = read_image(path)
+    assert size == (300, 60) and gray.shape == (20, 100)  # shrunk 3 times
+    assert gray.max() == pytest.approx(50_000 / 65535, abs=1e-4)
+    assert gray.min() == pytest.approx(20_000 / 65535, abs=1e-4)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_without_waiting_for_it(tmp_path):
+    pytest.importorskip("PIL.Image")
+    import os
+
+    pipe = tmp_path / "digit.png"
+    os.mkfifo(pipe)  # opened for reading, it would wait for a writer forever
+
+    def release_a_waiting_reader():  # so that a reader that waits fails, not hangs
+        try:
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # no reader waits: as it should be
+            pass
+
+    release = threading.Timer(5, release_a_waiting_reader)
+    release.start()
+    try:
+        with pytest.raises(ValueError, match="not a regular file"):
+            read_image(pipe)
+    finally:
+        release.cancel()
+
+
+@pytest.mark.parametrize("shape", [(20000, 2), (2, 20000)])
+def test_an_image_too_thin_once_shrunk_names_its_own_size(shape):
+    # A 20000x2 array was shrunk to 2000x0 and read with "Mean of empty slice"
+    # warnings; a 3000x2 file was refused naming its shrunk size, (1500, 1).
+    expected = re.escape(f"too small to hold a digit: {shape}; shrunk")
+    with pytest.raises(ValueError, match=expected):
+        read_image(np.zeros(shape, np.uint8))

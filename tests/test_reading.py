@@ -242,7 +242,13 @@ def test_digits_constrains_the_count(model, test_digits):
     "kwargs, match",
     [
         ({"min_confidence": 2}, "min_confidence must be a probability"),
+        # text passed float() and failed mid-read with a TypeError
+        ({"min_confidence": "0.5"}, "min_confidence must be a probability"),
+        ({"min_confidence": float("nan")}, "min_confidence must be a probability"),
         ({"digits": 0}, "digits must be"),
+        ({"digits": float("inf")}, "digits must be"),  # an OverflowError
+        ({"digits": float("nan")}, "digits must be"),
+        ({"digits": 2.5}, "digits must be"),
         ({"verifier": DummyClassifier().fit(np.zeros((2, 784)), [1, 7])}, "classes include 10"),
         (
             {"verifier": DummyClassifier().fit(np.zeros((2, 10)), [1, 10])},
@@ -253,6 +259,23 @@ def test_digits_constrains_the_count(model, test_digits):
 def test_bad_arguments(model, kwargs, match):
     with pytest.raises(ValueError, match=match):
         read_number(np.zeros((10, 10)), model, **kwargs)
+
+
+def test_a_digit_count_beyond_any_path_costs_nothing_more():
+    # digits=100_000_000 took 6.6 GB: the search kept a row per possible count
+    import tracemalloc
+
+    paper = np.full((40, 80), 255, np.uint8)
+    paper[8:32, 15:19] = paper[8:32, 55:59] = 0
+    read_number(paper)  # the shipped models, loaded before measuring
+    tracemalloc.start()
+    try:
+        reading = read_number(paper, digits=100_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reading.text == read_number(paper).text  # no such path: read freely
+    assert peak < 50e6
 
 
 def _cli(argv):

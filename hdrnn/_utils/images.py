@@ -13,6 +13,7 @@ file or a PIL image is read.
 import contextlib
 import math
 import os
+import stat
 import warnings
 
 import numpy as np
@@ -110,6 +111,9 @@ def read_image(image):
         size = (image.shape[1], image.shape[0]) if image.ndim >= 2 else image.shape
         return _array_to_grayscale(image), size
     pil_image, size = _open_with_pillow(image)
+    if min(pil_image.size) < 2:  # too thin once shrunk: name the image's own size
+        factor = -(-max(size) // MAX_DECODED_SIDE)
+        raise ValueError(_too_small((size[1], size[0]), factor))
     if pil_image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16- and 32-bit grayscale
         array = np.asarray(pil_image)
         scale = 65535.0 if array.max(initial=0) > 255 or pil_image.mode.startswith("I;16") else 255
@@ -136,6 +140,7 @@ def _open_with_pillow(image):
         _check_pixel_count(image.size)
         orientation = image.getexif().get(_EXIF_ORIENTATION)
         return ImageOps.exif_transpose(_reduced(image)), _displayed(image.size, orientation)
+    _refuse_special_files(image)
     with warnings.catch_warnings():
         # hdrnn's own, lower limit applies below; Pillow's warning would be noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -159,6 +164,22 @@ def _open_with_pillow(image):
     if transpose is not None:
         reduced = reduced.transpose(Image.Transpose[transpose])
     return reduced, _displayed(full_size, orientation)
+
+
+def _refuse_special_files(image):
+    """A pipe, a device or a socket named as an image: refused before reading (a pipe
+    nobody writes to would wait forever). Open files and missing paths pass through."""
+    if not isinstance(image, str | os.PathLike):
+        return
+    try:
+        mode = os.stat(image).st_mode
+    except OSError:
+        return  # missing or unreadable: opening it says so
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValueError(
+            f"{os.fspath(image)} is not a regular file (a pipe, a device or a socket): "
+            "pass an image file."
+        )
 
 
 def _displayed(size, orientation):
@@ -212,6 +233,10 @@ def _reduced(pil_image):
     factor = -(-max(pil_image.size) // MAX_DECODED_SIDE)  # ceiling division
     if factor <= 1:
         return pil_image
+    if pil_image.mode.startswith("I;16"):
+        # 16-bit gray: reduced as 32-bit and back (RGBA would clip every level to 255,
+        # and a large 16-bit scan read as blank paper).
+        return pil_image.convert("I").reduce(factor).convert("I;16")
     if pil_image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
         pil_image = pil_image.convert("RGBA")  # reduce() needs a plain mode
     return pil_image.reduce(factor)
@@ -226,9 +251,9 @@ def _array_to_grayscale(array):
             "A digit image array must have shape (height, width), (height, width, 3) or "
             f"(height, width, 4); got {array.shape}."
         )
-    if min(array.shape[:2]) < 2:
-        raise ValueError(f"The image is too small to hold a digit: {array.shape[:2]}.")
     factor = -(-max(array.shape[:2]) // MAX_DECODED_SIDE)  # ceiling division
+    if min(array.shape[:2]) < 2 * factor:
+        raise ValueError(_too_small(array.shape[:2], factor))
     if factor <= 1:
         return _gray_values(array, divisor)
     # A float copy of a 50-megapixel RGBA array would take 1.6 GB: convert a
@@ -239,6 +264,16 @@ def _array_to_grayscale(array):
         for top in range(0, array.shape[0], step)
     ]
     return np.vstack(strips)
+
+
+def _too_small(shape, factor=1):
+    """What is wrong with an image of ``shape`` (rows, cols) that is too thin to read."""
+    shrunk = (
+        ""
+        if factor <= 1 or min(shape) < 2
+        else f"; shrunk to at most {MAX_DECODED_SIDE} pixels a side, it would be under 2 wide"
+    )
+    return f"The image is too small to hold a digit: {tuple(shape)}{shrunk}."
 
 
 def _value_divisor(array):

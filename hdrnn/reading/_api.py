@@ -1,5 +1,8 @@
 """``read_number``: from an image to a :class:`Reading`."""
 
+import math
+import numbers
+
 import numpy as np
 
 from hdrnn._utils.model_facts import input_image_shape, plain
@@ -255,12 +258,14 @@ def _not_one(verifier, crops, X, shape):
 def checked_model(model, min_confidence, digits=None):
     """``(model, image_shape)``: the model to read with (the shipped one for None), once
     the arguments are checked; a ValueError that says how to fix a bad one."""
-    if not 0.0 <= float(min_confidence) <= 1.0:
+    if not (_is_number(min_confidence) and 0.0 <= min_confidence <= 1.0):
         raise ValueError(
             f"min_confidence must be a probability in [0, 1]; got {min_confidence!r}. "
             "Pass e.g. 0.5 (0 shows every digit, 1 only certain ones)."
         )
-    if digits is not None and (isinstance(digits, bool) or int(digits) != digits or digits < 1):
+    if digits is not None and not (
+        _is_number(digits) and math.isfinite(digits) and int(digits) == digits and digits >= 1
+    ):
         raise ValueError(
             f"digits must be a positive whole number or None; got {digits!r}. "
             "Pass how many digits each line holds (e.g. 5 for a postcode), or None."
@@ -277,6 +282,11 @@ def checked_model(model, min_confidence, digits=None):
             "(e.g. MNIST's 28x28 or load_digits' 8x8)."
         )
     return model, shape
+
+
+def _is_number(value):
+    """Whether ``value`` is a real number (not text, not a bool)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _read_line(line, pieces, candidates, chances, settings):

@@ -81,7 +81,9 @@ def best_path(spans, scores, n_pieces, digits=None, counts=None):
         when no path has ``digits`` steps; empty when no path exists.
     """
     counts = np.ones(len(spans), dtype=np.int64) if counts is None else np.asarray(counts)
-    if digits is not None:
+    # No path reads more digits than all the candidates together: a larger count
+    # has no path (and would cost memory in proportion to it).
+    if digits is not None and digits <= int(counts.sum()):
         path = _search(spans, scores, n_pieces, digits, counts)
         if path:
             return path
