@@ -29,6 +29,7 @@ from hdrnn._serve import lessons as lessons_module
 from hdrnn._serve import recognizer as recognizer_module
 from hdrnn._serve.addresses import ServedAddresses
 from hdrnn._serve.lessons import LessonQueue, class_of
+from hdrnn._serve.numbers import MAX_DIGITS
 from hdrnn._serve.recognizer import Recognizer, describe
 from hdrnn._serve.server import MAX_BODY_BYTES, DemoServer
 from hdrnn._serve.sessions import Copies, weight_bytes
@@ -1440,6 +1441,18 @@ def test_a_number_is_read_as_hdrnn_read_reads_it(shipped, drawn_digits):
     assert [d["box"][0] for d in reading["digits"]] == sorted(
         d["box"][0] for d in reading["digits"]
     )
+
+
+def test_a_drawing_of_thousands_of_marks_is_refused_not_answered_in_megabytes(shipped):
+    # A page of short dashes read as 4600 "digits": a 19 MB answer, every digit with
+    # its picture.
+    server, _ = shipped
+    pixels = np.full((256, 256), 255, np.uint8)
+    for row, y in enumerate(range(1, 252, 7)):
+        for x in range(1 + (3 * row) % 9 - 8, 255, 9):
+            pixels[y : y + 4, max(1, x) : max(1, x + 8)] = 0
+    status, _, answer = _request(server, "POST", "/api/read", _drawing(pixels))
+    assert status == 422 and f"at most {MAX_DIGITS} digits" in answer["error"]
 
 
 def test_a_digit_the_model_does_not_vouch_for_reads_as_a_question_mark(shipped, drawn_digits):

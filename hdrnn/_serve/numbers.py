@@ -21,6 +21,11 @@ from hdrnn.reading import read_number
 # A digit below this probability reads as "?" (as ``hdrnn read`` does by default).
 MIN_CONFIDENCE = 0.5
 
+# A drawing read as more digits than this is answered 422: each digit carries the
+# picture the model saw, and a page of dashes read as 4600 "digits" made a 19 MB
+# answer. A page of numbers, or a Sudoku (81 cells), stays far below.
+MAX_DIGITS = 256
+
 
 def min_confidence_of(request):
     """The request's ``min_confidence`` (default :data:`MIN_CONFIDENCE`), or 400."""
@@ -88,6 +93,13 @@ def read_drawing(model, pixels, image_shape, min_confidence=MIN_CONFIDENCE):
     """
     found = find_ink(pixels)
     reading = read_number(found, model, min_confidence=min_confidence)
+    if len(reading.digits) > MAX_DIGITS:
+        raise RequestError(
+            422,
+            f"This drawing reads as {len(reading.digits)} marks; the page reads numbers of "
+            f"at most {MAX_DIGITS} digits in all. Clear it and write a number, or use "
+            "hdrnn read on the image.",
+        )
     # What the model saw of each digit, as a lesson would prepare it (one batched call).
     inputs = prepare_inks([_digit_crop(found, digit.box) for digit in reading.digits], image_shape)
     digits = []
