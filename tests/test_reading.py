@@ -328,8 +328,50 @@ def test_cli_show_draws_boxes(saved, tmp_path):
     model_file, png = saved
     out = tmp_path / "shown.png"
     assert _cli(["read", "--model", str(model_file), str(png), "--show", str(out)]) == 0
-    shown = np.asarray(Image.open(out))
+    shown = np.asarray(Image.open(out)).astype(int)  # (uint8 + 100 wraps around)
     assert shown.shape[2] == 3 and (shown[..., 1] > shown[..., 0] + 100).any()  # green boxes
+
+
+def _two_bars(dtype=np.uint8, paper=255, ink=0):
+    image = np.full((60, 120), paper, dtype)
+    image[10:50, 20:26] = image[10:50, 80:86] = ink
+    return image
+
+
+@pytest.mark.parametrize(
+    "kind", ["8-bit", "16-bit", "alpha only"], ids=["8-bit", "16-bit", "alpha-only"]
+)
+def test_cli_show_draws_the_ink_as_the_reader_saw_it(tmp_path, kind):
+    # Pillow's RGB of a 16-bit image clips every level to white, and of an
+    # alpha-only image drops the ink: the picture showed boxes around nothing.
+    Image = pytest.importorskip("PIL.Image")
+    if kind == "16-bit":
+        picture = Image.fromarray(_two_bars(np.uint16, 50_000, 20_000))
+    elif kind == "alpha only":
+        rgba = np.zeros((60, 120, 4), np.uint8)
+        rgba[..., 3] = 255 - _two_bars()  # black ink, transparent paper
+        picture = Image.fromarray(rgba)
+    else:
+        picture = Image.fromarray(_two_bars())
+    image = tmp_path / "two.png"
+    picture.save(image)
+    assert _cli(["read", str(image), "--show", str(tmp_path / "shown")]) == 0
+    shown = np.asarray(Image.open(tmp_path / "shown.png")).astype(int)  # .png added
+    green = shown[..., 1] > shown[..., 0] + 100
+    ink, paper = shown[12:48, 21:25].max(), shown[5, 50].min()
+    assert green.any() and paper > ink + 60  # the ink shows on its paper (16-bit: grey paper)
+
+
+def test_cli_show_refuses_a_folder_that_is_missing_or_the_image_itself(tmp_path, capsys):
+    Image = pytest.importorskip("PIL.Image")
+    image = tmp_path / "two.png"
+    Image.fromarray(_two_bars()).save(image)
+    before = image.read_bytes()
+    with pytest.raises(ValueError, match="does not exist"):
+        _cli(["read", str(image), "--show", str(tmp_path / "nowhere" / "out.png")])
+    with pytest.raises(ValueError, match="would overwrite the image"):
+        _cli(["read", str(image), "--show", str(image)])
+    assert image.read_bytes() == before and capsys.readouterr().out == ""  # nothing read
 
 
 def test_cli_no_verifier_reads_by_the_model_alone(saved, capsys, monkeypatch):

@@ -10,6 +10,9 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from hdrnn._utils.images import read_image
 from hdrnn.cli._common import add_default_model_argument, load_model_or_shipped
 from hdrnn.cli._output import percent, printable, share
 from hdrnn.reading import read_grid, read_number
@@ -98,6 +101,8 @@ def _read(path, model, args):
 
 
 def run(args):
+    if args.show is not None:
+        _check_show(args.show, args.images)
     model, _, _ = load_model_or_shipped(args.model, args.trust_pickle)
     results, failures = [], 0
     for index, path in enumerate(args.images):
@@ -123,27 +128,47 @@ def run(args):
     return 1 if failures else 0
 
 
+def _check_show(out, images):
+    """Refuse a ``--show`` path that cannot be written, before any image is read."""
+    if not out.parent.is_dir():
+        raise ValueError(
+            f"--show {out}: the folder {out.parent} does not exist; create it or pick another."
+        )
+    for index, image in enumerate(images):
+        if Path(image).resolve() == _show_path(out, image, index, len(images)).resolve():
+            raise ValueError(
+                f"--show {out} would overwrite the image {image}: pick another file name."
+            )
+
+
 def _show_path(out, image, index, n_images):
-    """``out`` for one image; ``OUT-<n>-<image name>.png`` for each of several."""
+    """``out`` (``.png`` added when it has no suffix) for one image;
+    ``OUT-<n>-<image name>.png`` for each of several."""
+    suffix = out.suffix or ".png"
     if n_images == 1:
-        return out
-    return out.with_name(f"{out.stem}-{index + 1}-{Path(image).stem}{out.suffix or '.png'}")
+        return out.with_suffix(suffix)
+    return out.with_name(f"{out.stem}-{index + 1}-{Path(image).stem}{suffix}")
 
 
 def show(image, reading, out):
     """Write a picture of ``image`` with each digit's box and reading drawn on it."""
     try:
-        from PIL import Image, ImageDraw, ImageOps
+        from PIL import Image, ImageDraw
     except ImportError:
         raise ImportError(
             'hdrnn read --show needs Pillow to draw: pip install "hdrnn[images]"; '
             "or leave out --show."
         ) from None
-    picture = ImageOps.exif_transpose(Image.open(image)).convert("RGB")
+    # The image as the reader saw it (16-bit, float and transparent images included:
+    # Pillow's RGB of them clips or drops the ink), at most 2048 pixels a side.
+    gray, size = read_image(image)
+    picture = Image.fromarray(np.round(255 * gray).astype(np.uint8)).convert("RGB")
+    scale = picture.width / size[0]  # boxes are in the image's own pixels
     draw = ImageDraw.Draw(picture)
     line_width = max(1, round(max(picture.size) / 300))
     for digit in reading.digits:
-        x0, y0, x1, y1 = digit.box
+        x0, y0, x1, y1 = (round(v * scale) for v in digit.box)
+        x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
         if digit.text == ".":  # an empty cell of a grid: its outline shows where it was cut
             draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(150, 170, 220), width=1)
             continue
