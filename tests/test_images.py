@@ -103,3 +103,21 @@ def test_an_image_too_thin_once_shrunk_names_its_own_size(shape):
     expected = re.escape(f"too small to hold a digit: {shape}; shrunk")
     with pytest.raises(ValueError, match=expected):
         read_image(np.zeros(shape, np.uint8))
+
+
+def test_wide_integers_and_nested_lists_hold_8_bit_levels():
+    # An int64 array of 0-255 (what np.array makes of Python ints) was divided by
+    # 2**63 - 1 and read as blank paper; a list of lists raised AttributeError.
+    levels = np.full((40, 40), 255, np.uint8)
+    levels[10:30, 15:20] = 0
+    gray, _ = read_image(levels)
+    for given in (levels.astype(np.int64), levels.astype(np.uint32), levels.tolist()):
+        np.testing.assert_array_equal(read_image(given)[0], gray)
+    sixteen = levels.astype(np.int32) * 257  # 16-bit levels in a wide integer
+    np.testing.assert_allclose(read_image(sixteen)[0], gray)
+
+
+@pytest.mark.parametrize("shape", [(), (10,)])
+def test_arrays_of_fewer_than_two_dimensions_are_named(shape):
+    with pytest.raises(ValueError, match=re.escape(f"got {shape}")):
+        read_image(np.zeros(shape, np.uint8))

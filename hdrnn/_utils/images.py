@@ -106,8 +106,15 @@ def read_image(image):
     ``(width, height)`` is the image's own size as displayed, in the pixels
     that boxes reported to the user are counted in.
     """
+    if isinstance(image, list | tuple):  # nested lists of pixels, as scikit-learn takes them
+        image = np.asarray(image)
     if isinstance(image, np.ndarray):
-        _check_pixel_count(image.shape[1::-1] if image.ndim >= 2 else image.shape)
+        if image.ndim < 2:
+            raise ValueError(
+                "A digit image array must have shape (height, width), (height, width, 3) or "
+                f"(height, width, 4); got {image.shape}."
+            )
+        _check_pixel_count(image.shape[1::-1])
         size = (image.shape[1], image.shape[0]) if image.ndim >= 2 else image.shape
         return _array_to_grayscale(image), size
     pil_image, size = _open_with_pillow(image)
@@ -281,7 +288,12 @@ def _value_divisor(array):
     if array.dtype.kind == "b":
         return 1.0
     if array.dtype.kind in "ui":
-        return float(np.iinfo(array.dtype).max)
+        if array.dtype.itemsize <= 2:  # 8- and 16-bit images
+            return float(np.iinfo(array.dtype).max)
+        # Wider integers are no image format's: they hold 8-bit levels (an array of
+        # Python ints) or 16-bit ones. Divided by 2**63, a 0-255 image read as blank.
+        top = int(array.max()) if array.size else 0
+        return 255.0 if top <= 255 else 65535.0 if top <= 65535 else float(top)
     if array.dtype.kind == "f":
         if array.size and not np.isfinite(array).all():
             raise ValueError(
