@@ -258,9 +258,9 @@ def _array_to_grayscale(array):
             "A digit image array must have shape (height, width), (height, width, 3) or "
             f"(height, width, 4); got {array.shape}."
         )
+    if min(array.shape[:2]) < 2:
+        raise ValueError(_too_small(array.shape[:2]))
     factor = -(-max(array.shape[:2]) // MAX_DECODED_SIDE)  # ceiling division
-    if min(array.shape[:2]) < 2 * factor:
-        raise ValueError(_too_small(array.shape[:2], factor))
     if factor <= 1:
         return _gray_values(array, divisor)
     # A float copy of a 50-megapixel RGBA array would take 1.6 GB: convert a

@@ -143,7 +143,10 @@ def find_paper(small):
     cell = max(MIN_CELL, math.ceil(max(small.shape) / GRID_CELLS))
     low, middle, high = _cell_percentiles(small, cell, (10, 50, 90))
     sample = small[:: _stride(small), :: _stride(small)]
-    noise = _spread(np.diff(sample, axis=1)) / math.sqrt(2)  # differences cancel shading
+    # Differences between neighbours cancel shading; along the rows, unless the
+    # sample is a single column (a tall thin strip, shrunk).
+    along = 1 if sample.shape[1] > 1 else 0
+    noise = _spread(np.diff(sample, axis=along)) / math.sqrt(2)
     darkest, lightest = np.percentile(small, (0.1, 99.9))
     # Bare: spanning little more than noise and shading, and much less than the ink does.
     bare = high - low <= min(PAPER_CELL_SPAN + 6 * noise, BARE_SHARE * (lightest - darkest))
