@@ -1443,6 +1443,19 @@ def test_a_number_is_read_as_hdrnn_read_reads_it(shipped, drawn_digits):
     )
 
 
+def test_a_digit_whose_box_holds_no_fine_ink_is_read_with_a_blank_picture(shipped):
+    # Hair-thin strokes on a wide drawing (read on a copy shrunk 4 times): the finer
+    # ink of each box came out empty, and the whole reading was refused with teach's
+    # "No ink inside the box" (422).
+    server, _ = shipped
+    pixels = np.full((24, 1024), 255, np.uint8)
+    for x in range(7, 1014, 10):
+        pixels[1:21, x : x + 2] = 0
+    status, _, reading = _request(server, "POST", "/api/read", _drawing(pixels))
+    assert status == 200, reading
+    assert len(reading["digits"]) > 40 and set(reading["text"]) <= set("0123456789?")
+
+
 def test_a_drawing_of_thousands_of_marks_is_refused_not_answered_in_megabytes(shipped):
     # A page of short dashes read as 4600 "digits": a 19 MB answer, every digit with
     # its picture.

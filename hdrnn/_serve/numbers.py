@@ -83,6 +83,23 @@ def _digit_crop(found, box):
     return crop
 
 
+def _digit_inputs(found, digits, image_shape):
+    """What the model saw of each digit, as a lesson would prepare it (one batched call);
+    a blank picture for a digit whose box holds no ink at the finest scale (a stroke
+    thinner than the copy it was read on: the reading stands, a lesson on it is refused)."""
+    crops = []
+    for digit in digits:
+        try:
+            crops.append(_digit_crop(found, digit.box))
+        except ValueError:
+            crops.append(None)
+    inputs = np.zeros((len(crops), int(np.prod(image_shape))), dtype=np.float32)
+    inked = [k for k, crop in enumerate(crops) if crop is not None]
+    if inked:
+        inputs[inked] = prepare_inks([crops[k] for k in inked], image_shape)
+    return inputs
+
+
 def read_drawing(model, pixels, image_shape, min_confidence=MIN_CONFIDENCE):
     """What ``model`` reads on a drawing of a number, as JSON-ready values.
 
@@ -100,8 +117,7 @@ def read_drawing(model, pixels, image_shape, min_confidence=MIN_CONFIDENCE):
             f"at most {MAX_DIGITS} digits in all. Clear it and write a number, or use "
             "hdrnn read on the image.",
         )
-    # What the model saw of each digit, as a lesson would prepare it (one batched call).
-    inputs = prepare_inks([_digit_crop(found, digit.box) for digit in reading.digits], image_shape)
+    inputs = _digit_inputs(found, reading.digits, image_shape)
     digits = []
     for digit, x in zip(reading.digits, inputs):
         digits.append(
