@@ -1443,6 +1443,43 @@ def test_a_number_is_read_as_hdrnn_read_reads_it(shipped, drawn_digits):
     )
 
 
+def test_at_most_two_drawings_are_read_at_once(shipped, monkeypatch):
+    # 64 crowded pages read at once took the server to 2.8 GB; two cores gain
+    # nothing from more than two at a time: the rest wait their turn.
+    from hdrnn._serve import server as server_module
+
+    server, _ = shipped
+    reading_now, most = [0], [0]
+    lock = threading.Lock()
+    read_number = server.recognizer.read_number
+
+    def slow_read(*args, **kwargs):
+        with lock:
+            reading_now[0] += 1
+            most[0] = max(most[0], reading_now[0])
+        time.sleep(0.2)
+        try:
+            return read_number(*args, **kwargs)
+        finally:
+            with lock:
+                reading_now[0] -= 1
+
+    monkeypatch.setattr(server.recognizer, "read_number", slow_read)
+    pixels = np.full((40, 80), 255, np.uint8)
+    pixels[8:32, 15:19] = pixels[8:32, 55:59] = 0
+    statuses = []
+
+    def post():
+        statuses.append(_request(server, "POST", "/api/read", _drawing(pixels))[0])
+
+    posts = [threading.Thread(target=post) for _ in range(6)]
+    for thread in posts:
+        thread.start()
+    for thread in posts:
+        thread.join(60)
+    assert statuses == [200] * 6 and most[0] == server_module.MAX_READINGS == 2
+
+
 def test_a_digit_whose_box_holds_no_fine_ink_is_read_with_a_blank_picture(shipped):
     # Hair-thin strokes on a wide drawing (read on a copy shrunk 4 times): the finer
     # ink of each box came out empty, and the whole reading was refused with teach's

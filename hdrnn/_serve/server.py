@@ -24,12 +24,14 @@ or has a bug, which it logs and survives).
 
 import base64
 import binascii
+import contextlib
 import io
 import json
 import re
 import socket
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import unicodedata
@@ -75,6 +77,12 @@ PAGE_FILES = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
+
+# At most this many drawings are read at once (the rest wait, up to READ_WAIT
+# seconds, then get 503): two cores gain nothing from more, and each reading of a
+# crowded page holds up to about 40 MB (64 at once took the server to 2.8 GB).
+MAX_READINGS = 2
+READ_WAIT = 30.0
 
 GET_ROUTES = ("/api/model", "/api/units", "/api/model-file")
 DRAWING_ROUTES = ("/api/predict", "/api/read", "/api/teach")
@@ -199,6 +207,19 @@ class DemoServer(ThreadingHTTPServer):
         super().__init__(address, DemoHandler)
         self.served = ServedAddresses(address[0], self.server_address[0])
         self.cookie = cookie_name(self.server_address[1])
+        self.readings = threading.BoundedSemaphore(MAX_READINGS)
+
+    @contextlib.contextmanager
+    def reading_slot(self):
+        """Hold one of the MAX_READINGS slots while reading a drawing, or refuse (503)."""
+        if not self.readings.acquire(timeout=READ_WAIT):
+            raise RequestError(
+                503, "The server is busy reading other drawings; try again in a moment.", 2
+            )
+        try:
+            yield
+        finally:
+            self.readings.release()
 
     @property
     def url(self):
@@ -327,10 +348,12 @@ class DemoHandler(BaseHTTPRequestHandler):
         pixels = parse_drawing(request)
         try:
             if route == "/api/predict":
-                return self._json(recognizer.read(pixels, session))
+                with self.server.reading_slot():
+                    return self._json(recognizer.read(pixels, session))
             if route == "/api/read":
                 limit = min_confidence_of(request)
-                return self._json(recognizer.read_number(pixels, session, limit))
+                with self.server.reading_slot():
+                    return self._json(recognizer.read_number(pixels, session, limit))
             if "label" not in request:
                 raise RequestError(400, "A teaching request needs the right 'label'.")
             box = box_of(request, pixels.shape[1], pixels.shape[0])
