@@ -426,10 +426,7 @@ def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
     """
     found = find_ink(image)
     if found.digit_box is None:
-        raise ValueError(
-            "No digit found: the image is almost uniform (ink and paper differ by "
-            f"{found.contrast:.2f} on a 0-1 scale). Photograph the digit with more contrast."
-        )
+        raise ValueError(_no_digit(found))
     # One pixel of the analysed copy wider: at full resolution the ink may
     # reach a little beyond the box found on the copy (prepare_ink crops it).
     margin = math.ceil(1 / found.scale)
@@ -442,7 +439,35 @@ def prepare_digit_image(image, image_shape=(28, 28), *, max_value=1.0):
         min(y1 + margin, height),
     )
     crop = found.crop(box, max_side=CROP_OVERSAMPLING * _box_side(image_shape))
+    if not (crop > 0).any():
+        raise ValueError(
+            "No digit found: the marks seen on a shrunk copy of the image are lost in its "
+            "noise at full size (finer than the paper's grain). Photograph the digit larger "
+            "or with more contrast."
+        )
     return prepare_ink(crop, None, image_shape, max_value=max_value)
+
+
+def _no_digit(found):
+    """Why :func:`prepare_digit_image` found no digit on an image, in words."""
+    if found.contrast < MIN_CONTRAST:
+        return (
+            "No digit found: the image is almost uniform (ink and paper differ by "
+            f"{found.contrast:.2f} on a 0-1 scale). Photograph the digit with more contrast."
+        )
+    taken = [
+        f"{count} {what}"
+        for count, what in (
+            (found.lines_removed, "ruled line(s)"),
+            (found.frames_removed, "frame(s)"),
+        )
+        if count
+    ]
+    return (
+        "No digit found: the image has contrast, but none of its marks looks like a "
+        f"digit{' (taken out: ' + ', '.join(taken) + ')' if taken else ''}: it may be "
+        "texture, noise or a pattern. Crop the photo to the digit."
+    )
 
 
 def describe_preparation(image, image_shape=(28, 28)):

@@ -456,6 +456,20 @@ def test_a_blank_page_has_no_ink_and_prepare_says_so():
         prepare_digit_image(found)
 
 
+def test_a_page_of_pattern_or_grain_is_not_called_uniform():
+    # Binary noise was "almost uniform (ink and paper differ by 3.95 on a 0-1 scale)",
+    # and fine grey noise got an internal message ("No ink to prepare in the box None").
+    rng = np.random.default_rng(0)
+    pattern = (rng.integers(0, 2, (542, 724)) * 255).astype(np.uint8)
+    with pytest.raises(ValueError, match="has contrast, but none of its marks looks like a"):
+        prepare_digit_image(pattern)
+    rng = np.random.default_rng(0)
+    rng.integers(0, 256, (383, 1024), dtype=np.uint8)
+    grain = rng.integers(0, 256, (542, 724), dtype=np.uint8)
+    with pytest.raises(ValueError, match="lost in its noise at full size"):
+        prepare_digit_image(grain)
+
+
 def test_the_structured_report_is_json_ready(inks):
     found = find_ink(photograph(inks[5], np.random.default_rng(0), ruled=45)[0])
     report = json.loads(json.dumps(found.as_dict()))

@@ -775,6 +775,39 @@ def test_a_refused_requests_body_is_never_taken_as_a_request(
 
 
 @pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        # The bytes after a 2-byte body ran as a teach: the malformed line was dropped.
+        ("Transfer-Encoding : chunked\r\n", "A header line is malformed"),
+        ("Host: evil.example\r\n", "2 Host headers"),  # only the first Host was checked
+        ("Origin: http://evil.example\r\n", "2 Origin headers"),
+        ("Content-Length: 2\r\n", "2 Content-Length headers"),
+    ],
+    ids=["space-before-colon", "two-hosts", "two-origins", "two-lengths"],
+)
+def test_a_request_with_ambiguous_headers_is_refused_and_its_tail_never_run(
+    served, drawn_digits, draw, extra, said
+):
+    port = served.server_address[1]
+    inner = _smuggled_teach(_drawing(draw(drawn_digits[3]), label=8))
+    outer = (
+        f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Origin: http://127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: 2\r\n{extra}\r\n{{}}"
+    ).encode() + inner
+    answer = _raw(served, outer)
+    assert answer.startswith(b"HTTP/1.1 400 ") and said.encode() in answer, answer[:300]
+    assert answer.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in answer
+    assert _request(served, "GET", "/api/model")[2]["revision"] == 0
+
+
+def test_an_http_0_9_request_is_refused_with_a_status_line(served):
+    # HTTP/0.9 has no Host header to check, and was answered with a bare body.
+    answer = _raw(served, b"GET /api/model\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"HTTP/0.9" in answer
+
+
+@pytest.mark.parametrize(
     "headers",
     [
         {"Origin": "http://evil.example"},

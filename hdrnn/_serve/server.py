@@ -282,7 +282,13 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     def parse_request(self):
         self.reader.started()  # a request read from the buffer may not have waited on the socket
-        return super().parse_request()
+        if not super().parse_request():
+            return False
+        problem = _header_problem(self.request_version, self.headers)
+        if problem:
+            self.send_error(400, problem)
+            return False
+        return True
 
     def _started(self):
         self.server.connections.busy(self.connection)
@@ -493,6 +499,34 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass  # live drawing makes many requests a second; errors go to stderr on their own
+
+
+# Headers a request may carry once: two Hosts or two Origins, of which only the first
+# was checked, or two framings of the body, are a request meant to confuse.
+SINGLE_HEADERS = ("Host", "Origin", "Sec-Fetch-Site", "Content-Length", "Transfer-Encoding")
+
+
+def _header_problem(version, headers):
+    """Why a parsed request is refused (400) before it is answered, or None.
+
+    HTTP/0.9 has no headers (no Host to check, and answers without a status
+    line); a header line with a space before its colon ("Transfer-Encoding :")
+    is read by no two servers the same way (RFC 9112 5.1 asks for a 400); the
+    headers of SINGLE_HEADERS must each come once (RFC 9112 3.2 for Host).
+    """
+    if version == "HTTP/0.9":
+        return "HTTP/0.9 requests are not served: send HTTP/1.1 with a Host header."
+    if headers.defects or headers.get_payload():
+        # The standard library stops at a line it cannot read as a header (such as
+        # "Transfer-Encoding : chunked") and keeps the rest as a "payload": the
+        # body would be framed without it, and the bytes after run as a request.
+        line = (headers.get_payload() or "").split("\r\n", 1)[0][:60]
+        return f"A header line is malformed: {line!r} (no space may come before its colon)."
+    for name in SINGLE_HEADERS:
+        count = len(headers.get_all(name, []))
+        if count > 1:
+            return f"The request has {count} {name} headers; send it once."
+    return None
 
 
 def first_layer_images(model):
