@@ -1066,7 +1066,7 @@ def test_fifty_keep_alive_clients_all_get_their_lessons_taught(
         ("\u0661\u0662".encode(), 400, "ASCII digits"),  # Arabic-Indic digits
         (b"1" * 5000, 413, "the limit is"),  # Python's int() refuses 5000 digits
         (b"-1", 400, "ASCII digits"),
-        (b"64\r\nContent-Length: 65", 400, "one number"),  # two different lengths
+        (b"64\r\nContent-Length: 65", 400, "2 Content-Length headers"),  # two lengths
     ],
 )
 def test_a_malformed_content_length_is_a_400_not_a_crash(served, length, status, words, capfd):
