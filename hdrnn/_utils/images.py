@@ -109,14 +109,9 @@ def read_image(image):
     if isinstance(image, list | tuple):  # nested lists of pixels, as scikit-learn takes them
         image = np.asarray(image)
     if isinstance(image, np.ndarray):
-        if image.ndim < 2:
-            raise ValueError(
-                "A digit image array must have shape (height, width), (height, width, 3) or "
-                f"(height, width, 4); got {image.shape}."
-            )
+        _check_array_shape(image)  # before counting its pixels, which needs two sides
         _check_pixel_count(image.shape[1::-1])
-        size = (image.shape[1], image.shape[0]) if image.ndim >= 2 else image.shape
-        return _array_to_grayscale(image), size
+        return _array_to_grayscale(image), (image.shape[1], image.shape[0])
     pil_image, size = _open_with_pillow(image)
     if min(pil_image.size) < 2:  # too thin once shrunk: name the image's own size
         factor = -(-max(size) // MAX_DECODED_SIDE)
@@ -253,11 +248,7 @@ def _array_to_grayscale(array):
     """A 2-D float array in [0, 1]; arrays over MAX_DECODED_SIDE are shrunk strip by strip."""
     array = np.asarray(array)
     divisor = _value_divisor(array)
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
-        raise ValueError(
-            "A digit image array must have shape (height, width), (height, width, 3) or "
-            f"(height, width, 4); got {array.shape}."
-        )
+    _check_array_shape(array)
     if min(array.shape[:2]) < 2:
         raise ValueError(_too_small(array.shape[:2]))
     factor = -(-max(array.shape[:2]) // MAX_DECODED_SIDE)  # ceiling division
@@ -271,6 +262,15 @@ def _array_to_grayscale(array):
         for top in range(0, array.shape[0], step)
     ]
     return np.vstack(strips)
+
+
+def _check_array_shape(array):
+    """Refuse an array that is no gray, RGB or RGBA image."""
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ValueError(
+            "A digit image array must have shape (height, width), (height, width, 3) or "
+            f"(height, width, 4); got {array.shape}."
+        )
 
 
 def _too_small(shape, factor=1):

@@ -95,7 +95,7 @@ def read_idx(path):
             raw, broken = _read_up_to(file, n_bytes + 1)
             extra = 0
             if len(raw) > n_bytes and compressed and broken is None:
-                extra, broken = _count_rest(file, limit=max(n_bytes, READ_CHUNK))
+                extra, broken = _count_rest(file, limit=_trailing_limit(n_bytes))
     except (OSError, EOFError, zlib.error) as error:  # gzip raises these for damaged files
         raise IDXFormatError(f"Cannot read IDX file {path}: {error}") from error
     if len(raw) == n_bytes and broken is None:
@@ -116,7 +116,7 @@ def _size_problem(path, shape, declared, found, broken):
         problem, actual = "truncated", f"{header_size + n_read:,}"
     elif n_read > n_bytes:
         total = header_size + n_read + extra
-        capped = extra >= max(n_bytes, READ_CHUNK) and broken is None
+        capped = extra >= _trailing_limit(n_bytes) and broken is None
         problem = "padded with trailing bytes"
         actual = f"{'more than ' if capped else ''}{total if compressed else file_size:,}"
     else:
@@ -126,6 +126,12 @@ def _size_problem(path, shape, declared, found, broken):
         f"{path} is {problem}: its header declares shape {shape}, so it should hold "
         f"{header_size + n_bytes:,} bytes{unpacked}, but it holds {actual}{unpacked}{stream}."
     )
+
+
+def _trailing_limit(n_bytes):
+    """How many trailing bytes past ``n_bytes`` of data are counted before saying "more
+    than" (a gzip stream may inflate far beyond its size)."""
+    return max(n_bytes, READ_CHUNK)
 
 
 def _read_up_to(file, n_bytes):
@@ -145,8 +151,8 @@ def _read_up_to(file, n_bytes):
 
 
 def _count_rest(file, limit):
-    """``(count, error)``: the bytes left in ``file``, read and dropped up to ``limit``
-    (a gzip stream may inflate far beyond its size), and why a damaged stream stopped."""
+    """``(count, error)``: the bytes left in ``file``, read and dropped up to ``limit``,
+    and why a damaged stream stopped."""
     count = 0
     try:
         while count < limit and (chunk := file.read(min(READ_CHUNK, limit - count))):
